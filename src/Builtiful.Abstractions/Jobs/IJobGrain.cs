@@ -1,0 +1,27 @@
+using Orleans.Concurrency;
+
+namespace Builtiful.Jobs;
+
+/// <summary>One GitHub Actions job, keyed by <c>workflow_job.id</c>.</summary>
+[Alias("builtiful.job")]
+public interface IJobGrain : IGrainWithIntegerKey
+{
+    /// <summary>Applies a delivery. Duplicates and deliveries older than the job's status change nothing.</summary>
+    [Alias("apply")]
+    Task<JobEventOutcome> Apply(WorkflowJobEvent jobEvent);
+
+    /// <summary>Null when the job was never seen.</summary>
+    /// <summary>A read that never waits behind a slow launch or termination.</summary>
+    [ReadOnly, AlwaysInterleave, Alias("view")]
+    Task<JobView?> GetView();
+}
+
+public enum JobEventOutcome
+{
+    /// <summary>The event moved the job forward.</summary>
+    Applied = 0,
+    /// <summary>The job was already at this status or later: nothing changed.</summary>
+    Ignored = 1,
+    /// <summary>The job is recorded but no VM will be launched for it; the reason is on the job.</summary>
+    Rejected = 2,
+}

@@ -1,0 +1,57 @@
+using Orleans.Concurrency;
+
+
+namespace Builtiful.Leases;
+
+/// <summary>
+/// One VM, from request to confirmed termination, keyed by a new lease id per VM. The lease owns an Orleans
+/// reminder from its request until its VM is confirmed gone, so deadlines hold even when silos die.
+/// </summary>
+[Alias("builtiful.vm-lease")]
+public interface IVmLeaseGrain : IGrainWithGuidKey
+{
+    /// <summary>Records the order, arms the deadline reminder and starts the launch. Idempotent.</summary>
+    [Alias("request")]
+    Task Request(LeaseOrder order);
+
+    /// <summary><c>in_progress</c>: the runner on this VM took <paramref name="jobId"/>.</summary>
+    [Alias("bind")]
+    Task<BindOutcome> BindJob(long jobId);
+
+    /// <summary><c>completed</c>: the job that ran here is over, so the VM goes.</summary>
+    [Alias("job-completed")]
+    Task JobCompleted(long jobId);
+
+    /// <summary>
+    /// The organisation no longer needs this VM (its job was cancelled, the installation went away). An idle
+    /// runner is deregistered first; when GitHub says the runner just took a job, the VM lives on.
+    /// </summary>
+    [Alias("release")]
+    Task<ReleaseOutcome> Release(string reason);
+
+    /// <summary>Destroys the VM whatever it is doing (installation deleted, operator action).</summary>
+    [Alias("terminate")]
+    Task Terminate(string reason);
+
+    /// <summary>A read that never waits behind a slow launch or termination.</summary>
+    [ReadOnly, AlwaysInterleave, Alias("view")]
+    Task<LeaseView?> GetView();
+}
+
+public enum BindOutcome
+{
+    Bound = 0,
+    AlreadyBound = 1,
+    /// <summary>The lease is over or bound to another job; the binding was refused.</summary>
+    Refused = 2,
+    /// <summary>No lease with this id exists.</summary>
+    Unknown = 3,
+}
+
+public enum ReleaseOutcome
+{
+    Terminating = 0,
+    /// <summary>The runner took a job before it could be deregistered; the VM stays for that job.</summary>
+    KeptBusy = 1,
+    AlreadyOver = 2,
+}

@@ -1,0 +1,16 @@
+using Builtiful.Machines;
+
+namespace Builtiful.Leases;
+
+/// <summary>What an organisation asks of a new lease: one VM of a machine type, for one job.</summary>
+[GenerateSerializer, Immutable, Alias("builtiful.lease-order")]
+public sealed record LeaseOrder
+{
+    [Id(0)] public required long InstallationId { get; init; }
+    [Id(1)] public required long ForJobId { get; init; }
+    [Id(2)] public required MachineType MachineType { get; init; }
+    /// <summary>The job's labels: the runner registers with these so GitHub can hand it the job.</summary>
+    [Id(3)] public required IReadOnlyList<string> Labels { get; init; }
+    /// <summary>The organisation's cap on a VM's life; the lease takes the smaller of this and the cluster's.</summary>
+    [Id(4)] public TimeSpan? MaxLifetime { get; init; }
+}

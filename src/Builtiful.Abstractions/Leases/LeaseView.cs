@@ -1,0 +1,24 @@
+namespace Builtiful.Leases;
+
+/// <summary>What the admin API shows of a lease.</summary>
+[GenerateSerializer, Immutable, Alias("builtiful.lease-view")]
+public sealed record LeaseView
+{
+    [Id(0)] public required Guid Id { get; init; }
+    [Id(1)] public required LeasePhase Phase { get; init; }
+    [Id(2)] public string? InstanceId { get; init; }
+    [Id(3)] public string? RunnerName { get; init; }
+    [Id(4)] public string? MachineType { get; init; }
+    [Id(5)] public long LaunchedForJobId { get; init; }
+    [Id(6)] public long? JobId { get; init; }
+    [Id(7)] public DateTimeOffset? LaunchedAt { get; init; }
+    [Id(8)] public DateTimeOffset? TerminatedAt { get; init; }
+    [Id(9)] public long InstallationId { get; init; }
+    [Id(10)] public DateTimeOffset? RequestedAt { get; init; }
+    [Id(11)] public DateTimeOffset? BootDeadline { get; init; }
+    [Id(12)] public DateTimeOffset? ExpiresAt { get; init; }
+    [Id(13)] public string? EndReason { get; init; }
+    [Id(14)] public string? LastError { get; init; }
+    [Id(15)] public int LaunchAttempts { get; init; }
+    [Id(16)] public int TerminationAttempts { get; init; }
+}

@@ -1,0 +1,43 @@
+using Orleans.Concurrency;
+using Builtiful.Leases;
+
+namespace Builtiful.Organisations;
+
+/// <summary>
+/// A GitHub App installation, keyed by installation id: its status and profile, its live leases and the
+/// first-in first-out line of jobs waiting for capacity. Calls go organisation → lease, never back,
+/// except the one-way <see cref="LeaseEnded"/>, so no call cycle can deadlock.
+/// </summary>
+[Alias("builtiful.organisation")]
+public interface IOrganisationGrain : IGrainWithIntegerKey
+{
+    [Alias("installation")]
+    Task ApplyInstallation(InstallationChange change);
+
+    [Alias("repositories")]
+    Task ApplyRepositories(RepositoriesChange change);
+
+    /// <summary>A queued job asks for a VM: started now, put in line, or refused with a reason.</summary>
+    [Alias("request-runner")]
+    Task<Admission> RequestRunner(RunnerRequest request);
+
+    /// <summary><c>in_progress</c>: the job started, on one of our leases or (null) on a runner that is not ours.</summary>
+    [Alias("job-started")]
+    Task JobStarted(long jobId, Guid? leaseId);
+
+    /// <summary><c>completed</c>: leaves the line, and a VM launched for it that no job took is released.</summary>
+    [Alias("job-finished")]
+    Task JobFinished(long jobId);
+
+    /// <summary>A lease's VM is confirmed gone (or never launched): its slot is free.</summary>
+    [OneWay, Alias("lease-ended")]
+    Task LeaseEnded(Guid leaseId);
+
+    /// <summary>A read that never waits behind a slow launch or termination.</summary>
+    [ReadOnly, AlwaysInterleave, Alias("view")]
+    Task<OrganisationView> GetView();
+
+    /// <summary>Jobs still queued at GitHub for this organisation (admitted or waiting), oldest first.</summary>
+    [ReadOnly, AlwaysInterleave, Alias("pending")]
+    Task<IReadOnlyList<PendingJob>> GetPendingJobs();
+}

@@ -1,0 +1,59 @@
+using Builtiful.Machines;
+
+namespace Builtiful.Providers;
+
+/// <summary>Where VMs come from: EC2 in production, the simulator on a fresh machine.</summary>
+public interface IComputeProvider
+{
+    /// <summary>Names the provider in machine-type images and on leases, e.g. <c>Simulated</c>, <c>Ec2</c>.</summary>
+    string Name { get; }
+
+    /// <summary>Launches one VM. Retrying with the same <see cref="LaunchRequest.ClientToken"/> must not launch a second.</summary>
+    Task<LaunchedInstance> LaunchAsync(LaunchRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Asks for termination; an instance that is already gone is not an error.</summary>
+    Task TerminateAsync(string instanceId, CancellationToken cancellationToken);
+
+    Task<InstanceState> DescribeAsync(string instanceId, CancellationToken cancellationToken);
+
+    /// <summary>Instances carrying the tag, whatever their state, for leases whose launch outcome is unknown.</summary>
+    Task<IReadOnlyList<InstanceSummary>> ListByTagAsync(string key, string value, CancellationToken cancellationToken);
+}
+
+public enum InstanceState
+{
+    Pending = 0,
+    Running = 1,
+    ShuttingDown = 2,
+    Terminated = 3,
+    /// <summary>The provider has never heard of it, or has forgotten it: as good as terminated.</summary>
+    NotFound = 4,
+}
+
+public sealed record LaunchRequest
+{
+    public required Guid LeaseId { get; init; }
+    public required long InstallationId { get; init; }
+    public required long JobId { get; init; }
+    public required MachineType MachineType { get; init; }
+    /// <summary>The same on every retry of one attempt, at most 64 characters.</summary>
+    public required string ClientToken { get; init; }
+    public required RunnerConfig Runner { get; init; }
+    /// <summary>The VM powers itself off at this instant even if the control plane is gone.</summary>
+    public required DateTimeOffset ExpiresAt { get; init; }
+    public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
+}
+
+public sealed record LaunchedInstance(string InstanceId, DateTimeOffset LaunchedAt);
+
+public sealed record InstanceSummary(string InstanceId, InstanceState State, IReadOnlyDictionary<string, string> Tags);
+
+/// <summary>The tags every Builtiful VM carries, so cloud resources can always be traced to a lease.</summary>
+public static class InstanceTags
+{
+    public const string Lease = "builtiful:lease";
+    public const string Installation = "builtiful:installation";
+    public const string Job = "builtiful:job";
+    public const string ExpiresAt = "builtiful:expires-at";
+    public const string Cluster = "builtiful:cluster";
+}

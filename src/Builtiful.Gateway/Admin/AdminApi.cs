@@ -1,0 +1,45 @@
+using Builtiful.Jobs;
+using Builtiful.Leases;
+using Builtiful.Organisations;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+
+namespace Builtiful.Gateway.Admin;
+
+/// <summary>The internal grain client API over HTTP: read-only views of jobs, leases and organisations.</summary>
+public static class AdminApi
+{
+    public const string Policy = "admin";
+
+    public static RouteGroupBuilder MapAdminApiV1(this IEndpointRouteBuilder endpoints)
+    {
+        var api = endpoints.MapGroup("/api/v1").RequireAuthorization(Policy);
+        api.MapGet("/jobs/{jobId:long}", GetJobAsync);
+        api.MapGet("/leases/{leaseId:guid}", GetLeaseAsync);
+        api.MapGet("/organisations/{installationId:long}", GetOrganisationAsync);
+        return api;
+    }
+
+    public static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetJobAsync(long jobId, IGrainFactory grains) =>
+        await grains.GetGrain<IJobGrain>(jobId).GetView() is { } job
+            ? TypedResults.Ok(JobResponse.From(job))
+            : NotFound("Job not found", $"No delivery for job {jobId} has reached Builtiful.");
+
+    public static async Task<Results<Ok<LeaseResponse>, ProblemHttpResult>> GetLeaseAsync(Guid leaseId, IGrainFactory grains) =>
+        await grains.GetGrain<IVmLeaseGrain>(leaseId).GetView() is { } lease
+            ? TypedResults.Ok(LeaseResponse.From(lease))
+            : NotFound("Lease not found", $"There is no lease {leaseId}.");
+
+    public static async Task<Results<Ok<OrganisationResponse>, ProblemHttpResult>> GetOrganisationAsync(long installationId, IGrainFactory grains)
+    {
+        var organisation = await grains.GetGrain<IOrganisationGrain>(installationId).GetView();
+        return organisation.Status == OrganisationStatus.Unknown && organisation.LiveLeases == 0 && organisation.Login is null
+            ? NotFound("Organisation not found", $"Installation {installationId} has never been seen.")
+            : TypedResults.Ok(OrganisationResponse.From(organisation));
+    }
+
+    private static ProblemHttpResult NotFound(string title, string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: title, detail: detail);
+}

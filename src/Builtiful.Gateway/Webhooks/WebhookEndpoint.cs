@@ -1,0 +1,136 @@
+using System.Buffers;
+using System.Text.Json;
+using Builtiful.GitHub;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+
+namespace Builtiful.Gateway.Webhooks;
+
+/// <summary>
+/// <c>POST /api/github/webhooks</c>. The signature is checked over the raw bytes before anything is parsed;
+/// the answer comes once the owning grain has accepted the event.
+/// </summary>
+public static partial class WebhookEndpoint
+{
+    public const string Path = "/api/github/webhooks";
+
+    private static readonly HashSet<string> HandledEvents = new(StringComparer.Ordinal)
+    {
+        "workflow_job", "installation", "installation_repositories", "ping",
+    };
+
+    public static IEndpointConventionBuilder MapGitHubWebhookEndpoint(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapPost(Path, HandleAsync).DisableAntiforgery().WithName("GitHubWebhooks");
+
+    private static async Task<IResult> HandleAsync(
+        HttpContext context,
+        IOptions<GitHubOptions> github,
+        IOptions<GatewayOptions> gateway,
+        BuiltifulWebhookProcessor processor,
+        ILogger<BuiltifulWebhookProcessor> logger)
+    {
+        var request = context.Request;
+        var limit = gateway.Value.MaxWebhookBytes;
+        if (request.ContentLength > limit)
+        {
+            return Problem(StatusCodes.Status413PayloadTooLarge, "Delivery too large", $"The body is {request.ContentLength} bytes; the limit is {limit}.");
+        }
+
+        var body = await ReadBodyAsync(request, limit, context.RequestAborted);
+        if (body is null)
+        {
+            return Problem(StatusCodes.Status413PayloadTooLarge, "Delivery too large", $"The body exceeds the limit of {limit} bytes.");
+        }
+
+        var eventName = request.Headers["X-GitHub-Event"].ToString();
+        var delivery = request.Headers["X-GitHub-Delivery"].ToString();
+        var signature = request.Headers[WebhookSignature.Header].ToString();
+        if (string.IsNullOrEmpty(signature))
+        {
+            LogUnsigned(logger, eventName, delivery);
+            return Problem(StatusCodes.Status401Unauthorized, "Missing signature", $"The {WebhookSignature.Header} header is required.");
+        }
+
+        if (!WebhookSignature.IsValid(github.Value.WebhookSecret!, body, signature))
+        {
+            LogBadSignature(logger, eventName, delivery);
+            return Problem(StatusCodes.Status401Unauthorized, "Bad signature", $"The {WebhookSignature.Header} header does not match the body under the configured webhook secret.");
+        }
+
+        if (string.IsNullOrWhiteSpace(eventName))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Missing event", "The X-GitHub-Event header is required.");
+        }
+
+        if (!HandledEvents.Contains(eventName))
+        {
+            return TypedResults.Accepted((string?)null, new DeliveryOutcome(eventName, null, "ignored: event Builtiful does not consume"));
+        }
+
+        if (request.ContentType is { } contentType && !contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            return Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported content type", $"Deliveries must be application/json, not {contentType}; set the webhook's content type to JSON.");
+        }
+
+        try
+        {
+            var headers = request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase);
+            await processor.ProcessWebhookAsync(headers, body, context.RequestAborted);
+        }
+        catch (JsonException ex)
+        {
+            LogMalformed(logger, eventName, delivery, ex.Message);
+            return Problem(StatusCodes.Status400BadRequest, "Malformed payload", $"The {eventName} payload is not valid JSON of the expected shape: {ex.Message}");
+        }
+        catch (MalformedDeliveryException ex)
+        {
+            LogMalformed(logger, eventName, delivery, ex.Message);
+            return Problem(StatusCodes.Status400BadRequest, "Malformed payload", ex.Message);
+        }
+
+        return TypedResults.Ok(processor.Outcome ?? new DeliveryOutcome(eventName, null, "ignored"));
+    }
+
+    /// <summary>Reads at most <paramref name="limit"/> bytes; null when the body is longer (chunked bodies have no length up front).</summary>
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream(request.ContentLength is { } length and > 0 ? (int)length : 16 * 1024);
+        var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            int read;
+            while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+            {
+                if (buffer.Length + read > limit)
+                {
+                    return null;
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult Problem(int status, string title, string detail) =>
+        TypedResults.Problem(statusCode: status, title: title, detail: detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Unsigned {Event} delivery {Delivery} refused")]
+    private static partial void LogUnsigned(ILogger logger, string @event, string delivery);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Event} delivery {Delivery} refused: signature does not match")]
+    private static partial void LogBadSignature(ILogger logger, string @event, string delivery);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Event} delivery {Delivery} refused as malformed: {Error}")]
+    private static partial void LogMalformed(ILogger logger, string @event, string delivery, string error);
+}

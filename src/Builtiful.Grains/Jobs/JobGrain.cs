@@ -1,0 +1,200 @@
+using Builtiful.Leases;
+using Builtiful.Machines;
+using Builtiful.Organisations;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Builtiful.Jobs;
+
+public sealed partial class JobGrain(
+    [PersistentState("job", StorageNames.Grains)] IPersistentState<JobState> state,
+    MachineCatalogue catalogue,
+    [FromKeyedServices(BuiltifulClock.Key)] TimeProvider time,
+    ILogger<JobGrain> logger) : Grain, IJobGrain
+{
+    private JobState Job => state.State;
+
+    public async Task<JobEventOutcome> Apply(WorkflowJobEvent jobEvent)
+    {
+        ArgumentNullException.ThrowIfNull(jobEvent);
+        if (Job.Known && jobEvent.Action <= Job.Status)
+        {
+            LogIgnored(logger, this.GetPrimaryKeyLong(), jobEvent.Action, Job.Status);
+            return JobEventOutcome.Ignored;
+        }
+
+        Record(jobEvent);
+        var outcome = JobEventOutcome.Applied;
+        switch (jobEvent.Action)
+        {
+            case JobStatus.Queued or JobStatus.Waiting when !Job.RunnerRequested && Job.RejectionReason is null:
+                outcome = await RequestRunnerAsync();
+                break;
+            case JobStatus.InProgress:
+                Job.StartedAt ??= jobEvent.StartedAt ?? time.GetUtcNow();
+                await BindLeaseAsync(jobEvent.RunnerName);
+                break;
+            case JobStatus.Completed:
+                Job.Conclusion = jobEvent.Conclusion;
+                Job.CompletedAt ??= jobEvent.CompletedAt ?? time.GetUtcNow();
+                if (Job.LeaseId is null)
+                {
+                    // A job can finish without an in_progress ever arriving: bind from the runner it names.
+                    await BindLeaseAsync(jobEvent.RunnerName);
+                }
+
+                await FinishAsync();
+                break;
+        }
+
+        await state.WriteStateAsync();
+        return outcome;
+    }
+
+    public Task<JobView?> GetView() => Task.FromResult(Job.Known
+        ? new JobView
+        {
+            Id = this.GetPrimaryKeyLong(),
+            Status = Job.Status,
+            Conclusion = Job.Conclusion,
+            InstallationId = Job.InstallationId,
+            Repository = Job.Repository,
+            Branch = Job.Branch,
+            HeadSha = Job.HeadSha,
+            Labels = [.. Job.Labels],
+            MachineType = Job.MachineType,
+            QueuedAt = Job.QueuedAt,
+            StartedAt = Job.StartedAt,
+            CompletedAt = Job.CompletedAt,
+            LeaseId = Job.LeaseId,
+            RejectionReason = Job.RejectionReason,
+            RunId = Job.RunId,
+            RunAttempt = Job.RunAttempt,
+            WorkflowName = Job.WorkflowName,
+            JobName = Job.JobName,
+        }
+        : null);
+
+    private void Record(WorkflowJobEvent e)
+    {
+        if (!Job.Known)
+        {
+            Job.Known = true;
+            Job.RunId = e.RunId;
+            Job.RunAttempt = e.RunAttempt;
+            Job.Repository = e.Repository;
+            Job.Branch = e.Branch;
+            Job.HeadSha = e.HeadSha;
+            Job.WorkflowName = e.WorkflowName;
+            Job.JobName = e.JobName;
+            Job.Labels = [.. e.Labels];
+            Job.QueuedAt = e.CreatedAt ?? time.GetUtcNow();
+        }
+
+        if (Job.InstallationId == 0)
+        {
+            Job.InstallationId = e.InstallationId;
+        }
+
+        Job.Status = e.Action;
+    }
+
+    private async Task<JobEventOutcome> RequestRunnerAsync()
+    {
+        var match = catalogue.Match(Job.Labels);
+        if (!match.IsOurs)
+        {
+            // The gateway filters these out; a job reaching here without our label still launches nothing.
+            return Reject("the job's labels name no builtiful- machine type");
+        }
+
+        if (match.MachineType is not { } machineType)
+        {
+            return Reject(match.Reason!);
+        }
+
+        Job.MachineType = machineType.Label;
+        if (Job.InstallationId == 0)
+        {
+            return Reject("the delivery named no GitHub App installation");
+        }
+
+        var admission = await GrainFactory.GetGrain<IOrganisationGrain>(Job.InstallationId).RequestRunner(new RunnerRequest
+        {
+            JobId = this.GetPrimaryKeyLong(),
+            MachineType = machineType,
+            Labels = [.. Job.Labels],
+            QueuedAt = Job.QueuedAt ?? time.GetUtcNow(),
+        });
+
+        if (admission.Kind == AdmissionKind.Refused)
+        {
+            return Reject(admission.Reason ?? "the organisation refused the job");
+        }
+
+        Job.RunnerRequested = true;
+        LogAdmitted(logger, this.GetPrimaryKeyLong(), Job.InstallationId, admission.Kind, admission.LeaseId);
+        return JobEventOutcome.Applied;
+    }
+
+    private JobEventOutcome Reject(string reason)
+    {
+        Job.RejectionReason = reason;
+        LogRejected(logger, this.GetPrimaryKeyLong(), reason);
+        return JobEventOutcome.Rejected;
+    }
+
+    private async Task BindLeaseAsync(string? runnerName)
+    {
+        if (!RunnerNames.TryParseLease(runnerName, out var leaseId))
+        {
+            if (Job.InstallationId != 0 && Job.RunnerRequested)
+            {
+                // Our job ran on a runner that is not ours: it no longer needs the VM we launched for it.
+                await GrainFactory.GetGrain<IOrganisationGrain>(Job.InstallationId).JobStarted(this.GetPrimaryKeyLong(), null);
+            }
+
+            return;
+        }
+
+        var outcome = await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).BindJob(this.GetPrimaryKeyLong());
+        if (outcome is BindOutcome.Bound or BindOutcome.AlreadyBound)
+        {
+            Job.LeaseId = leaseId;
+        }
+        else
+        {
+            LogBindRefused(logger, this.GetPrimaryKeyLong(), leaseId, outcome);
+        }
+
+        if (Job.InstallationId != 0)
+        {
+            await GrainFactory.GetGrain<IOrganisationGrain>(Job.InstallationId).JobStarted(this.GetPrimaryKeyLong(), Job.LeaseId);
+        }
+    }
+
+    private async Task FinishAsync()
+    {
+        if (Job.LeaseId is { } leaseId)
+        {
+            await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).JobCompleted(this.GetPrimaryKeyLong());
+        }
+
+        if (Job.InstallationId != 0 && Job.RunnerRequested)
+        {
+            await GrainFactory.GetGrain<IOrganisationGrain>(Job.InstallationId).JobFinished(this.GetPrimaryKeyLong());
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId}: {Action} ignored, already {Status}")]
+    private static partial void LogIgnored(ILogger logger, long jobId, JobStatus action, JobStatus status);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} of installation {InstallationId}: {Admission} (lease {LeaseId})")]
+    private static partial void LogAdmitted(ILogger logger, long jobId, long installationId, AdmissionKind admission, Guid? leaseId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} rejected: {Reason}")]
+    private static partial void LogRejected(ILogger logger, long jobId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} started on lease {LeaseId}, which refused the binding: {Outcome}")]
+    private static partial void LogBindRefused(ILogger logger, long jobId, Guid leaseId, BindOutcome outcome);
+}

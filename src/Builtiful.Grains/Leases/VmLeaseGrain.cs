@@ -1,0 +1,452 @@
+using Builtiful.Organisations;
+using Builtiful.Providers;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Builtiful.Leases;
+
+/// <summary>
+/// One VM's life. Every step that talks to the cloud or GitHub is retried from the lease's reminder, so a lost
+/// webhook, a failed call or a dead silo delays teardown by at most one check period, never forever.
+/// </summary>
+public sealed partial class VmLeaseGrain(
+    [PersistentState("lease", StorageNames.Grains)] IPersistentState<LeaseState> state,
+    IComputeProvider compute,
+    IRunnerConfigSource runners,
+    IOptions<LeaseOptions> options,
+    [FromKeyedServices(BuiltifulClock.Key)] TimeProvider time,
+    ILogger<VmLeaseGrain> logger) : Grain, IVmLeaseGrain, IRemindable
+{
+    internal const string DeadlineReminder = "deadlines";
+
+    private IGrainTimer? _launchTimer;
+    private IGrainTimer? _terminationTimer;
+
+    private LeaseState Lease => state.State;
+
+    private LeaseOptions Options => options.Value;
+
+    private Guid LeaseId => this.GetPrimaryKey();
+
+    public async Task Request(LeaseOrder order)
+    {
+        ArgumentNullException.ThrowIfNull(order);
+        if (Lease.Known)
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        var lifetime = order.MaxLifetime is { } cap && cap < Options.MaxLifetime ? cap : Options.MaxLifetime;
+        Lease.Known = true;
+        Lease.Phase = LeasePhase.Requested;
+        Lease.InstallationId = order.InstallationId;
+        Lease.LaunchedForJobId = order.ForJobId;
+        Lease.MachineType = order.MachineType;
+        Lease.Labels = [.. order.Labels];
+        Lease.RunnerName = RunnerNames.ForLease(LeaseId);
+        Lease.RequestedAt = now;
+        Lease.BootDeadline = now + Options.BootDeadline;
+        Lease.ExpiresAt = now + lifetime;
+        await state.WriteStateAsync();
+
+        // The reminder exists before any VM does, so nothing launched from here on can outlive its deadline.
+        await this.RegisterOrUpdateReminder(DeadlineReminder, Options.CheckPeriod, Options.CheckPeriod);
+        ScheduleLaunch(TimeSpan.Zero);
+    }
+
+    public async Task<BindOutcome> BindJob(long jobId)
+    {
+        if (!Lease.Known)
+        {
+            return BindOutcome.Unknown;
+        }
+
+        if (Lease.JobId == jobId)
+        {
+            return BindOutcome.AlreadyBound;
+        }
+
+        if (Lease.JobId is not null || Lease.Phase >= LeasePhase.Terminating)
+        {
+            return BindOutcome.Refused;
+        }
+
+        Lease.JobId = jobId;
+        Lease.Phase = LeasePhase.Busy;
+        Lease.PendingRelease = null;
+        await state.WriteStateAsync();
+        LogBound(logger, LeaseId, jobId);
+        return BindOutcome.Bound;
+    }
+
+    public async Task JobCompleted(long jobId)
+    {
+        if (!Lease.Known || Lease.Phase >= LeasePhase.Terminating)
+        {
+            return;
+        }
+
+        if (Lease.JobId is null)
+        {
+            // completed without in_progress: the job still ran here, so it is bound before the VM goes.
+            Lease.JobId = jobId;
+        }
+        else if (Lease.JobId != jobId)
+        {
+            return;
+        }
+
+        await BeginTerminationAsync($"job {jobId} completed");
+    }
+
+    public async Task<ReleaseOutcome> Release(string reason)
+    {
+        if (!Lease.Known || Lease.Phase >= LeasePhase.Terminating)
+        {
+            return ReleaseOutcome.AlreadyOver;
+        }
+
+        if (Lease.Phase == LeasePhase.Busy)
+        {
+            return ReleaseOutcome.KeptBusy;
+        }
+
+        if (Lease.Phase >= LeasePhase.Booting)
+        {
+            // The runner may be registered: deregister it first so GitHub hands it no job while it dies.
+            RunnerRemoval removal;
+            try
+            {
+                using var timeout = CallTimeout();
+                removal = await runners.RemoveAsync(Lease.InstallationId, Lease.RunnerName, timeout.Token);
+            }
+            catch (Exception ex)
+            {
+                Lease.PendingRelease = reason;
+                Lease.LastError = $"could not deregister runner {Lease.RunnerName}: {ex.Message}";
+                await state.WriteStateAsync();
+                LogReleaseDeferred(logger, LeaseId, ex.Message);
+                return ReleaseOutcome.Terminating;
+            }
+
+            if (removal == RunnerRemoval.Busy)
+            {
+                LogKeptBusy(logger, LeaseId);
+                return ReleaseOutcome.KeptBusy;
+            }
+        }
+
+        await BeginTerminationAsync(reason);
+        return ReleaseOutcome.Terminating;
+    }
+
+    public Task Terminate(string reason) =>
+        !Lease.Known || Lease.Phase >= LeasePhase.Terminating ? Task.CompletedTask : BeginTerminationAsync(reason);
+
+    public Task<LeaseView?> GetView() => Task.FromResult(Lease.Known
+        ? new LeaseView
+        {
+            Id = LeaseId,
+            Phase = Lease.Phase,
+            InstanceId = Lease.InstanceId,
+            RunnerName = Lease.RunnerName,
+            MachineType = Lease.MachineType?.Label,
+            LaunchedForJobId = Lease.LaunchedForJobId,
+            JobId = Lease.JobId,
+            LaunchedAt = Lease.LaunchedAt,
+            TerminatedAt = Lease.TerminatedAt,
+            InstallationId = Lease.InstallationId,
+            RequestedAt = Lease.RequestedAt,
+            BootDeadline = Lease.BootDeadline,
+            ExpiresAt = Lease.ExpiresAt,
+            EndReason = Lease.EndReason,
+            LastError = Lease.LastError,
+            LaunchAttempts = Lease.LaunchAttempts,
+            TerminationAttempts = Lease.TerminationAttempts,
+        }
+        : null);
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != DeadlineReminder)
+        {
+            return;
+        }
+
+        if (!Lease.Known || Lease.Phase.IsFinal())
+        {
+            await StopReminderAsync();
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        if (Lease.Phase == LeasePhase.Terminating)
+        {
+            await ConfirmTerminationAsync();
+        }
+        else if (now >= Lease.ExpiresAt)
+        {
+            await BeginTerminationAsync($"maximum lifetime reached at {Lease.ExpiresAt:O}");
+        }
+        else if (Lease.Phase.IsUnbound() && now >= Lease.BootDeadline)
+        {
+            await Release($"boot deadline passed at {Lease.BootDeadline:O} with no job started on the runner");
+        }
+        else if (Lease.PendingRelease is { } reason)
+        {
+            await Release(reason);
+        }
+        else if (Lease.Phase <= LeasePhase.Launching && _launchTimer is null)
+        {
+            // A silo died mid-launch, or a retry was pending: resume; the idempotency token prevents a second VM.
+            ScheduleLaunch(TimeSpan.Zero);
+        }
+        else if (Lease.Phase == LeasePhase.Booting)
+        {
+            await ObserveBootAsync();
+        }
+    }
+
+    private void ScheduleLaunch(TimeSpan delay)
+    {
+        _launchTimer?.Dispose();
+        _launchTimer = this.RegisterGrainTimer(LaunchAsync, new GrainTimerCreationOptions(delay, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+    }
+
+    private async Task LaunchAsync()
+    {
+        _launchTimer?.Dispose();
+        _launchTimer = null;
+        if (Lease.Phase > LeasePhase.Launching)
+        {
+            return;
+        }
+
+        if (Lease.Phase == LeasePhase.Requested || Lease.AttemptFailed)
+        {
+            Lease.LaunchAttempts++;
+            Lease.AttemptFailed = false;
+        }
+
+        Lease.Phase = LeasePhase.Launching;
+        await state.WriteStateAsync();
+
+        var attempt = Lease.LaunchAttempts;
+        try
+        {
+            using var timeout = CallTimeout();
+            var runner = await runners.CreateAsync(new RunnerRegistration(Lease.InstallationId, Lease.RunnerName, Lease.Labels), timeout.Token);
+            var launched = await compute.LaunchAsync(new LaunchRequest
+            {
+                LeaseId = LeaseId,
+                InstallationId = Lease.InstallationId,
+                JobId = Lease.LaunchedForJobId,
+                MachineType = Lease.MachineType!,
+                ClientToken = $"{LeaseId:N}-{attempt}",
+                Runner = runner,
+                ExpiresAt = Lease.ExpiresAt,
+                Tags = new Dictionary<string, string>
+                {
+                    [InstanceTags.Lease] = LeaseId.ToString("N"),
+                    [InstanceTags.Installation] = Lease.InstallationId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    [InstanceTags.Job] = Lease.LaunchedForJobId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    [InstanceTags.ExpiresAt] = Lease.ExpiresAt.ToString("O"),
+                    [InstanceTags.Cluster] = Options.ClusterName,
+                },
+            }, timeout.Token);
+
+            if (Lease.Phase != LeasePhase.Launching)
+            {
+                return;
+            }
+
+            Lease.InstanceId = launched.InstanceId;
+            Lease.LaunchedAt = launched.LaunchedAt;
+            Lease.Phase = LeasePhase.Booting;
+            Lease.LastError = null;
+            await state.WriteStateAsync();
+            LogLaunched(logger, LeaseId, launched.InstanceId, Lease.MachineType!.Label, attempt);
+        }
+        catch (Exception ex)
+        {
+            Lease.LastError = $"launch attempt {attempt} failed: {ex.Message}";
+            Lease.AttemptFailed = true;
+            LogLaunchFailed(logger, LeaseId, attempt, ex.Message);
+            if (attempt >= Options.LaunchAttempts)
+            {
+                await FailAsync($"no VM after {attempt} launch attempts; last error: {ex.Message}");
+                return;
+            }
+
+            await state.WriteStateAsync();
+            ScheduleLaunch(Options.LaunchRetryDelay * Math.Pow(2, attempt - 1));
+        }
+    }
+
+    private async Task ObserveBootAsync()
+    {
+        try
+        {
+            using var timeout = CallTimeout();
+            var instance = await compute.DescribeAsync(Lease.InstanceId!, timeout.Token);
+            switch (instance)
+            {
+                case InstanceState.Running when Lease.Phase == LeasePhase.Booting:
+                    Lease.Phase = LeasePhase.Idle;
+                    await state.WriteStateAsync();
+                    break;
+                case InstanceState.ShuttingDown or InstanceState.Terminated or InstanceState.NotFound:
+                    await BeginTerminationAsync($"the VM went away by itself ({instance})");
+                    break;
+            }
+        }
+        catch (Exception ex)
+        {
+            Lease.LastError = $"describe failed: {ex.Message}";
+            await state.WriteStateAsync();
+        }
+    }
+
+    private async Task BeginTerminationAsync(string reason)
+    {
+        _launchTimer?.Dispose();
+        _launchTimer = null;
+        Lease.Phase = LeasePhase.Terminating;
+        Lease.EndReason = reason;
+        Lease.PendingRelease = null;
+        await state.WriteStateAsync();
+        LogTerminating(logger, LeaseId, reason);
+        await ConfirmTerminationAsync();
+    }
+
+    /// <summary>Terminates whatever VM the lease may hold and records the lease over once the provider says it is gone.</summary>
+    private async Task ConfirmTerminationAsync()
+    {
+        Lease.TerminationAttempts++;
+        try
+        {
+            using var timeout = CallTimeout();
+            var gone = true;
+            foreach (var instanceId in await InstancesOfLeaseAsync(timeout.Token))
+            {
+                var current = await compute.DescribeAsync(instanceId, timeout.Token);
+                if (current is InstanceState.Terminated or InstanceState.NotFound)
+                {
+                    continue;
+                }
+
+                await compute.TerminateAsync(instanceId, timeout.Token);
+                current = await compute.DescribeAsync(instanceId, timeout.Token);
+                gone &= current is InstanceState.Terminated or InstanceState.NotFound;
+            }
+
+            if (gone)
+            {
+                await EndAsync(LeasePhase.Terminated);
+                return;
+            }
+
+            Lease.LastError = null;
+        }
+        catch (Exception ex)
+        {
+            Lease.LastError = $"termination attempt {Lease.TerminationAttempts} failed: {ex.Message}";
+            LogTerminationFailed(logger, LeaseId, Lease.TerminationAttempts, ex.Message);
+        }
+
+        await state.WriteStateAsync();
+        _terminationTimer ??= this.RegisterGrainTimer(
+            _ => Lease.Phase == LeasePhase.Terminating ? ConfirmTerminationAsync() : Task.CompletedTask,
+            new GrainTimerCreationOptions(Options.TerminationPollInterval, Options.TerminationPollInterval) { KeepAlive = true });
+    }
+
+    private async Task<IReadOnlyList<string>> InstancesOfLeaseAsync(CancellationToken cancellationToken)
+    {
+        if (Lease.InstanceId is { } known)
+        {
+            return [known];
+        }
+
+        if (Lease.LaunchAttempts == 0)
+        {
+            return [];
+        }
+
+        // A launch whose answer was lost may still have made a VM: the lease tag finds it.
+        var tagged = await compute.ListByTagAsync(InstanceTags.Lease, LeaseId.ToString("N"), cancellationToken);
+        return [.. tagged.Select(i => i.InstanceId)];
+    }
+
+    private async Task FailAsync(string reason)
+    {
+        Lease.EndReason = reason;
+        try
+        {
+            using var timeout = CallTimeout();
+            foreach (var instanceId in await InstancesOfLeaseAsync(timeout.Token))
+            {
+                await compute.TerminateAsync(instanceId, timeout.Token);
+            }
+        }
+        catch (Exception ex)
+        {
+            // Keep the reminder: the lease stays Launching-with-failure and the next tick retries the cleanup.
+            Lease.LastError = $"{reason}; cleanup of tagged instances failed: {ex.Message}";
+            await state.WriteStateAsync();
+            return;
+        }
+
+        await EndAsync(LeasePhase.Failed);
+    }
+
+    private async Task EndAsync(LeasePhase phase)
+    {
+        Lease.Phase = phase;
+        Lease.TerminatedAt = time.GetUtcNow();
+        Lease.LastError = phase == LeasePhase.Failed ? Lease.LastError : null;
+        await state.WriteStateAsync();
+        _terminationTimer?.Dispose();
+        _terminationTimer = null;
+        await StopReminderAsync();
+        LogEnded(logger, LeaseId, phase, Lease.EndReason);
+        await GrainFactory.GetGrain<IOrganisationGrain>(Lease.InstallationId).LeaseEnded(LeaseId);
+        DeactivateOnIdle();
+    }
+
+    private async Task StopReminderAsync()
+    {
+        if (await this.GetReminder(DeadlineReminder) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+    }
+
+    /// <summary>Bounds one provider or GitHub call; disposed by the caller.</summary>
+    private CancellationTokenSource CallTimeout() => new(Options.CallTimeout, time);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Lease {LeaseId}: launched {InstanceId} ({MachineType}) on attempt {Attempt}")]
+    private static partial void LogLaunched(ILogger logger, Guid leaseId, string instanceId, string machineType, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: launch attempt {Attempt} failed: {Error}")]
+    private static partial void LogLaunchFailed(ILogger logger, Guid leaseId, int attempt, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Lease {LeaseId}: bound to job {JobId}")]
+    private static partial void LogBound(ILogger logger, Guid leaseId, long jobId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Lease {LeaseId}: terminating: {Reason}")]
+    private static partial void LogTerminating(ILogger logger, Guid leaseId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: termination attempt {Attempt} failed: {Error}")]
+    private static partial void LogTerminationFailed(ILogger logger, Guid leaseId, int attempt, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Lease {LeaseId}: {Phase} ({Reason})")]
+    private static partial void LogEnded(ILogger logger, Guid leaseId, LeasePhase phase, string? reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Lease {LeaseId}: the runner took a job before it could be deregistered; the VM stays")]
+    private static partial void LogKeptBusy(ILogger logger, Guid leaseId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: release deferred, runner deregistration failed: {Error}")]
+    private static partial void LogReleaseDeferred(ILogger logger, Guid leaseId, string error);
+}

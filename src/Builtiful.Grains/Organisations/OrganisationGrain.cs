@@ -1,0 +1,350 @@
+using Builtiful.Leases;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Builtiful.Organisations;
+
+public sealed partial class OrganisationGrain(
+    [PersistentState("organisation", StorageNames.Grains)] IPersistentState<OrganisationState> state,
+    IOptions<OrganisationOptions> defaults,
+    ILogger<OrganisationGrain> logger) : Grain, IOrganisationGrain
+{
+    private OrganisationState Org => state.State;
+
+    private OrganisationLimits Limits => Org.Limits ?? defaults.Value.ToLimits();
+
+    private long InstallationId => this.GetPrimaryKeyLong();
+
+    public async Task ApplyInstallation(InstallationChange change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        if (Org.Status == OrganisationStatus.Deleted)
+        {
+            LogAfterDeletion(logger, InstallationId, change.Action);
+            return;
+        }
+
+        Org.Login = change.AccountLogin ?? Org.Login;
+        Org.AccountType = change.AccountType ?? Org.AccountType;
+        Org.Username = change.SenderLogin ?? Org.Username;
+        Org.Email = change.Email ?? Org.Email;
+        Org.RepositoryCount = change.RepositoryCount ?? Org.RepositoryCount;
+        Org.RepositorySelection = change.RepositorySelection ?? Org.RepositorySelection;
+        Org.Limits ??= defaults.Value.ToLimits();
+
+        var before = Org.Status;
+        switch (change.Action)
+        {
+            case InstallationAction.Created when Org.Status == OrganisationStatus.Unknown:
+                Org.Status = OrganisationStatus.Active;
+                break;
+            case InstallationAction.Suspended when Org.Status is OrganisationStatus.Active or OrganisationStatus.Unknown:
+                Org.Status = OrganisationStatus.Suspended;
+                break;
+            case InstallationAction.Unsuspended when Org.Status is OrganisationStatus.Suspended or OrganisationStatus.Unknown:
+                Org.Status = OrganisationStatus.Active;
+                break;
+            case InstallationAction.Deleted:
+                Org.Status = OrganisationStatus.Deleted;
+                break;
+        }
+
+        await state.WriteStateAsync();
+        if (before != Org.Status)
+        {
+            LogStatus(logger, InstallationId, before, Org.Status);
+        }
+
+        switch (Org.Status)
+        {
+            case OrganisationStatus.Deleted:
+                await TerminateEverythingAsync();
+                break;
+            case OrganisationStatus.Suspended when before != OrganisationStatus.Suspended:
+                await ReleaseUnboundAsync("the installation was suspended");
+                break;
+            case OrganisationStatus.Active when before != OrganisationStatus.Active:
+                await AdmitWaitingAsync();
+                break;
+        }
+    }
+
+    public async Task ApplyRepositories(RepositoriesChange change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        if (Org.RepositoryCount is { } count)
+        {
+            Org.RepositoryCount = Math.Max(0, count + change.Added - change.Removed);
+        }
+
+        Org.RepositorySelection = change.RepositorySelection ?? Org.RepositorySelection;
+        await state.WriteStateAsync();
+    }
+
+    public async Task<Admission> RequestRunner(RunnerRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (Org.Status != OrganisationStatus.Active)
+        {
+            return new Admission(AdmissionKind.Refused, Reason: Org.Status switch
+            {
+                OrganisationStatus.Unknown => $"installation {InstallationId} is unknown: Builtiful never received its installation.created",
+                OrganisationStatus.Suspended => $"installation {InstallationId} is suspended",
+                _ => $"installation {InstallationId} was deleted",
+            });
+        }
+
+        if (Limits.AllowedMachineTypes.Count > 0
+            && !Limits.AllowedMachineTypes.Contains(request.MachineType.Label, StringComparer.OrdinalIgnoreCase))
+        {
+            return new Admission(AdmissionKind.Refused, Reason: $"machine type {request.MachineType.Label} is not allowed for installation {InstallationId}");
+        }
+
+        var waitingIndex = Org.WaitingLine.FindIndex(w => w.JobId == request.JobId);
+        if (waitingIndex >= 0)
+        {
+            return new Admission(AdmissionKind.Duplicate, Position: waitingIndex + 1);
+        }
+
+        foreach (var (leaseId, slot) in Org.Leases)
+        {
+            if (slot.ForJob?.JobId == request.JobId || slot.BoundJobId == request.JobId)
+            {
+                return new Admission(AdmissionKind.Duplicate, LeaseId: leaseId);
+            }
+        }
+
+        var waiting = new WaitingJob { JobId = request.JobId, MachineType = request.MachineType, Labels = request.Labels, QueuedAt = request.QueuedAt };
+        if (Org.Leases.Count < Limits.MaxConcurrentVms)
+        {
+            var leaseId = await StartLeaseAsync(waiting);
+            return new Admission(AdmissionKind.Started, LeaseId: leaseId);
+        }
+
+        Org.WaitingLine.Add(waiting);
+        await state.WriteStateAsync();
+        return new Admission(AdmissionKind.Waiting, Position: Org.WaitingLine.Count);
+    }
+
+    public async Task JobStarted(long jobId, Guid? leaseId)
+    {
+        var changed = Org.WaitingLine.RemoveAll(w => w.JobId == jobId) > 0;
+        var ownLease = FindLeaseFor(jobId);
+        if (leaseId is { } id && Org.Leases.TryGetValue(id, out var slot))
+        {
+            if (slot.BoundJobId == jobId)
+            {
+                if (changed)
+                {
+                    await state.WriteStateAsync();
+                }
+
+                return;
+            }
+
+            // The runner took this job; the job the VM was launched for inherits this job's own VM.
+            var orphan = slot.ForJob is { } meantFor && meantFor.JobId != jobId ? meantFor : null;
+            slot.BoundJobId = jobId;
+            slot.ForJob = null;
+            if (ownLease is { } own && own.Id != id)
+            {
+                own.Slot.ForJob = orphan;
+                orphan = null;
+            }
+
+            if (orphan is not null)
+            {
+                // The orphaned job had only this VM: it goes back to the head of the line for a new one.
+                Org.WaitingLine.Insert(0, new WaitingJob { JobId = orphan.JobId, MachineType = slot.MachineType, Labels = orphan.Labels, QueuedAt = orphan.QueuedAt });
+            }
+
+            changed = true;
+        }
+        else if (ownLease is { } own)
+        {
+            // Started on a runner that is not one of ours: the VM launched for it has no job left.
+            own.Slot.ForJob = null;
+            changed = true;
+        }
+
+        if (changed)
+        {
+            await state.WriteStateAsync();
+        }
+
+        await ReleaseSurplusAsync();
+        await AdmitWaitingAsync();
+    }
+
+    public async Task JobFinished(long jobId)
+    {
+        var changed = Org.WaitingLine.RemoveAll(w => w.JobId == jobId) > 0;
+        if (FindLeaseFor(jobId) is { } own)
+        {
+            own.Slot.ForJob = null;
+            changed = true;
+        }
+
+        if (changed)
+        {
+            await state.WriteStateAsync();
+        }
+
+        await ReleaseSurplusAsync();
+        await AdmitWaitingAsync();
+    }
+
+    public async Task LeaseEnded(Guid leaseId)
+    {
+        if (!Org.Leases.Remove(leaseId, out var slot))
+        {
+            return;
+        }
+
+        if (slot.ForJob is { } pending && slot.BoundJobId is null)
+        {
+            LogLeaseEndedUnused(logger, InstallationId, leaseId, pending.JobId);
+        }
+
+        await state.WriteStateAsync();
+        await AdmitWaitingAsync();
+    }
+
+    public Task<OrganisationView> GetView() => Task.FromResult(new OrganisationView
+    {
+        InstallationId = InstallationId,
+        Status = Org.Status,
+        Login = Org.Login,
+        AccountType = Org.AccountType,
+        LiveLeases = Org.Leases.Count,
+        WaitingJobs = Org.WaitingLine.Count,
+        Limits = Limits,
+        LeaseIds = [.. Org.Leases.Keys],
+        WaitingJobIds = [.. Org.WaitingLine.Select(w => w.JobId)],
+        RepositoryCount = Org.RepositoryCount,
+    });
+
+    public Task<IReadOnlyList<PendingJob>> GetPendingJobs()
+    {
+        IReadOnlyList<PendingJob> pending =
+        [
+            .. Org.Leases.Values.Where(s => s.BoundJobId is null && s.ForJob is not null).Select(s => s.ForJob!)
+                .Concat(Org.WaitingLine.Select(w => w.ToPending()))
+                .OrderBy(p => p.QueuedAt).ThenBy(p => p.JobId),
+        ];
+        return Task.FromResult(pending);
+    }
+
+    private (Guid Id, LeaseSlot Slot)? FindLeaseFor(long jobId)
+    {
+        foreach (var (id, slot) in Org.Leases)
+        {
+            if (slot.BoundJobId is null && slot.ForJob?.JobId == jobId)
+            {
+                return (id, slot);
+            }
+        }
+
+        return null;
+    }
+
+    private async Task<Guid> StartLeaseAsync(WaitingJob job)
+    {
+        var leaseId = Guid.NewGuid();
+        Org.Leases[leaseId] = new LeaseSlot { MachineType = job.MachineType, ForJob = job.ToPending() };
+
+        // Counted before the lease exists, so a crash in between can over-count for a moment but never over-launch.
+        await state.WriteStateAsync();
+        try
+        {
+            await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).Request(new LeaseOrder
+            {
+                InstallationId = InstallationId,
+                ForJobId = job.JobId,
+                MachineType = job.MachineType,
+                Labels = job.Labels,
+                MaxLifetime = Limits.MaxJobLifetime,
+            });
+        }
+        catch
+        {
+            Org.Leases.Remove(leaseId);
+            await state.WriteStateAsync();
+            throw;
+        }
+
+        LogLeaseStarted(logger, InstallationId, leaseId, job.JobId, job.MachineType.Label);
+        return leaseId;
+    }
+
+    /// <summary>Starts waiting jobs, oldest first, while the organisation is under its VM limit.</summary>
+    private async Task AdmitWaitingAsync()
+    {
+        while (Org.Status == OrganisationStatus.Active && Org.WaitingLine.Count > 0 && Org.Leases.Count < Limits.MaxConcurrentVms)
+        {
+            var next = Org.WaitingLine[0];
+            Org.WaitingLine.RemoveAt(0);
+            await StartLeaseAsync(next);
+        }
+    }
+
+    /// <summary>
+    /// A VM no queued job is waiting for serves the oldest waiting job of its machine type, or is released.
+    /// </summary>
+    private async Task ReleaseSurplusAsync()
+    {
+        var surplus = Org.Leases.Where(kv => kv.Value.BoundJobId is null && kv.Value.ForJob is null).Select(kv => kv.Key).ToList();
+        foreach (var leaseId in surplus)
+        {
+            var slot = Org.Leases[leaseId];
+            var heir = Org.WaitingLine.FindIndex(w => w.MachineType.Label.Equals(slot.MachineType.Label, StringComparison.OrdinalIgnoreCase));
+            if (heir >= 0)
+            {
+                slot.ForJob = Org.WaitingLine[heir].ToPending();
+                Org.WaitingLine.RemoveAt(heir);
+                await state.WriteStateAsync();
+                continue;
+            }
+
+            var outcome = await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).Release("no queued job needs this VM any more");
+            LogSurplus(logger, InstallationId, leaseId, outcome);
+        }
+    }
+
+    private async Task ReleaseUnboundAsync(string reason)
+    {
+        foreach (var leaseId in Org.Leases.Where(kv => kv.Value.BoundJobId is null).Select(kv => kv.Key).ToList())
+        {
+            await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).Release(reason);
+        }
+    }
+
+    private async Task TerminateEverythingAsync()
+    {
+        if (Org.WaitingLine.Count > 0)
+        {
+            Org.WaitingLine.Clear();
+            await state.WriteStateAsync();
+        }
+
+        foreach (var leaseId in Org.Leases.Keys.ToList())
+        {
+            await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).Terminate("the installation was deleted");
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Installation {InstallationId}: {Before} -> {After}")]
+    private static partial void LogStatus(ILogger logger, long installationId, OrganisationStatus before, OrganisationStatus after);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Installation {InstallationId} was deleted; {Action} ignored")]
+    private static partial void LogAfterDeletion(ILogger logger, long installationId, InstallationAction action);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Installation {InstallationId}: lease {LeaseId} started for job {JobId} on {MachineType}")]
+    private static partial void LogLeaseStarted(ILogger logger, long installationId, Guid leaseId, long jobId, string machineType);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Installation {InstallationId}: surplus lease {LeaseId} released: {Outcome}")]
+    private static partial void LogSurplus(ILogger logger, long installationId, Guid leaseId, ReleaseOutcome outcome);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Installation {InstallationId}: lease {LeaseId} ended before job {JobId} started on it")]
+    private static partial void LogLeaseEndedUnused(ILogger logger, long installationId, Guid leaseId, long jobId);
+}

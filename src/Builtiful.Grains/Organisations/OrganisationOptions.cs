@@ -1,0 +1,20 @@
+namespace Builtiful.Organisations;
+
+/// <summary>Configuration section <c>Organisations</c>: limits every installation starts with.</summary>
+public sealed class OrganisationOptions
+{
+    public const string Section = "Organisations";
+
+    public int MaxConcurrentVms { get; set; } = 20;
+
+    public List<string> AllowedMachineTypes { get; set; } = [];
+
+    public TimeSpan MaxJobLifetime { get; set; } = TimeSpan.FromHours(6);
+
+    public OrganisationLimits ToLimits() => new()
+    {
+        MaxConcurrentVms = MaxConcurrentVms,
+        AllowedMachineTypes = [.. AllowedMachineTypes],
+        MaxJobLifetime = MaxJobLifetime,
+    };
+}

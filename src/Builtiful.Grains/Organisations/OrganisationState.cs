@@ -1,0 +1,41 @@
+using Builtiful.Machines;
+
+namespace Builtiful.Organisations;
+
+[GenerateSerializer, Alias("builtiful.organisation-state")]
+public sealed record OrganisationState
+{
+    [Id(0)] public OrganisationStatus Status { get; set; }
+    [Id(1)] public string? Login { get; set; }
+    [Id(2)] public string? AccountType { get; set; }
+    [Id(3)] public string? Username { get; set; }
+    [Id(4)] public string? Email { get; set; }
+    [Id(5)] public OrganisationLimits? Limits { get; set; }
+    [Id(6)] public Dictionary<Guid, LeaseSlot> Leases { get; set; } = [];
+    [Id(7)] public List<WaitingJob> WaitingLine { get; set; } = [];
+    [Id(8)] public int? RepositoryCount { get; set; }
+    [Id(9)] public string? RepositorySelection { get; set; }
+}
+
+/// <summary>
+/// A live lease as the organisation counts it. <see cref="ForJob"/> is the queued job this VM is meant for;
+/// when another job takes the VM, the two jobs swap VMs, so every queued job keeps exactly one runner.
+/// </summary>
+[GenerateSerializer, Alias("builtiful.lease-slot")]
+public sealed record LeaseSlot
+{
+    [Id(0)] public required MachineType MachineType { get; set; }
+    [Id(1)] public PendingJob? ForJob { get; set; }
+    [Id(2)] public long? BoundJobId { get; set; }
+}
+
+[GenerateSerializer, Alias("builtiful.waiting-job")]
+public sealed record WaitingJob
+{
+    [Id(0)] public required long JobId { get; init; }
+    [Id(1)] public required MachineType MachineType { get; init; }
+    [Id(2)] public required IReadOnlyList<string> Labels { get; init; }
+    [Id(3)] public required DateTimeOffset QueuedAt { get; init; }
+
+    public PendingJob ToPending() => new(JobId, MachineType.Label, Labels, QueuedAt);
+}

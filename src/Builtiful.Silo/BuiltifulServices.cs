@@ -1,0 +1,92 @@
+using Builtiful.Leases;
+using Builtiful.Machines;
+using Builtiful.Organisations;
+using Builtiful.Providers;
+using Builtiful.Simulation;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+using Orleans.Storage;
+
+namespace Builtiful.Silo;
+
+/// <summary>The one place where configuration chooses providers. The host and the test clusters both call it.</summary>
+public static class BuiltifulServices
+{
+    /// <summary>Grains' dependencies: catalogue, deadlines, limits, clock, compute provider and runner-config source.</summary>
+    public static IServiceCollection AddBuiltifulGrainServices(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<LeaseOptions>().Bind(configuration.GetSection(LeaseOptions.Section))
+            .Validate(o => o.BootDeadline > TimeSpan.Zero && o.MaxLifetime > o.BootDeadline, "Leases: BootDeadline must be positive and shorter than MaxLifetime")
+            .Validate(o => o.CheckPeriod >= TimeSpan.FromSeconds(1), "Leases:CheckPeriod must be at least one second")
+            .Validate(o => o.LaunchAttempts >= 1, "Leases:LaunchAttempts must be at least 1")
+            .ValidateOnStart();
+        services.AddOptions<OrganisationOptions>().Bind(configuration.GetSection(OrganisationOptions.Section))
+            .Validate(o => o.MaxConcurrentVms >= 1, "Organisations:MaxConcurrentVms must be at least 1")
+            .ValidateOnStart();
+        services.AddOptions<MachineCatalogueOptions>().Bind(configuration.GetSection(MachineCatalogueOptions.Section));
+        services.AddOptions<GitHub.GitHubOptions>().Bind(configuration.GetSection(GitHub.GitHubOptions.Section));
+        services.AddSingleton<MachineCatalogue>();
+        services.TryAddKeyedSingleton(BuiltifulClock.Key, TimeProvider.System);
+
+        var compute = configuration["Compute:Provider"] ?? SimulatedComputeProvider.ProviderName;
+        switch (compute)
+        {
+            case SimulatedComputeProvider.ProviderName:
+                services.AddSimulatedCompute(configuration);
+                break;
+            default:
+                throw new OptionsValidationException("Compute:Provider", typeof(string),
+                    [$"Compute:Provider is '{compute}'; this build offers only '{SimulatedComputeProvider.ProviderName}'."]);
+        }
+
+        var github = configuration["GitHub:Mode"] ?? "Simulated";
+        switch (github)
+        {
+            case "Simulated":
+                services.AddSimulatedGitHub();
+                break;
+            default:
+                throw new OptionsValidationException("GitHub:Mode", typeof(string),
+                    [$"GitHub:Mode is '{github}'; this build offers only 'Simulated'."]);
+        }
+
+        return services;
+    }
+
+    /// <summary>Grain storage and reminders: in memory on the embedded default.</summary>
+    public static ISiloBuilder AddBuiltifulStorage(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        // Orleans' own version-tolerant binary format: the [Id]s on state records are the storage contract.
+        silo.AddMemoryGrainStorage(StorageNames.Grains);
+        silo.Services.AddOptions<MemoryGrainStorageOptions>(StorageNames.Grains)
+            .Configure<Orleans.Serialization.Serializer>((o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
+        silo.UseInMemoryReminderService();
+        var checkPeriod = configuration.GetSection(LeaseOptions.Section).Get<LeaseOptions>()?.CheckPeriod ?? new LeaseOptions().CheckPeriod;
+        silo.Configure<ReminderOptions>(o =>
+        {
+            if (checkPeriod < o.MinimumReminderPeriod)
+            {
+                o.MinimumReminderPeriod = checkPeriod;
+            }
+        });
+        return silo;
+    }
+
+    /// <summary>The all-in-one silo: localhost clustering on configurable ports, embedded storage, dashboard.</summary>
+    public static WebApplicationBuilder AddBuiltifulSilo(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddBuiltifulGrainServices(builder.Configuration);
+        builder.UseOrleans(silo =>
+        {
+            var siloPort = builder.Configuration.GetValue("Orleans:SiloPort", EndpointOptions.DEFAULT_SILO_PORT);
+            var gatewayPort = builder.Configuration.GetValue("Orleans:GatewayPort", EndpointOptions.DEFAULT_GATEWAY_PORT);
+            silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: "builtiful", clusterId: builder.Configuration["Orleans:ClusterId"] ?? "builtiful-dev");
+            silo.AddBuiltifulStorage(builder.Configuration);
+            silo.AddDashboard();
+        });
+        return builder;
+    }
+}

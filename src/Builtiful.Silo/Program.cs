@@ -1,0 +1,4 @@
+using Builtiful.Silo;
+
+var app = BuiltifulHost.Build(args);
+await app.RunAsync();

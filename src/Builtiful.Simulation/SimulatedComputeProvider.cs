@@ -1,0 +1,156 @@
+using System.Collections.Concurrent;
+using Builtiful.Providers;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Builtiful.Simulation;
+
+/// <summary>
+/// VMs that exist in memory: they boot after a delay, run the simulated runner from their just-in-time config,
+/// honour the in-guest watchdog at their expiry, and are gone the moment they are terminated.
+/// </summary>
+public sealed partial class SimulatedComputeProvider(
+    IOptionsMonitor<SimulationOptions> options,
+    [FromKeyedServices(BuiltifulClock.Key)] TimeProvider time,
+    IServiceProvider services,
+    ILogger<SimulatedComputeProvider> logger) : IComputeProvider, IDisposable
+{
+    public const string ProviderName = "Simulated";
+
+    private readonly ConcurrentDictionary<string, SimulatedVm> _vms = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _byClientToken = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+
+    public string Name => ProviderName;
+
+    /// <summary>Every VM ever launched, for tests and the dashboard of a demo.</summary>
+    public IReadOnlyCollection<SimulatedVm> Vms => [.. _vms.Values];
+
+    public Task<LaunchedInstance> LaunchAsync(LaunchRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.MachineType.ImageFor(ProviderName) is null)
+        {
+            throw new InvalidOperationException($"Machine type {request.MachineType.Label} has no image for provider {ProviderName}.");
+        }
+
+        var instanceId = _byClientToken.GetOrAdd(request.ClientToken, _ => "sim-" + Guid.NewGuid().ToString("N")[..17]);
+        var vm = _vms.GetOrAdd(instanceId, id => new SimulatedVm(id, request.LeaseId, new Dictionary<string, string>(request.Tags), time.GetUtcNow()));
+        if (vm.TryStart())
+        {
+            _ = RunAsync(vm, request.Runner, request.ExpiresAt);
+        }
+
+        return Task.FromResult(new LaunchedInstance(vm.InstanceId, vm.LaunchedAt));
+    }
+
+    public Task TerminateAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        if (_vms.TryGetValue(instanceId, out var vm))
+        {
+            vm.Terminate();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<InstanceState> DescribeAsync(string instanceId, CancellationToken cancellationToken) =>
+        Task.FromResult(_vms.TryGetValue(instanceId, out var vm) ? vm.State : InstanceState.NotFound);
+
+    public Task<IReadOnlyList<InstanceSummary>> ListByTagAsync(string key, string value, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<InstanceSummary> found =
+        [
+            .. _vms.Values.Where(vm => vm.Tags.TryGetValue(key, out var v) && v == value)
+                .Select(vm => new InstanceSummary(vm.InstanceId, vm.State, vm.Tags)),
+        ];
+        return Task.FromResult(found);
+    }
+
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        _stopping.Dispose();
+        foreach (var vm in _vms.Values)
+        {
+            vm.Dispose();
+        }
+    }
+
+    private async Task RunAsync(SimulatedVm vm, RunnerConfig runner, DateTimeOffset expiresAt)
+    {
+        using var life = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token, vm.Terminated);
+        try
+        {
+            // The in-guest watchdog: the VM powers itself off at its expiry whatever the control plane does.
+            var watchdog = expiresAt - time.GetUtcNow();
+            if (watchdog > TimeSpan.Zero)
+            {
+                _ = Task.Delay(watchdog, time, life.Token).ContinueWith(
+                    t => { if (t.IsCompletedSuccessfully) { vm.Terminate(); } }, TaskScheduler.Default);
+            }
+            else
+            {
+                vm.Terminate();
+                return;
+            }
+
+            await Task.Delay(options.CurrentValue.BootDelay, time, life.Token);
+            vm.MarkRunning();
+            LogBooted(logger, vm.InstanceId, vm.LeaseId);
+            if (options.CurrentValue.RunnersEnabled)
+            {
+                await services.GetRequiredService<SimulatedRunner>().RunAsync(runner, life.Token);
+            }
+        }
+        catch (OperationCanceledException) when (life.IsCancellationRequested)
+        {
+            // Terminated or shutting down: a real VM simply stops.
+        }
+        catch (Exception ex)
+        {
+            LogRunnerCrashed(logger, vm.InstanceId, ex);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Simulated VM {InstanceId} for lease {LeaseId} is running")]
+    private static partial void LogBooted(ILogger logger, string instanceId, Guid leaseId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Simulated runner on {InstanceId} crashed")]
+    private static partial void LogRunnerCrashed(ILogger logger, string instanceId, Exception exception);
+}
+
+public sealed class SimulatedVm(string instanceId, Guid leaseId, IReadOnlyDictionary<string, string> tags, DateTimeOffset launchedAt) : IDisposable
+{
+    private readonly CancellationTokenSource _terminated = new();
+    private int _state = (int)InstanceState.Pending;
+    private int _started;
+
+    public string InstanceId { get; } = instanceId;
+
+    public Guid LeaseId { get; } = leaseId;
+
+    public IReadOnlyDictionary<string, string> Tags { get; } = tags;
+
+    public DateTimeOffset LaunchedAt { get; } = launchedAt;
+
+    public InstanceState State => (InstanceState)Volatile.Read(ref _state);
+
+    /// <summary>Cancelled when the VM is terminated.</summary>
+    public CancellationToken Terminated => _terminated.Token;
+
+    internal bool TryStart() => Interlocked.Exchange(ref _started, 1) == 0;
+
+    internal void MarkRunning() => Interlocked.CompareExchange(ref _state, (int)InstanceState.Running, (int)InstanceState.Pending);
+
+    internal void Terminate()
+    {
+        if (Interlocked.Exchange(ref _state, (int)InstanceState.Terminated) != (int)InstanceState.Terminated)
+        {
+            _terminated.Cancel();
+        }
+    }
+
+    public void Dispose() => _terminated.Dispose();
+}

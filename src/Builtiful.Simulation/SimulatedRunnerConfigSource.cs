@@ -1,0 +1,30 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Builtiful.Providers;
+
+namespace Builtiful.Simulation;
+
+/// <summary>Registers runners with the simulated GitHub, as <c>generate-jitconfig</c> does with the real one.</summary>
+public sealed class SimulatedRunnerConfigSource(IGrainFactory grains) : IRunnerConfigSource
+{
+    public async Task<RunnerConfig> CreateAsync(RunnerRegistration registration, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(registration);
+        await grains.GetGrain<ISimulatedGitHubGrain>(registration.InstallationId).Register(registration.RunnerName, registration.Labels);
+
+        // Shaped like the real thing: an opaque base64 blob holding a one-time credential.
+        var blob = JsonSerializer.SerializeToUtf8Bytes(new SimulatedJitConfig(
+            registration.InstallationId, registration.RunnerName, Convert.ToHexString(RandomNumberGenerator.GetBytes(16))));
+        return new RunnerConfig(registration.RunnerName, Convert.ToBase64String(blob));
+    }
+
+    public Task<RunnerRemoval> RemoveAsync(long installationId, string runnerName, CancellationToken cancellationToken) =>
+        grains.GetGrain<ISimulatedGitHubGrain>(installationId).Deregister(runnerName);
+
+    internal static SimulatedJitConfig Decode(string encoded) =>
+        JsonSerializer.Deserialize<SimulatedJitConfig>(Encoding.UTF8.GetString(Convert.FromBase64String(encoded)))
+        ?? throw new FormatException("The simulated JIT config is empty.");
+}
+
+internal sealed record SimulatedJitConfig(long InstallationId, string RunnerName, string Credential);
