@@ -21,6 +21,7 @@ public sealed partial class SimulatedComputeProvider(
     private readonly ConcurrentDictionary<string, SimulatedVm> _vms = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _byClientToken = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
+    private int _disposed;
 
     public string Name => ProviderName;
 
@@ -68,8 +69,14 @@ public sealed partial class SimulatedComputeProvider(
         return Task.FromResult(found);
     }
 
+    // Registered under two service types, so the container disposes it twice.
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _stopping.Cancel();
         _stopping.Dispose();
         foreach (var vm in _vms.Values)

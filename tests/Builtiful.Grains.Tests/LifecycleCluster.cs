@@ -1,0 +1,115 @@
+using Builtiful.Jobs;
+using Builtiful.Leases;
+using Builtiful.Organisations;
+using Builtiful.Silo;
+using Builtiful.Simulation;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.TestingHost;
+
+namespace Builtiful.Grains.Tests;
+
+/// <summary>
+/// A real Orleans cluster (InProcessTestCluster) composed exactly as the host composes it, with the
+/// simulated cloud, simulated runners switched off (tests play GitHub) and a fake clock for deadlines.
+/// Reminders tick every second of real time; what they decide depends only on the fake clock.
+/// </summary>
+public sealed class LifecycleCluster : IAsyncLifetime
+{
+    public static readonly DateTimeOffset Epoch = new(2026, 3, 2, 9, 0, 0, TimeSpan.Zero);
+
+    public FakeTimeProvider Clock { get; } = new(Epoch);
+
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+
+    public IClusterClient Client => Cluster.Client;
+
+    public SimulatedComputeProvider Compute => Cluster.Silos[0].ServiceProvider.GetRequiredService<SimulatedComputeProvider>();
+
+    public IReminderTable Reminders => Cluster.Silos[0].ServiceProvider.GetRequiredService<IReminderTable>();
+
+    public static IConfiguration Configuration { get; } = new ConfigurationBuilder()
+        .AddJsonFile("builtiful.appsettings.json")
+        .AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Leases:CheckPeriod"] = "00:00:01",
+            ["Leases:TerminationPollInterval"] = "00:00:01",
+            ["Leases:LaunchRetryDelay"] = "00:00:00.100",
+            ["Organisations:MaxConcurrentVms"] = "2",
+            ["Simulation:RunnersEnabled"] = "false",
+            ["Simulation:BootDelay"] = "00:00:30",
+        })
+        .Build();
+
+    public async Task InitializeAsync()
+    {
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.Services.AddKeyedSingleton<TimeProvider>(BuiltifulClock.Key, Clock);
+            silo.Services.AddBuiltifulGrainServices(Configuration);
+            silo.AddBuiltifulStorage(Configuration);
+        });
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+
+    public IJobGrain Job(long id) => Client.GetGrain<IJobGrain>(id);
+
+    public IVmLeaseGrain Lease(Guid id) => Client.GetGrain<IVmLeaseGrain>(id);
+
+    public IOrganisationGrain Organisation(long installationId) => Client.GetGrain<IOrganisationGrain>(installationId);
+
+    public async Task<long> InstallAsync()
+    {
+        var installationId = Random.Shared.NextInt64(1, long.MaxValue);
+        await Organisation(installationId).ApplyInstallation(new InstallationChange
+        {
+            Action = InstallationAction.Created, AccountLogin = $"org-{installationId}", AccountType = "Organization", SenderLogin = "octocat",
+        });
+        return installationId;
+    }
+
+    public static WorkflowJobEvent JobEvent(long jobId, long installationId, JobStatus action, string label = "builtiful-2vcpu-ubuntu-2404",
+        string? runnerName = null, string? conclusion = null) => new()
+        {
+            JobId = jobId,
+            Action = action,
+            InstallationId = installationId,
+            RunId = 7,
+            RunAttempt = 1,
+            Repository = "octo-org/octo-repo",
+            Branch = "main",
+            HeadSha = "3484a3fb816e0859fd6e1cea078d76385ff50625",
+            WorkflowName = "CI",
+            JobName = "build",
+            Labels = [label],
+            RunnerName = runnerName,
+            Conclusion = conclusion,
+            CreatedAt = Epoch,
+        };
+
+    public static long NewJobId() => Random.Shared.NextInt64(1, long.MaxValue);
+
+    /// <summary>Queues a job and returns the lease the organisation started for it.</summary>
+    public async Task<Guid> QueueAsync(long jobId, long installationId)
+    {
+        Assert.Equal(JobEventOutcome.Applied, await Job(jobId).Apply(JobEvent(jobId, installationId, JobStatus.Queued)));
+        var organisation = await Organisation(installationId).GetView();
+        foreach (var leaseId in organisation.LeaseIds)
+        {
+            if ((await Lease(leaseId).GetView())?.LaunchedForJobId == jobId)
+            {
+                return leaseId;
+            }
+        }
+
+        throw new InvalidOperationException($"No lease was started for job {jobId}.");
+    }
+
+    public Task<LeaseView> LeaseReaches(Guid leaseId, LeasePhase phase) =>
+        Eventually.Until(async () => (await Lease(leaseId).GetView())!, v => v.Phase == phase, $"lease {leaseId} is {phase}");
+}
