@@ -109,10 +109,4 @@ public sealed class BuiltifulWebhookProcessor(IGrainFactory grains) : WebhookEve
         });
         Outcome = new DeliveryOutcome("installation_repositories", installationRepositoriesEvent.Action, "applied");
     }
-
-    protected override ValueTask ProcessPingWebhookAsync(WebhookHeaders headers, PingEvent pingEvent, CancellationToken cancellationToken = default)
-    {
-        Outcome = new DeliveryOutcome("ping", null, "pong");
-        return ValueTask.CompletedTask;
-    }
 }

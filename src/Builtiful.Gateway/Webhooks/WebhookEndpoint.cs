@@ -77,6 +77,15 @@ public static partial class WebhookEndpoint
             return Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported content type", $"Deliveries must be application/json, not {contentType}; set the webhook's content type to JSON.");
         }
 
+        if (eventName == "ping")
+        {
+            // GitHub's check that the endpoint is alive. Its hook object varies across GitHub versions and Builtiful needs
+            // none of it, so a ping is only checked to be JSON rather than held to the strict model of the parser.
+            return IsJson(body)
+                ? TypedResults.Ok(new DeliveryOutcome("ping", null, "pong"))
+                : Problem(StatusCodes.Status400BadRequest, "Malformed payload", "The ping payload is not valid JSON.");
+        }
+
         try
         {
             var headers = request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase);
@@ -94,6 +103,19 @@ public static partial class WebhookEndpoint
         }
 
         return TypedResults.Ok(processor.Outcome ?? new DeliveryOutcome(eventName, null, "ignored"));
+    }
+
+    private static bool IsJson(byte[] body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Reads at most <paramref name="limit"/> bytes; null when the body is longer (chunked bodies have no length up front).</summary>

@@ -1,14 +1,14 @@
-namespace Builtiful.Grains.Tests;
+namespace Builtiful.Testing;
 
-/// <summary>Waits for an observable condition (a reminder has fired, a VM is gone) with a bound, never a fixed sleep.</summary>
-internal static class Eventually
+/// <summary>Waits for an observable condition with a bound, never a fixed sleep.</summary>
+public static class Eventually
 {
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(25);
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
 
     public static async Task<T> Until<T>(Func<Task<T>> probe, Func<T, bool> done, string what, TimeSpan? timeout = null)
     {
-        using var deadline = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
-        T last = await probe();
+        using var deadline = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
+        var last = await probe();
         while (!done(last))
         {
             if (deadline.IsCancellationRequested)

@@ -1,0 +1,141 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Builtiful.GitHub;
+using Builtiful.Silo;
+using Microsoft.AspNetCore.Builder;
+
+namespace Builtiful.Testing;
+
+/// <summary>
+/// The all-in-one host, started the way the README starts it, on free loopback ports, spoken to over real HTTP.
+/// </summary>
+public class RunningBuiltiful : IAsyncLifetime
+{
+    public const string WebhookSecret = "test-webhook-secret-6f1c";
+    public const string AdminToken = "test-admin-token-93ab";
+
+    private WebApplication? _app;
+
+    public HttpClient Http { get; private set; } = null!;
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    /// <summary>Extra settings for a fixture, as configuration keys.</summary>
+    protected virtual IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>();
+
+    public async Task InitializeAsync()
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["urls"] = "http://127.0.0.1:0",
+            ["contentRoot"] = AppContext.BaseDirectory,
+            ["Orleans:SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:ClusterId"] = "test-" + Guid.NewGuid().ToString("N"),
+            ["GitHub:WebhookSecret"] = WebhookSecret,
+            ["Admin:Token"] = AdminToken,
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in Settings)
+        {
+            settings[key] = value;
+        }
+
+        _app = BuiltifulHost.Build([.. settings.Select(kv => $"--{kv.Key}={kv.Value}")]);
+        await _app.StartAsync();
+        BaseAddress = new Uri(_app.Urls.First());
+        Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public async Task DisposeAsync()
+    {
+        Http?.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+
+    /// <summary>Posts a body signed the way GitHub signs deliveries, unless told otherwise.</summary>
+    public Task<HttpResponseMessage> DeliverAsync(string @event, string body, string? signature = null, bool sign = true)
+    {
+        var bytes = Encoding.UTF8.GetBytes(body);
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/github/webhooks") { Content = new ByteArrayContent(bytes) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Headers.Add("X-GitHub-Event", @event);
+        request.Headers.Add("X-GitHub-Delivery", Guid.NewGuid().ToString());
+        request.Headers.UserAgent.ParseAdd("GitHub-Hookshot/test");
+        if (sign)
+        {
+            request.Headers.Add(WebhookSignature.Header, signature ?? WebhookSignature.Sign(WebhookSecret, bytes));
+        }
+
+        return Http.SendAsync(request);
+    }
+
+    public async Task<HttpResponseMessage> AdminGetAsync(string path, string? token = AdminToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return await Http.SendAsync(request);
+    }
+
+    public async Task<JsonElement?> AdminJsonAsync(string path)
+    {
+        using var response = await AdminGetAsync(path);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>The real payloads in tests/Fixtures/github-webhooks, edited only where a test needs its own values.</summary>
+public static class Payloads
+{
+    public static string Directory { get; } = Path.Combine(AppContext.BaseDirectory, "Fixtures", "github-webhooks");
+
+    public static string Read(string name) => File.ReadAllText(Path.Combine(Directory, name));
+
+    public static IEnumerable<string> All() => System.IO.Directory.EnumerateFiles(Directory, "*.json").Select(Path.GetFileName)!;
+
+    /// <summary>A real <c>workflow_job</c> delivery for our label, job id and installation; every other field stays as GitHub sent it.</summary>
+    public static string WorkflowJob(string fixture, long jobId, long installationId, string label = "builtiful-2vcpu-ubuntu-2404", string? runnerName = null)
+    {
+        var root = JsonNode.Parse(Read(fixture))!.AsObject();
+        var job = root["workflow_job"]!.AsObject();
+        job["id"] = jobId;
+        job["labels"] = new JsonArray(JsonValue.Create(label));
+        job["runner_name"] = runnerName;
+        root["installation"] = new JsonObject { ["id"] = installationId, ["node_id"] = "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u" };
+        return root.ToJsonString();
+    }
+
+    /// <summary>A real <c>installation</c> delivery for our installation id.</summary>
+    public static string Installation(string fixture, long installationId)
+    {
+        var root = JsonNode.Parse(Read(fixture))!.AsObject();
+        root["installation"]!["id"] = installationId;
+        return root.ToJsonString();
+    }
+}
