@@ -115,6 +115,11 @@ public sealed partial class OrganisationGrain(
         }
 
         var waiting = new WaitingJob { JobId = request.JobId, MachineType = request.MachineType, Labels = request.Labels, QueuedAt = request.QueuedAt };
+        if (Org.Leases.Count >= Limits.MaxConcurrentVms)
+        {
+            await ForgetEndedLeasesAsync();
+        }
+
         if (Org.Leases.Count < Limits.MaxConcurrentVms)
         {
             var leaseId = await StartLeaseAsync(waiting);
@@ -277,6 +282,29 @@ public sealed partial class OrganisationGrain(
         return leaseId;
     }
 
+    /// <summary>
+    /// The one-way "lease ended" notice is lost if a silo dies in between; before a job is made to wait,
+    /// slots whose lease is over are found by asking the leases themselves.
+    /// </summary>
+    private async Task ForgetEndedLeasesAsync()
+    {
+        var ended = new List<Guid>();
+        foreach (var leaseId in Org.Leases.Keys)
+        {
+            if (await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).GetView() is { Phase: var phase } && phase.IsFinal())
+            {
+                ended.Add(leaseId);
+            }
+        }
+
+        if (ended.Count > 0)
+        {
+            ended.ForEach(id => Org.Leases.Remove(id));
+            await state.WriteStateAsync();
+            LogForgotten(logger, InstallationId, ended.Count);
+        }
+    }
+
     /// <summary>Starts waiting jobs, oldest first, while the organisation is under its VM limit.</summary>
     private async Task AdmitWaitingAsync()
     {
@@ -344,6 +372,9 @@ public sealed partial class OrganisationGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Installation {InstallationId}: surplus lease {LeaseId} released: {Outcome}")]
     private static partial void LogSurplus(ILogger logger, long installationId, Guid leaseId, ReleaseOutcome outcome);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Installation {InstallationId}: {Count} ended leases were still counted; their slots are free again")]
+    private static partial void LogForgotten(ILogger logger, long installationId, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Installation {InstallationId}: lease {LeaseId} ended before job {JobId} started on it")]
     private static partial void LogLeaseEndedUnused(ILogger logger, long installationId, Guid leaseId, long jobId);
