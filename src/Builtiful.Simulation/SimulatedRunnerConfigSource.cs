@@ -19,8 +19,11 @@ public sealed class SimulatedRunnerConfigSource(IGrainFactory grains) : IRunnerC
         return new RunnerConfig(registration.RunnerName, Convert.ToBase64String(blob));
     }
 
-    public Task<RunnerRemoval> RemoveAsync(long installationId, string runnerName, CancellationToken cancellationToken) =>
-        grains.GetGrain<ISimulatedGitHubGrain>(installationId).Deregister(runnerName);
+    public Task<RunnerRemoval> RemoveAsync(RunnerRegistration registration, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(registration);
+        return grains.GetGrain<ISimulatedGitHubGrain>(registration.InstallationId).Deregister(registration.RunnerName);
+    }
 
     internal static SimulatedJitConfig Decode(string encoded) =>
         JsonSerializer.Deserialize<SimulatedJitConfig>(Encoding.UTF8.GetString(Convert.FromBase64String(encoded)))

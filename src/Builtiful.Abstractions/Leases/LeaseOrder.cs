@@ -13,4 +13,9 @@ public sealed record LeaseOrder
     [Id(3)] public required IReadOnlyList<string> Labels { get; init; }
     /// <summary>The organisation's cap on a VM's life; the lease takes the smaller of this and the cluster's.</summary>
     [Id(4)] public TimeSpan? MaxLifetime { get; init; }
+    [Id(5)] public string? AccountLogin { get; init; }
+    [Id(6)] public string? AccountType { get; init; }
+    /// <summary><c>owner/name</c>; user-account installations register runners on the repository.</summary>
+    [Id(7)] public string? Repository { get; init; }
+    [Id(8)] public long RunnerGroupId { get; init; } = 1;
 }

@@ -7,4 +7,6 @@ public sealed record OrganisationLimits
     /// <summary>Empty: every machine type in the catalogue.</summary>
     [Id(1)] public IReadOnlyList<string> AllowedMachineTypes { get; init; } = [];
     [Id(2)] public TimeSpan MaxJobLifetime { get; init; } = TimeSpan.FromHours(6);
+    /// <summary>The GitHub runner group Builtiful's runners join.</summary>
+    [Id(3)] public long RunnerGroupId { get; init; } = 1;
 }

@@ -9,10 +9,23 @@ public interface IRunnerConfigSource
     Task<RunnerConfig> CreateAsync(RunnerRegistration registration, CancellationToken cancellationToken);
 
     /// <summary>Deletes an idle runner's registration so GitHub hands it no job while its VM is destroyed.</summary>
-    Task<RunnerRemoval> RemoveAsync(long installationId, string runnerName, CancellationToken cancellationToken);
+    Task<RunnerRemoval> RemoveAsync(RunnerRegistration registration, CancellationToken cancellationToken);
 }
 
-public sealed record RunnerRegistration(long InstallationId, string RunnerName, IReadOnlyList<string> Labels);
+/// <summary>Everything GitHub needs to mint one just-in-time runner.</summary>
+public sealed record RunnerRegistration
+{
+    public required long InstallationId { get; init; }
+    public required string RunnerName { get; init; }
+    public required IReadOnlyList<string> Labels { get; init; }
+    /// <summary>The installation's account: an organisation's login, or a user's.</summary>
+    public string? AccountLogin { get; init; }
+    /// <summary><c>Organization</c> uses the organisation endpoint; <c>User</c> registers on <see cref="Repository"/>.</summary>
+    public string? AccountType { get; init; }
+    /// <summary><c>owner/name</c> of the job's repository.</summary>
+    public string? Repository { get; init; }
+    public long RunnerGroupId { get; init; } = 1;
+}
 
 public enum RunnerRemoval
 {

@@ -125,6 +125,7 @@ public sealed partial class JobGrain(
             MachineType = machineType,
             Labels = [.. Job.Labels],
             QueuedAt = Job.QueuedAt ?? time.GetUtcNow(),
+            Repository = Job.Repository,
         });
 
         if (admission.Kind == AdmissionKind.Refused)

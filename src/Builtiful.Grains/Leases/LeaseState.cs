@@ -32,4 +32,8 @@ public sealed record LeaseState
     [Id(18)] public int TerminationAttempts { get; set; }
     /// <summary>A release that could not deregister the runner yet; retried on each reminder tick.</summary>
     [Id(19)] public string? PendingRelease { get; set; }
+    [Id(20)] public string? AccountLogin { get; set; }
+    [Id(21)] public string? AccountType { get; set; }
+    [Id(22)] public string? Repository { get; set; }
+    [Id(23)] public long RunnerGroupId { get; set; } = 1;
 }

@@ -46,6 +46,10 @@ public sealed partial class VmLeaseGrain(
         Lease.MachineType = order.MachineType;
         Lease.Labels = [.. order.Labels];
         Lease.RunnerName = RunnerNames.ForLease(LeaseId);
+        Lease.AccountLogin = order.AccountLogin;
+        Lease.AccountType = order.AccountType;
+        Lease.Repository = order.Repository;
+        Lease.RunnerGroupId = order.RunnerGroupId;
         Lease.RequestedAt = now;
         Lease.BootDeadline = now + Options.BootDeadline;
         Lease.ExpiresAt = now + lifetime;
@@ -120,7 +124,7 @@ public sealed partial class VmLeaseGrain(
             try
             {
                 using var timeout = CallTimeout();
-                removal = await runners.RemoveAsync(Lease.InstallationId, Lease.RunnerName, timeout.Token);
+                removal = await runners.RemoveAsync(Registration(), timeout.Token);
             }
             catch (Exception ex)
             {
@@ -237,7 +241,7 @@ public sealed partial class VmLeaseGrain(
         try
         {
             using var timeout = CallTimeout();
-            var runner = await runners.CreateAsync(new RunnerRegistration(Lease.InstallationId, Lease.RunnerName, Lease.Labels), timeout.Token);
+            var runner = await runners.CreateAsync(Registration(), timeout.Token);
             var launched = await compute.LaunchAsync(new LaunchRequest
             {
                 LeaseId = LeaseId,
@@ -422,6 +426,17 @@ public sealed partial class VmLeaseGrain(
             await this.UnregisterReminder(reminder);
         }
     }
+
+    private RunnerRegistration Registration() => new()
+    {
+        InstallationId = Lease.InstallationId,
+        RunnerName = Lease.RunnerName,
+        Labels = Lease.Labels,
+        AccountLogin = Lease.AccountLogin,
+        AccountType = Lease.AccountType,
+        Repository = Lease.Repository,
+        RunnerGroupId = Lease.RunnerGroupId,
+    };
 
     /// <summary>Bounds one provider or GitHub call; disposed by the caller.</summary>
     private CancellationTokenSource CallTimeout() => new(Options.CallTimeout, time);

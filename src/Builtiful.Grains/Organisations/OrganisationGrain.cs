@@ -114,7 +114,7 @@ public sealed partial class OrganisationGrain(
             }
         }
 
-        var waiting = new WaitingJob { JobId = request.JobId, MachineType = request.MachineType, Labels = request.Labels, QueuedAt = request.QueuedAt };
+        var waiting = new WaitingJob { JobId = request.JobId, MachineType = request.MachineType, Labels = request.Labels, QueuedAt = request.QueuedAt, Repository = request.Repository };
         if (Org.Leases.Count >= Limits.MaxConcurrentVms)
         {
             await ForgetEndedLeasesAsync();
@@ -160,7 +160,7 @@ public sealed partial class OrganisationGrain(
             if (orphan is not null)
             {
                 // The orphaned job had only this VM: it goes back to the head of the line for a new one.
-                Org.WaitingLine.Insert(0, new WaitingJob { JobId = orphan.JobId, MachineType = slot.MachineType, Labels = orphan.Labels, QueuedAt = orphan.QueuedAt });
+                Org.WaitingLine.Insert(0, new WaitingJob { JobId = orphan.JobId, MachineType = slot.MachineType, Labels = orphan.Labels, QueuedAt = orphan.QueuedAt, Repository = orphan.Repository });
             }
 
             changed = true;
@@ -269,6 +269,10 @@ public sealed partial class OrganisationGrain(
                 MachineType = job.MachineType,
                 Labels = job.Labels,
                 MaxLifetime = Limits.MaxJobLifetime,
+                AccountLogin = Org.Login,
+                AccountType = Org.AccountType,
+                Repository = job.Repository,
+                RunnerGroupId = Limits.RunnerGroupId,
             });
         }
         catch

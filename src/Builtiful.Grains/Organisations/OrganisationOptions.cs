@@ -11,10 +11,13 @@ public sealed class OrganisationOptions
 
     public TimeSpan MaxJobLifetime { get; set; } = TimeSpan.FromHours(6);
 
+    public long RunnerGroupId { get; set; } = 1;
+
     public OrganisationLimits ToLimits() => new()
     {
         MaxConcurrentVms = MaxConcurrentVms,
         AllowedMachineTypes = [.. AllowedMachineTypes],
         MaxJobLifetime = MaxJobLifetime,
+        RunnerGroupId = RunnerGroupId,
     };
 }

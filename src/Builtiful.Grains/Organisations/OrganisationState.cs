@@ -36,6 +36,7 @@ public sealed record WaitingJob
     [Id(1)] public required MachineType MachineType { get; init; }
     [Id(2)] public required IReadOnlyList<string> Labels { get; init; }
     [Id(3)] public required DateTimeOffset QueuedAt { get; init; }
+    [Id(4)] public string? Repository { get; init; }
 
-    public PendingJob ToPending() => new(JobId, MachineType.Label, Labels, QueuedAt);
+    public PendingJob ToPending() => new(JobId, MachineType.Label, Labels, QueuedAt, Repository);
 }
