@@ -12,6 +12,7 @@ public sealed class JobOrderingTests(LifecycleCluster world) : IClassFixture<Lif
         var installationId = await world.InstallAsync();
         var jobId = LifecycleCluster.NewJobId();
         var leaseId = await world.QueueAsync(jobId, installationId);
+        await world.LeaseReaches(leaseId, LeasePhase.Booting);
 
         var again = await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.Queued));
 
