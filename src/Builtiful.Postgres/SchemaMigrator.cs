@@ -23,6 +23,9 @@ public sealed class SchemaMigrator(IReadOnlyList<MigrationScript> scripts, TimeP
         )
         """;
 
+    private static readonly HashSet<string> TransactionControl =
+        new(StringComparer.Ordinal) { "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE" };
+
     private readonly IReadOnlyList<MigrationScript> scripts = InVersionOrder(scripts);
     private readonly TimeProvider timeProvider = timeProvider ?? throw new ArgumentNullException(nameof(timeProvider));
 
@@ -40,9 +43,15 @@ public sealed class SchemaMigrator(IReadOnlyList<MigrationScript> scripts, TimeP
     public async Task<MigrationReport> MigrateAsync(string connectionString, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        RejectTransactionControl();
 
         // A dedicated physical connection: the session-level advisory lock must die with it, never linger in a pool.
-        var builder = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false };
+        var builder = new NpgsqlConnectionStringBuilder(connectionString)
+        {
+            Pooling = false,
+            // Lets a server error name the batch statement that failed, which the error message turns into a line number.
+            IncludeFailedBatchedCommand = true,
+        };
         await using var connection = new NpgsqlConnection(builder.ConnectionString);
         await connection.OpenAsync(cancellationToken);
 
@@ -92,6 +101,23 @@ public sealed class SchemaMigrator(IReadOnlyList<MigrationScript> scripts, TimeP
         return [.. scripts.OrderBy(s => s.Order)];
     }
 
+    // A COMMIT inside a script would end the migrator's transaction half-way and break the all-or-nothing promise.
+    private void RejectTransactionControl()
+    {
+        foreach (var script in scripts)
+        {
+            var statement = SqlStatements.Split(script.Sql).FirstOrDefault(s => TransactionControl.Contains(SqlStatements.FirstWord(s.Text)));
+            if (statement != default)
+            {
+                var (line, _) = LineAndColumn(script.Sql, statement.Offset + SqlStatements.CodeStart(statement.Text));
+                throw new MigrationFailedException(
+                    script,
+                    $"Migration {script.DisplayName} controls transactions itself ({SqlStatements.FirstWord(statement.Text)} at line {line}). " +
+                    "Remove it: the migrator runs every script in its own transaction. Nothing was applied.");
+            }
+        }
+    }
+
     private void VerifyAppliedChecksums(Dictionary<string, string> recorded)
     {
         foreach (var script in scripts)
@@ -108,33 +134,37 @@ public sealed class SchemaMigrator(IReadOnlyList<MigrationScript> scripts, TimeP
 
     private async Task ApplyAsync(NpgsqlConnection connection, MigrationScript script, CancellationToken cancellationToken)
     {
+        // One batch command per statement, so an error names its statement and the position becomes a line and column.
+        var statements = SqlStatements.Split(script.Sql);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var batch = new NpgsqlBatch(connection, transaction)
+        {
+            // Scripts may rebuild indexes on large tables: no client-side time-out, the caller's token cancels.
+            Timeout = 0,
+        };
+        foreach (var statement in statements)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(statement.Text));
+        }
+
+        var record = new NpgsqlBatchCommand(
+            "INSERT INTO builtiful_schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)");
+        record.Parameters.Add(new NpgsqlParameter { Value = script.Version });
+        record.Parameters.Add(new NpgsqlParameter { Value = script.Name });
+        record.Parameters.Add(new NpgsqlParameter { Value = script.Checksum });
+        record.Parameters.Add(new NpgsqlParameter { Value = timeProvider.GetUtcNow() });
+        batch.BatchCommands.Add(record);
+
         try
         {
-            await using (var command = new NpgsqlCommand(script.Sql, connection, transaction))
-            {
-                // Scripts may rebuild indexes on large tables: no client-side time-out, the caller's token cancels.
-                command.CommandTimeout = 0;
-                await command.ExecuteNonQueryAsync(cancellationToken);
-            }
-
-            await using (var record = new NpgsqlCommand(
-                "INSERT INTO builtiful_schema_migrations (version, name, checksum, applied_at) VALUES (@version, @name, @checksum, @applied_at)",
-                connection,
-                transaction))
-            {
-                record.Parameters.AddWithValue("version", script.Version);
-                record.Parameters.AddWithValue("name", script.Name);
-                record.Parameters.AddWithValue("checksum", script.Checksum);
-                record.Parameters.AddWithValue("applied_at", timeProvider.GetUtcNow());
-                await record.ExecuteNonQueryAsync(cancellationToken);
-            }
-
+            await batch.ExecuteNonQueryAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
         catch (PostgresException ex)
         {
-            throw new MigrationFailedException(script, DescribeFailure(script, ex), ex);
+            var index = ex.BatchCommand is null ? -1 : batch.BatchCommands.IndexOf(ex.BatchCommand);
+            SqlStatement? failing = index >= 0 && index < statements.Count ? statements[index] : null;
+            throw new MigrationFailedException(script, DescribeFailure(script, failing, ex), ex);
         }
         catch (NpgsqlException ex)
         {
@@ -143,14 +173,28 @@ public sealed class SchemaMigrator(IReadOnlyList<MigrationScript> scripts, TimeP
         }
     }
 
-    private static string DescribeFailure(MigrationScript script, PostgresException ex)
+    private static string DescribeFailure(MigrationScript script, SqlStatement? failing, PostgresException ex)
     {
         var message = new StringBuilder()
             .Append(CultureInfo.InvariantCulture, $"Migration {script.DisplayName} failed and was rolled back: ")
             .Append(CultureInfo.InvariantCulture, $"{ex.MessageText} (SQLSTATE {ex.SqlState})");
-        if (ex.Position > 0)
+        if (failing is { } statement)
         {
-            message.Append(CultureInfo.InvariantCulture, $" at {LocatePosition(script.Sql, ex)}");
+            // PostgreSQL counts the position (1-based) within the statement it was sent.
+            var offset = ex.Position > 0 ? statement.Offset + ex.Position - 1 : statement.Offset + SqlStatements.CodeStart(statement.Text);
+            var (line, column) = LineAndColumn(script.Sql, offset);
+            if (ex.Position > 0)
+            {
+                message.Append(CultureInfo.InvariantCulture, $" at line {line}, column {column}");
+            }
+            else
+            {
+                message.Append(CultureInfo.InvariantCulture, $" in the statement starting at line {line}");
+            }
+        }
+        else if (ex.Position > 0)
+        {
+            message.Append(CultureInfo.InvariantCulture, $" at position {ex.Position}");
         }
 
         if (!string.IsNullOrEmpty(ex.Detail))
@@ -171,17 +215,9 @@ public sealed class SchemaMigrator(IReadOnlyList<MigrationScript> scripts, TimeP
         return message.Append('.').ToString();
     }
 
-    // PostgreSQL counts the position within the failing statement; Npgsql sends a script as one statement per ';'.
-    private static string LocatePosition(string sql, PostgresException ex)
+    private static (int Line, int Column) LineAndColumn(string sql, int offset)
     {
-        var statement = ex.BatchCommand?.CommandText;
-        var start = string.IsNullOrEmpty(statement) ? -1 : sql.IndexOf(statement, StringComparison.Ordinal);
-        if (start < 0)
-        {
-            return string.Create(CultureInfo.InvariantCulture, $"position {ex.Position} of the failing statement");
-        }
-
-        var offset = Math.Min(sql.Length, start + ex.Position - 1);
+        offset = Math.Clamp(offset, 0, sql.Length);
         var line = 1;
         var lineStart = 0;
         for (var i = 0; i < offset; i++)
@@ -193,7 +229,7 @@ public sealed class SchemaMigrator(IReadOnlyList<MigrationScript> scripts, TimeP
             }
         }
 
-        return string.Create(CultureInfo.InvariantCulture, $"line {line}, column {offset - lineStart + 1} (position {ex.Position} of the failing statement)");
+        return (line, offset - lineStart + 1);
     }
 
     private static async Task ReleaseLockAsync(NpgsqlConnection connection)
