@@ -8,6 +8,8 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using Orleans.Storage;
+using Builtiful.Silo.Storage;
+using Npgsql;
 
 namespace Builtiful.Silo;
 
@@ -55,14 +57,13 @@ public static class BuiltifulServices
         return services;
     }
 
-    /// <summary>Grain storage and reminders: in memory on the embedded default.</summary>
+    /// <summary>
+    /// Grain storage and reminders: PostgreSQL when <c>ConnectionStrings:Builtiful</c> is set (state always sealed with
+    /// AES-256-GCM), otherwise in memory, the embedded default.
+    /// </summary>
     public static ISiloBuilder AddBuiltifulStorage(this ISiloBuilder silo, IConfiguration configuration)
     {
-        // Orleans' own version-tolerant binary format: the [Id]s on state records are the storage contract.
-        silo.AddMemoryGrainStorage(StorageNames.Grains);
-        silo.Services.AddOptions<MemoryGrainStorageOptions>(StorageNames.Grains)
-            .Configure<Orleans.Serialization.Serializer>((o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
-        silo.UseInMemoryReminderService();
+        ArgumentNullException.ThrowIfNull(silo);
         var checkPeriod = configuration.GetSection(LeaseOptions.Section).Get<LeaseOptions>()?.CheckPeriod ?? new LeaseOptions().CheckPeriod;
         silo.Configure<ReminderOptions>(o =>
         {
@@ -71,8 +72,50 @@ public static class BuiltifulServices
                 o.MinimumReminderPeriod = checkPeriod;
             }
         });
+
+        var encryption = configuration.GetSection(StorageEncryptionOptions.Section);
+        silo.Services.AddOptions<StorageEncryptionOptions>().Bind(encryption);
+        silo.Services.AddSingleton<GrainStateCipher>();
+        var encrypted = encryption.GetSection(nameof(StorageEncryptionOptions.EncryptionKeys)).GetChildren().Any();
+        if (PostgresDatabase.ConnectionString(configuration) is { } connectionString)
+        {
+            if (!encrypted)
+            {
+                throw new OptionsValidationException(StorageEncryptionOptions.Section, typeof(StorageEncryptionOptions),
+                    [.. GrainStateCipher.Validate(new StorageEncryptionOptions())]);
+            }
+
+            silo.Services.AddPostgresDataSource(connectionString);
+            silo.AddAdoNetGrainStorage(SealedStorageName, o => o.Invariant = PostgresDatabase.Invariant);
+            silo.Services.AddOptions<AdoNetGrainStorageOptions>(SealedStorageName).Configure<NpgsqlDataSource>((o, ds) => o.DataSource = ds);
+            silo.UseAdoNetReminderService(o => o.Invariant = PostgresDatabase.Invariant);
+            silo.Services.AddOptions<AdoNetReminderTableOptions>().Configure<NpgsqlDataSource>((o, ds) => o.DataSource = ds);
+        }
+        else
+        {
+            silo.AddMemoryGrainStorage(encrypted ? SealedStorageName : StorageNames.Grains);
+            silo.UseInMemoryReminderService();
+        }
+
+        // Orleans' own version-tolerant binary format: the [Id]s on state records are the storage contract.
+        var storageName = encrypted ? SealedStorageName : StorageNames.Grains;
+        silo.Services.AddOptions<MemoryGrainStorageOptions>(storageName)
+            .Configure<Orleans.Serialization.Serializer>((o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
+        silo.Services.AddOptions<AdoNetGrainStorageOptions>(storageName)
+            .Configure<Orleans.Serialization.Serializer>((o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
+        if (encrypted)
+        {
+            silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Grains, (sp, _) => new EncryptedGrainStorage(
+                sp.GetRequiredKeyedService<IGrainStorage>(SealedStorageName),
+                sp.GetRequiredService<GrainStateCipher>(),
+                sp.GetRequiredService<Orleans.Serialization.Serializer>()));
+        }
+
         return silo;
     }
+
+    /// <summary>The storage underneath the encryption; grains never name it.</summary>
+    public const string SealedStorageName = "builtiful-sealed";
 
     /// <summary>The all-in-one silo: localhost clustering on configurable ports, embedded storage, dashboard.</summary>
     public static WebApplicationBuilder AddBuiltifulSilo(this WebApplicationBuilder builder)
@@ -83,7 +126,25 @@ public static class BuiltifulServices
         {
             var siloPort = builder.Configuration.GetValue("Orleans:SiloPort", EndpointOptions.DEFAULT_SILO_PORT);
             var gatewayPort = builder.Configuration.GetValue("Orleans:GatewayPort", EndpointOptions.DEFAULT_GATEWAY_PORT);
-            silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: "builtiful", clusterId: builder.Configuration["Orleans:ClusterId"] ?? "builtiful-dev");
+            var clusterId = builder.Configuration["Orleans:ClusterId"] ?? "builtiful-dev";
+            if (PostgresDatabase.ConnectionString(builder.Configuration) is { } connectionString)
+            {
+                silo.Services.AddPostgresDataSource(connectionString);
+                silo.UseAdoNetClustering(o => o.Invariant = PostgresDatabase.Invariant);
+                silo.Services.AddOptions<AdoNetClusteringSiloOptions>().Configure<NpgsqlDataSource>((o, ds) => o.DataSource = ds);
+                silo.Configure<ClusterOptions>(o =>
+                {
+                    o.ClusterId = clusterId;
+                    o.ServiceId = "builtiful";
+                });
+                var advertised = System.Net.IPAddress.Parse(builder.Configuration["Orleans:AdvertisedIPAddress"] ?? "127.0.0.1");
+                silo.ConfigureEndpoints(advertised, siloPort, gatewayPort, listenOnAnyHostAddress: advertised.Equals(System.Net.IPAddress.Any));
+            }
+            else
+            {
+                silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: "builtiful", clusterId: clusterId);
+            }
+
             silo.AddBuiltifulStorage(builder.Configuration);
             silo.AddDashboard();
         });

@@ -1,0 +1,49 @@
+using Builtiful.Gateway;
+using Npgsql;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+
+namespace Builtiful.Gateway.Host;
+
+/// <summary>
+/// A gateway replica: verifies and forwards deliveries, serves the admin API and dashboard, holds no state,
+/// and finds the silos through the cluster's PostgreSQL membership table.
+/// </summary>
+public static class GatewayHost
+{
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        var connectionString = builder.Configuration.GetConnectionString("Builtiful");
+        if (string.IsNullOrEmpty(connectionString))
+        {
+            throw new InvalidOperationException(
+                "ConnectionStrings:Builtiful is not set: a standalone gateway finds its silos through the cluster's PostgreSQL database. " +
+                "Set ConnectionStrings__Builtiful, or run the all-in-one (dotnet run --project src/Builtiful.Silo) instead.");
+        }
+
+        if (string.IsNullOrEmpty(builder.Configuration["GitHub:WebhookSecret"]) || string.IsNullOrEmpty(builder.Configuration["Admin:Token"]))
+        {
+            throw new InvalidOperationException(
+                "GitHub:WebhookSecret and Admin:Token must be set for a standalone gateway: replicas must share them, so none is generated.");
+        }
+
+        builder.AddBuiltifulGateway();
+        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        builder.Services.AddOptions<AdoNetClusteringClientOptions>().Configure<NpgsqlDataSource>((o, ds) => o.DataSource = ds);
+        builder.UseOrleansClient(client =>
+        {
+            client.UseAdoNetClustering(o => o.Invariant = "Npgsql");
+            client.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = builder.Configuration["Orleans:ClusterId"] ?? "builtiful-dev";
+                o.ServiceId = "builtiful";
+            });
+            client.AddDashboard();
+        });
+
+        var app = builder.Build();
+        app.MapBuiltifulGateway();
+        return app;
+    }
+}

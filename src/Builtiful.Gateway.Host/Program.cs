@@ -1,0 +1,4 @@
+using Builtiful.Gateway.Host;
+
+var app = GatewayHost.Build(args);
+await app.RunAsync();
