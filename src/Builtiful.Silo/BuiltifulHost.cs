@@ -13,9 +13,9 @@ public static class BuiltifulHost
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
-        configure?.Invoke(builder);
         var generated = builder.AddBuiltifulGateway();
         builder.AddBuiltifulSilo();
+        configure?.Invoke(builder); // last, so tests and embedders can replace any service
 
         var app = builder.Build();
         _ = app.Services.GetRequiredService<MachineCatalogue>(); // a broken catalogue fails start-up, not the first job

@@ -64,6 +64,7 @@ public static class BuiltifulServices
     public static ISiloBuilder AddBuiltifulStorage(this ISiloBuilder silo, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(silo);
+        silo.AddIncomingGrainCallFilter<FailedCallDeactivation>();
         var checkPeriod = configuration.GetSection(LeaseOptions.Section).Get<LeaseOptions>()?.CheckPeriod ?? new LeaseOptions().CheckPeriod;
         silo.Configure<ReminderOptions>(o =>
         {
@@ -147,6 +148,7 @@ public static class BuiltifulServices
 
             silo.AddBuiltifulStorage(builder.Configuration);
             silo.AddDashboard();
+            silo.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection("Orleans:Membership"));
         });
         return builder;
     }

@@ -102,12 +102,15 @@ public sealed partial class SimulatedWebhookSender(
                 LogUnreachable(logger, url, ex.Message, attempt);
             }
 
-            if (attempt == 3)
+            if (attempt >= simulation.CurrentValue.DeliveryAttempts)
             {
+                LogGaveUp(logger, url, attempt);
                 return;
             }
 
-            await Task.Delay(TimeSpan.FromSeconds(attempt), time, cancellationToken);
+            // What GitHub's redelivery (driven by Builtiful's lost-delivery recovery) does for a delivery that failed.
+            var backoff = TimeSpan.FromSeconds(Math.Min(Math.Pow(2, attempt - 1), 10));
+            await Task.Delay(backoff, time, cancellationToken);
         }
     }
 
@@ -118,6 +121,9 @@ public sealed partial class SimulatedWebhookSender(
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Simulated delivery to {Url} abandoned after {Attempts} attempts")]
+    private static partial void LogGaveUp(ILogger logger, Uri url, int attempts);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Simulated delivery answered {Status} (attempt {Attempt})")]
     private static partial void LogRefused(ILogger logger, int status, int attempt);

@@ -20,6 +20,9 @@ public sealed class SimulationOptions
     /// <summary>The gateway's webhook URL; the all-in-one host fills it in from its own address when unset.</summary>
     public Uri? WebhookUrl { get; set; }
 
+    /// <summary>Attempts per simulated delivery that the gateway refuses or cannot take, as GitHub's redelivery would make.</summary>
+    public int DeliveryAttempts { get; set; } = 8;
+
     /// <summary>The conclusion every simulated job reports.</summary>
     public string Conclusion { get; set; } = "success";
 }

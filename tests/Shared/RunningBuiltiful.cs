@@ -12,23 +12,27 @@ using Microsoft.AspNetCore.Builder;
 namespace Builtiful.Testing;
 
 /// <summary>
-/// The all-in-one host, started the way the README starts it, on free loopback ports, spoken to over real HTTP.
+/// One Builtiful all-in-one host, started the way the README starts it, on free loopback ports, spoken to over real HTTP.
 /// </summary>
-public class RunningBuiltiful : IAsyncLifetime
+public sealed class BuiltifulInstance : IAsyncDisposable
 {
     public const string WebhookSecret = "test-webhook-secret-6f1c";
     public const string AdminToken = "test-admin-token-93ab";
 
-    private WebApplication? _app;
+    private BuiltifulInstance(WebApplication app)
+    {
+        App = app;
+        BaseAddress = new Uri(app.Urls.First());
+        Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+    }
 
-    public HttpClient Http { get; private set; } = null!;
+    public WebApplication App { get; }
 
-    public Uri BaseAddress { get; private set; } = null!;
+    public HttpClient Http { get; }
 
-    /// <summary>Extra settings for a fixture, as configuration keys.</summary>
-    protected virtual IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>();
+    public Uri BaseAddress { get; }
 
-    public async Task InitializeAsync()
+    public static async Task<BuiltifulInstance> StartAsync(IReadOnlyDictionary<string, string>? overrides = null, Action<WebApplicationBuilder>? configure = null)
     {
         var settings = new Dictionary<string, string>
         {
@@ -41,25 +45,44 @@ public class RunningBuiltiful : IAsyncLifetime
             ["Admin:Token"] = AdminToken,
             ["Logging:LogLevel:Default"] = "Warning",
         };
-        foreach (var (key, value) in Settings)
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string>())
         {
             settings[key] = value;
         }
 
-        _app = BuiltifulHost.Build([.. settings.Select(kv => $"--{kv.Key}={kv.Value}")]);
-        await _app.StartAsync();
-        BaseAddress = new Uri(_app.Urls.First());
-        Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        var app = BuiltifulHost.Build([.. settings.Select(kv => $"--{kv.Key}={kv.Value}")], configure);
+        await app.StartAsync();
+        return new BuiltifulInstance(app);
     }
 
-    public async Task DisposeAsync()
+    /// <summary>A graceful stop: grains deactivate and write their state, the silo leaves the cluster.</summary>
+    public async Task StopAsync()
     {
-        Http?.Dispose();
-        if (_app is not null)
+        await App.StopAsync();
+        await DisposeAsync();
+    }
+
+    /// <summary>An abrupt stop: no graceful shutdown, as when a machine dies.</summary>
+    public async Task KillAsync()
+    {
+        using var now = new CancellationTokenSource();
+        await now.CancelAsync();
+        try
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            await App.StopAsync(now.Token);
         }
+        catch (OperationCanceledException)
+        {
+            // Expected: the stop was not allowed to be graceful.
+        }
+
+        await DisposeAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await App.DisposeAsync();
     }
 
     /// <summary>Posts a body signed the way GitHub signs deliveries, unless told otherwise.</summary>
@@ -102,12 +125,47 @@ public class RunningBuiltiful : IAsyncLifetime
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+}
+
+/// <summary>An xunit fixture holding one all-in-one host for a test class.</summary>
+public class RunningBuiltiful : IAsyncLifetime
+{
+    public const string WebhookSecret = BuiltifulInstance.WebhookSecret;
+    public const string AdminToken = BuiltifulInstance.AdminToken;
+
+    private BuiltifulInstance? _instance;
+
+    private BuiltifulInstance Instance => _instance ?? throw new InvalidOperationException("Not started.");
+
+    public HttpClient Http => Instance.Http;
+
+    public Uri BaseAddress => Instance.BaseAddress;
+
+    /// <summary>Extra settings for a fixture, as configuration keys.</summary>
+    protected virtual IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>();
+
+    public async Task InitializeAsync() => _instance = await BuiltifulInstance.StartAsync(Settings);
+
+    public async Task DisposeAsync()
+    {
+        if (_instance is not null)
+        {
+            await _instance.StopAsync();
+        }
+    }
+
+    public Task<HttpResponseMessage> DeliverAsync(string @event, string body, string? signature = null, bool sign = true) =>
+        Instance.DeliverAsync(@event, body, signature, sign);
+
+    public Task<HttpResponseMessage> AdminGetAsync(string path, string? token = AdminToken) => Instance.AdminGetAsync(path, token);
+
+    public Task<JsonElement?> AdminJsonAsync(string path) => Instance.AdminJsonAsync(path);
 }
 
 /// <summary>The real payloads in tests/Fixtures/github-webhooks, edited only where a test needs its own values.</summary>

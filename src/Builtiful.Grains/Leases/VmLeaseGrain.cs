@@ -34,6 +34,16 @@ public sealed partial class VmLeaseGrain(
         ArgumentNullException.ThrowIfNull(order);
         if (Lease.Known)
         {
+            // A repeated request follows a failure somewhere upstream: make sure this lease is being driven.
+            if (!Lease.Phase.IsFinal())
+            {
+                await this.RegisterOrUpdateReminder(DeadlineReminder, Options.CheckPeriod, Options.CheckPeriod);
+                if (Lease.Phase <= LeasePhase.Launching && _launchTimer is null)
+                {
+                    ScheduleLaunch(TimeSpan.Zero);
+                }
+            }
+
             return;
         }
 
@@ -213,10 +223,24 @@ public sealed partial class VmLeaseGrain(
         }
     }
 
+    /// <summary>Timers are not grain calls, so they reset state themselves when a step (or its write) fails; the reminder resumes the work.</summary>
+    private async Task DeactivateOnFailure(Func<Task> step)
+    {
+        try
+        {
+            await step();
+        }
+        catch (Exception ex)
+        {
+            LogStepFailed(logger, LeaseId, ex);
+            DeactivateOnIdle();
+        }
+    }
+
     private void ScheduleLaunch(TimeSpan delay)
     {
         _launchTimer?.Dispose();
-        _launchTimer = this.RegisterGrainTimer(LaunchAsync, new GrainTimerCreationOptions(delay, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+        _launchTimer = this.RegisterGrainTimer(() => DeactivateOnFailure(LaunchAsync), new GrainTimerCreationOptions(delay, Timeout.InfiniteTimeSpan) { KeepAlive = true });
     }
 
     private async Task LaunchAsync()
@@ -362,7 +386,7 @@ public sealed partial class VmLeaseGrain(
 
         await state.WriteStateAsync();
         _terminationTimer ??= this.RegisterGrainTimer(
-            _ => Lease.Phase == LeasePhase.Terminating ? ConfirmTerminationAsync() : Task.CompletedTask,
+            _ => Lease.Phase == LeasePhase.Terminating ? DeactivateOnFailure(ConfirmTerminationAsync) : Task.CompletedTask,
             new GrainTimerCreationOptions(Options.TerminationPollInterval, Options.TerminationPollInterval) { KeepAlive = true });
     }
 
@@ -461,6 +485,9 @@ public sealed partial class VmLeaseGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Lease {LeaseId}: the runner took a job before it could be deregistered; the VM stays")]
     private static partial void LogKeptBusy(ILogger logger, Guid leaseId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: a step failed; the lease reloads its stored state and its reminder resumes")]
+    private static partial void LogStepFailed(ILogger logger, Guid leaseId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: release deferred, runner deregistration failed: {Error}")]
     private static partial void LogReleaseDeferred(ILogger logger, Guid leaseId, string error);

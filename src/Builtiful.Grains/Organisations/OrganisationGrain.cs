@@ -108,8 +108,15 @@ public sealed partial class OrganisationGrain(
 
         foreach (var (leaseId, slot) in Org.Leases)
         {
-            if (slot.ForJob?.JobId == request.JobId || slot.BoundJobId == request.JobId)
+            if (slot.BoundJobId == request.JobId)
             {
+                return new Admission(AdmissionKind.Duplicate, LeaseId: leaseId);
+            }
+
+            if (slot.ForJob is { } pending && pending.JobId == request.JobId)
+            {
+                // A redelivery after a failure may find the slot but a lease that was never created or never armed.
+                await RequestLeaseAsync(leaseId, slot.MachineType, pending);
                 return new Admission(AdmissionKind.Duplicate, LeaseId: leaseId);
             }
         }
@@ -262,18 +269,7 @@ public sealed partial class OrganisationGrain(
         await state.WriteStateAsync();
         try
         {
-            await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).Request(new LeaseOrder
-            {
-                InstallationId = InstallationId,
-                ForJobId = job.JobId,
-                MachineType = job.MachineType,
-                Labels = job.Labels,
-                MaxLifetime = Limits.MaxJobLifetime,
-                AccountLogin = Org.Login,
-                AccountType = Org.AccountType,
-                Repository = job.Repository,
-                RunnerGroupId = Limits.RunnerGroupId,
-            });
+            await RequestLeaseAsync(leaseId, job.MachineType, job.ToPending());
         }
         catch
         {
@@ -286,6 +282,20 @@ public sealed partial class OrganisationGrain(
         return leaseId;
     }
 
+    private Task RequestLeaseAsync(Guid leaseId, Builtiful.Machines.MachineType machineType, PendingJob job) =>
+        GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).Request(new LeaseOrder
+        {
+            InstallationId = InstallationId,
+            ForJobId = job.JobId,
+            MachineType = machineType,
+            Labels = job.Labels,
+            MaxLifetime = Limits.MaxJobLifetime,
+            AccountLogin = Org.Login,
+            AccountType = Org.AccountType,
+            Repository = job.Repository,
+            RunnerGroupId = Limits.RunnerGroupId,
+        });
+
     /// <summary>
     /// The one-way "lease ended" notice is lost if a silo dies in between; before a job is made to wait,
     /// slots whose lease is over are found by asking the leases themselves.
@@ -295,7 +305,8 @@ public sealed partial class OrganisationGrain(
         var ended = new List<Guid>();
         foreach (var leaseId in Org.Leases.Keys)
         {
-            if (await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).GetView() is { Phase: var phase } && phase.IsFinal())
+            // Unknown means the lease's creation failed after its slot was written: there is no VM behind it.
+            if (await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).GetView() is not { } lease || lease.Phase.IsFinal())
             {
                 ended.Add(leaseId);
             }

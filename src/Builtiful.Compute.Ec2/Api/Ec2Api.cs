@@ -1,0 +1,78 @@
+using Amazon.EC2;
+using Amazon.EC2.Model;
+using Builtiful.Compute.Ec2.Options;
+using Microsoft.Extensions.Logging;
+
+namespace Builtiful.Compute.Ec2.Api;
+
+/// <summary>
+/// EC2 for one account and region, as Builtiful calls it: every request first takes a token from the silo's
+/// bucket for its kind, and <c>RequestLimitExceeded</c> is retried with exponential backoff and full jitter.
+/// The SDK's own retries are off (see <see cref="Ec2ClientFactory"/>), so this is the only retry loop that
+/// throttling meets. Idempotent reads and terminations are also resent after a 5xx or a lost answer;
+/// RunInstances is not: its unknown outcomes are resolved by the launcher, which knows the token.
+/// </summary>
+public sealed partial class Ec2Api(
+    string target,
+    IAmazonEC2 client,
+    Ec2ApiBuckets buckets,
+    Ec2Options options,
+    TimeProvider time,
+    ILogger logger)
+{
+    private readonly Random _jitter = new();
+
+    public string Target { get; } = target;
+
+    public Ec2ApiBuckets Buckets { get; } = buckets;
+
+    public Task<RunInstancesResponse> RunInstancesAsync(RunInstancesRequest request, CancellationToken cancellationToken) =>
+        CallAsync("RunInstances", Buckets.RunInstances, ct => client.RunInstancesAsync(request, ct), resendUnknown: false, cancellationToken);
+
+    public Task<TerminateInstancesResponse> TerminateInstancesAsync(TerminateInstancesRequest request, CancellationToken cancellationToken) =>
+        CallAsync("TerminateInstances", Buckets.TerminateInstances, ct => client.TerminateInstancesAsync(request, ct), resendUnknown: true, cancellationToken);
+
+    public Task<DescribeInstancesResponse> DescribeInstancesAsync(DescribeInstancesRequest request, CancellationToken cancellationToken) =>
+        CallAsync("DescribeInstances", Buckets.Describe, ct => client.DescribeInstancesAsync(request, ct), resendUnknown: true, cancellationToken);
+
+    public Task<DescribeSubnetsResponse> DescribeSubnetsAsync(DescribeSubnetsRequest request, CancellationToken cancellationToken) =>
+        CallAsync("DescribeSubnets", Buckets.Describe, ct => client.DescribeSubnetsAsync(request, ct), resendUnknown: true, cancellationToken);
+
+    private async Task<T> CallAsync<T>(string action, TokenBucket bucket, Func<CancellationToken, Task<T>> call, bool resendUnknown, CancellationToken cancellationToken)
+    {
+        var throttled = 0;
+        var unknown = 0;
+        while (true)
+        {
+            await bucket.AcquireAsync(cancellationToken);
+            try
+            {
+                return await call(cancellationToken);
+            }
+            catch (Exception ex) when (Ec2Errors.Classify(ex, cancellationToken) == Ec2Failure.Throttled && throttled < options.ThrottleRetries)
+            {
+                throttled++;
+                var delay = Backoff.FullJitter(throttled, options.ThrottleBaseDelay, options.ThrottleMaxDelay, _jitter);
+                LogThrottled(logger, action, Target, throttled, options.ThrottleRetries, delay.TotalMilliseconds);
+                await Task.Delay(delay, time, cancellationToken);
+            }
+            catch (Exception ex) when (resendUnknown && Ec2Errors.Classify(ex, cancellationToken) == Ec2Failure.Unknown && unknown < options.UnknownOutcomeRetries)
+            {
+                unknown++;
+                var delay = Backoff.FullJitter(unknown, options.UnknownOutcomeBaseDelay, options.ThrottleMaxDelay, _jitter);
+                LogResent(logger, action, Target, unknown, Ec2Errors.Describe(ex));
+                await Task.Delay(delay, time, cancellationToken);
+            }
+            catch (Exception ex) when (Ec2Errors.Classify(ex, cancellationToken) == Ec2Failure.Throttled)
+            {
+                throw new Ec2ThrottledException($"{action} in {Target} still rate-limited after {throttled + 1} tries ({Ec2Errors.Describe(ex)})", ex);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "EC2 {Action} in {Target} rate-limited (retry {Retry} of {MaxRetries}); backing off {DelayMs:F0} ms")]
+    private static partial void LogThrottled(ILogger logger, string action, string target, int retry, int maxRetries, double delayMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "EC2 {Action} in {Target} had no clear answer (retry {Retry}): {Error}")]
+    private static partial void LogResent(ILogger logger, string action, string target, int retry, string error);
+}

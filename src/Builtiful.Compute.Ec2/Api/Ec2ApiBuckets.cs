@@ -1,0 +1,4 @@
+namespace Builtiful.Compute.Ec2.Api;
+
+/// <summary>EC2's request buckets for the calls Builtiful makes, for one account and region.</summary>
+public sealed record Ec2ApiBuckets(TokenBucket RunInstances, TokenBucket TerminateInstances, TokenBucket Describe);

@@ -1,0 +1,24 @@
+using System.Collections.Concurrent;
+using Builtiful.Compute.Ec2.Options;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Builtiful.Compute.Ec2.Api;
+
+/// <summary>
+/// The silo's buckets, one set per account and region. A singleton, so every lease and reconciler on the silo
+/// draws from the same budget.
+/// </summary>
+public sealed class Ec2RateLimits(IOptions<Ec2Options> options, [FromKeyedServices(BuiltifulClock.Key)] TimeProvider time)
+{
+    private readonly ConcurrentDictionary<string, Ec2ApiBuckets> _buckets = new(StringComparer.Ordinal);
+
+    public Ec2ApiBuckets For(string accountAndRegion) => _buckets.GetOrAdd(accountAndRegion, key =>
+    {
+        var limits = options.Value.ApiLimits;
+        return new Ec2ApiBuckets(
+            new TokenBucket($"{key} RunInstances", limits.RunInstances.Burst, limits.RunInstances.PerSecond, time),
+            new TokenBucket($"{key} TerminateInstances", limits.TerminateInstances.Burst, limits.TerminateInstances.PerSecond, time),
+            new TokenBucket($"{key} Describe", limits.Describe.Burst, limits.Describe.PerSecond, time));
+    });
+}

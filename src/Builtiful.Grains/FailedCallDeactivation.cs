@@ -1,0 +1,26 @@
+namespace Builtiful;
+
+/// <summary>
+/// A Builtiful grain whose call failed may hold state that never reached storage (the write itself may be what
+/// failed). Deactivating it makes the next call reload what was stored, so a redelivered webhook is applied again
+/// instead of being mistaken for a duplicate.
+/// </summary>
+public sealed class FailedCallDeactivation : IIncomingGrainCallFilter
+{
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        try
+        {
+            await context.Invoke();
+        }
+        catch (Exception ex) when (IsBuiltifulGrain(context.TargetContext))
+        {
+            context.TargetContext.Deactivate(new DeactivationReason(DeactivationReasonCode.ApplicationError, ex, "a call failed; state reloads from storage"), CancellationToken.None);
+            throw;
+        }
+    }
+
+    private static bool IsBuiltifulGrain(IGrainContext? grain) =>
+        grain?.GrainInstance?.GetType().Namespace?.StartsWith("Builtiful.", StringComparison.Ordinal) == true;
+}

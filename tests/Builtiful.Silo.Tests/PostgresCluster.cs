@@ -1,0 +1,170 @@
+using System.Security.Cryptography;
+using Builtiful.Postgres;
+using Builtiful.Providers;
+using Builtiful.Simulation;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Builtiful.Silo.Tests;
+
+/// <summary>
+/// A Builtiful cluster on one migrated PostgreSQL database: any number of all-in-one silos, one fake clock for
+/// deadlines, and one simulated cloud that outlives any silo, as a real cloud does.
+/// </summary>
+public sealed class PostgresCluster : IAsyncDisposable
+{
+    public static readonly string KeyOne = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+    public static readonly string KeyTwo = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+    private readonly List<BuiltifulInstance> _silos = [];
+    private readonly ServiceProvider _cloudServices;
+
+    private PostgresCluster(string connectionString, bool fakeClock)
+    {
+        ConnectionString = connectionString;
+        Clock = fakeClock ? new FakeTimeProvider(DateTimeOffset.UtcNow) : null;
+        var services = new ServiceCollection().AddLogging();
+        services.AddKeyedSingleton(BuiltifulClock.Key, (TimeProvider?)Clock ?? TimeProvider.System);
+        services.Configure<SimulationOptions>(o =>
+        {
+            o.RunnersEnabled = false;
+            o.BootDelay = TimeSpan.FromSeconds(30);
+        });
+        services.AddSingleton<SimulatedComputeProvider>();
+        _cloudServices = services.BuildServiceProvider();
+    }
+
+    public string ConnectionString { get; }
+
+    /// <summary>Deadlines' clock; null when the cluster runs on real time with its own simulated runners.</summary>
+    public FakeTimeProvider? Clock { get; }
+
+    public SimulatedComputeProvider Cloud => _cloudServices.GetRequiredService<SimulatedComputeProvider>();
+
+    public string ClusterId { get; } = "pg-" + Guid.NewGuid().ToString("N")[..12];
+
+    public IReadOnlyList<BuiltifulInstance> Silos => _silos;
+
+    public static async Task<PostgresCluster> CreateAsync(PostgresServer server, bool fakeClock = true)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        var connectionString = await server.CreateDatabaseAsync("b" + Guid.NewGuid().ToString("N")[..16]);
+        await new SchemaMigrator().MigrateAsync(connectionString, CancellationToken.None);
+        return new PostgresCluster(connectionString, fakeClock);
+    }
+
+    public Dictionary<string, string> Settings(string activeKey = "one", params (string Id, string Key)[] keys)
+    {
+        if (keys.Length == 0)
+        {
+            keys = [("one", KeyOne)];
+        }
+
+        var settings = new Dictionary<string, string>
+        {
+            ["ConnectionStrings:Builtiful"] = ConnectionString,
+            ["Orleans:ClusterId"] = ClusterId,
+            ["Storage:ActiveKeyId"] = activeKey,
+            ["Leases:CheckPeriod"] = "00:00:01",
+            ["Leases:TerminationPollInterval"] = "00:00:01",
+            ["Organisations:MaxConcurrentVms"] = "2",
+            ["Orleans:Membership:ProbeTimeout"] = "00:00:01",
+            ["Orleans:Membership:NumMissedProbesLimit"] = "2",
+            ["Orleans:Membership:NumVotesForDeathDeclaration"] = "1",
+            ["Orleans:Membership:TableRefreshTimeout"] = "00:00:01",
+            ["Orleans:Membership:IAmAliveTablePublishTimeout"] = "00:00:02",
+            ["Simulation:RunnersEnabled"] = Clock is null ? "true" : "false",
+            ["Simulation:BootDelay"] = "00:00:00.100",
+            ["Simulation:JobRunTime"] = "00:00:00.200",
+            ["Simulation:RunnerPollInterval"] = "00:00:00.050",
+        };
+        for (var i = 0; i < keys.Length; i++)
+        {
+            settings[$"Storage:EncryptionKeys:{i}:Id"] = keys[i].Id;
+            settings[$"Storage:EncryptionKeys:{i}:Key"] = keys[i].Key;
+        }
+
+        return settings;
+    }
+
+    public async Task<BuiltifulInstance> StartSiloAsync(Dictionary<string, string>? settings = null)
+    {
+        var silo = await BuiltifulInstance.StartAsync(settings ?? Settings(), builder =>
+        {
+            if (Clock is not null)
+            {
+                builder.Services.AddKeyedSingleton<TimeProvider>(BuiltifulClock.Key, Clock);
+                builder.Services.AddSingleton(Cloud);
+                builder.Services.AddSingleton<IComputeProvider>(Cloud);
+            }
+        });
+        _silos.Add(silo);
+        return silo;
+    }
+
+    public async Task StopAsync(BuiltifulInstance silo)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        _silos.Remove(silo);
+        await silo.StopAsync();
+    }
+
+    public async Task KillAsync(BuiltifulInstance silo)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        _silos.Remove(silo);
+        await silo.KillAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var silo in _silos.ToList())
+        {
+            await silo.StopAsync();
+        }
+
+        await _cloudServices.DisposeAsync();
+    }
+
+    public static async Task<long> InstallAsync(BuiltifulInstance silo)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        var installationId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
+        using var response = await silo.DeliverAsync("installation", Payloads.Installation("installation.created.1.json", installationId));
+        response.EnsureSuccessStatusCode();
+        return installationId;
+    }
+
+    public static async Task<long> QueueAsync(BuiltifulInstance silo, long installationId)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        var jobId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
+        using var response = await silo.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId));
+        response.EnsureSuccessStatusCode();
+        return jobId;
+    }
+
+    public static async Task<string> LeaseOfAsync(BuiltifulInstance silo, long installationId, long jobId)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        var organisation = (await silo.AdminJsonAsync($"/api/v1/organisations/{installationId}"))!.Value;
+        foreach (var lease in organisation.GetProperty("leaseIds").EnumerateArray())
+        {
+            var view = (await silo.AdminJsonAsync($"/api/v1/leases/{lease.GetString()}"))!.Value;
+            if (view.GetProperty("launchedForJobId").GetInt64() == jobId)
+            {
+                return lease.GetString()!;
+            }
+        }
+
+        throw new InvalidOperationException($"No lease for job {jobId}.");
+    }
+
+    public static Task<System.Text.Json.JsonElement> LeaseReachesAsync(BuiltifulInstance silo, string leaseId, string phase) =>
+        Eventually.Until(
+            async () => (await silo.AdminJsonAsync($"/api/v1/leases/{leaseId}"))!.Value,
+            l => l.GetProperty("phase").GetString() == phase,
+            $"lease {leaseId} is {phase}");
+}

@@ -1,0 +1,143 @@
+using System.Net;
+using Builtiful.Providers;
+using Npgsql;
+
+namespace Builtiful.Silo.Tests;
+
+/// <summary>Builtiful as production runs it: silos sharing one PostgreSQL for membership, state and reminders.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresClusterTests(PostgresServer postgres)
+{
+    [Fact]
+    public async Task When_the_silo_holding_live_leases_dies_their_reminders_fire_on_the_survivors_and_the_VMs_still_go()
+    {
+        await using var cluster = await PostgresCluster.CreateAsync(postgres);
+        var first = await cluster.StartSiloAsync();
+        var installationId = await PostgresCluster.InstallAsync(first);
+        var jobs = new[] { await PostgresCluster.QueueAsync(first, installationId), await PostgresCluster.QueueAsync(first, installationId) };
+        var leases = new List<string>();
+        foreach (var jobId in jobs)
+        {
+            var leaseId = await PostgresCluster.LeaseOfAsync(first, installationId, jobId);
+            await PostgresCluster.LeaseReachesAsync(first, leaseId, "booting");
+            leases.Add(leaseId);
+        }
+
+        // The leases were activated on the only silo there was; two more join, then that silo dies without a goodbye.
+        var second = await cluster.StartSiloAsync();
+        await cluster.StartSiloAsync();
+        await cluster.KillAsync(first);
+        cluster.Clock!.Advance(TimeSpan.FromMinutes(11));
+
+        foreach (var leaseId in leases)
+        {
+            var lease = await Eventually.Until(
+                async () => (await second.AdminJsonAsync($"/api/v1/leases/{leaseId}"))!.Value,
+                l => l.GetProperty("phase").GetString() == "terminated",
+                $"lease {leaseId} is torn down by a surviving silo", TimeSpan.FromSeconds(90));
+            Assert.Contains("boot deadline", lease.GetProperty("endReason").GetString(), StringComparison.Ordinal);
+            Assert.Equal(InstanceState.Terminated, await cluster.Cloud.DescribeAsync(lease.GetProperty("instanceId").GetString()!, default));
+        }
+    }
+
+    [Fact]
+    public async Task A_whole_cluster_restart_keeps_organisations_jobs_leases_the_waiting_line_and_reminders()
+    {
+        await using var cluster = await PostgresCluster.CreateAsync(postgres);
+        var before = await cluster.StartSiloAsync();
+        var installationId = await PostgresCluster.InstallAsync(before);
+        var busyJob = await PostgresCluster.QueueAsync(before, installationId);
+        var idleJob = await PostgresCluster.QueueAsync(before, installationId);
+        var waitingJob = await PostgresCluster.QueueAsync(before, installationId);
+        var busyLease = await PostgresCluster.LeaseOfAsync(before, installationId, busyJob);
+        var idleLease = await PostgresCluster.LeaseOfAsync(before, installationId, idleJob);
+        await PostgresCluster.LeaseReachesAsync(before, busyLease, "booting");
+        await PostgresCluster.LeaseReachesAsync(before, idleLease, "booting");
+        using (var started = await before.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.in_progress.3.json", busyJob, installationId, runnerName: "builtiful-" + busyLease.Replace("-", "", StringComparison.Ordinal))))
+        {
+            Assert.Equal(HttpStatusCode.OK, started.StatusCode);
+        }
+
+        await cluster.StopAsync(before);
+        var after = await cluster.StartSiloAsync();
+
+        var organisation = (await after.AdminJsonAsync($"/api/v1/organisations/{installationId}"))!.Value;
+        Assert.Equal("active", organisation.GetProperty("status").GetString());
+        Assert.Equal(2, organisation.GetProperty("liveLeases").GetInt32());
+        Assert.Equal(waitingJob, Assert.Single(organisation.GetProperty("waitingJobIds").EnumerateArray()).GetInt64());
+        var job = (await after.AdminJsonAsync($"/api/v1/jobs/{busyJob}"))!.Value;
+        Assert.Equal("in_progress", job.GetProperty("status").GetString());
+        Assert.Equal("3484a3fb816e0859fd6e1cea078d76385ff50625", job.GetProperty("headSha").GetString());
+        Assert.Equal(busyLease, job.GetProperty("leaseId").GetString());
+        Assert.Equal("busy", (await after.AdminJsonAsync($"/api/v1/leases/{busyLease}"))!.Value.GetProperty("phase").GetString());
+        Assert.Equal(2, await ReminderRowsAsync(cluster.ConnectionString));
+
+        // The reminders survived: the idle lease's boot deadline ends it, and the waiting job gets the freed slot.
+        cluster.Clock!.Advance(TimeSpan.FromMinutes(11));
+        await PostgresCluster.LeaseReachesAsync(after, idleLease, "terminated");
+        await Eventually.Until(
+            async () => (await after.AdminJsonAsync($"/api/v1/organisations/{installationId}"))!.Value.GetProperty("waitingJobs").GetInt32(),
+            waiting => waiting == 0,
+            "the waiting job starts once a slot frees");
+        Assert.Equal("busy", (await after.AdminJsonAsync($"/api/v1/leases/{busyLease}"))!.Value.GetProperty("phase").GetString());
+    }
+
+    [Fact]
+    public async Task PostgreSQL_restarting_while_jobs_flow_loses_no_delivery_that_was_answered_2xx()
+    {
+        await using var cluster = await PostgresCluster.CreateAsync(postgres, fakeClock: false);
+        var settings = cluster.Settings();
+        settings["Organisations:MaxConcurrentVms"] = "50";
+        var silo = await cluster.StartSiloAsync(settings);
+        var installationId = await PostgresCluster.InstallAsync(silo);
+
+        var accepted = new List<long>();
+        var refused = new List<long>();
+        Task? restart = null;
+        for (var i = 0; i < 40; i++)
+        {
+            if (i == 10)
+            {
+                restart = postgres.RestartAsync();
+            }
+
+            var jobId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
+            using var response = await silo.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId));
+            (response.IsSuccessStatusCode ? accepted : refused).Add(jobId);
+        }
+
+        await restart!;
+        foreach (var jobId in accepted)
+        {
+            await Eventually.Until(
+                async () => (await silo.AdminJsonAsync($"/api/v1/jobs/{jobId}"))?.GetProperty("status").GetString(),
+                status => status == "completed",
+                $"accepted job {jobId} runs to completion", TimeSpan.FromSeconds(90));
+        }
+
+        // GitHub's redelivery of the refused ones (an operator's, or Builtiful's own recovery) finds them not half-applied.
+        foreach (var jobId in refused)
+        {
+            using var redelivered = await silo.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId));
+            Assert.True(redelivered.IsSuccessStatusCode, $"redelivery of job {jobId} answered {redelivered.StatusCode}");
+            await Eventually.Until(
+                async () => (await silo.AdminJsonAsync($"/api/v1/jobs/{jobId}"))?.GetProperty("status").GetString(),
+                status => status == "completed",
+                $"redelivered job {jobId} runs to completion", TimeSpan.FromSeconds(90));
+        }
+
+        Assert.NotEmpty(accepted);
+        await Eventually.Until(
+            async () => (await silo.AdminJsonAsync($"/api/v1/organisations/{installationId}"))!.Value.GetProperty("liveLeases").GetInt32(),
+            live => live == 0,
+            "every VM is gone", TimeSpan.FromSeconds(90));
+    }
+
+    private static async Task<long> ReminderRowsAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var count = new NpgsqlCommand("SELECT count(*) FROM OrleansRemindersTable", connection);
+        return (long)(await count.ExecuteScalarAsync())!;
+    }
+}
