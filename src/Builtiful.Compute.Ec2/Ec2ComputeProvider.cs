@@ -122,6 +122,12 @@ public sealed partial class Ec2ComputeProvider : IComputeProvider, IDisposable
             return InstanceState.Pending;
         }
 
+        if (state is InstanceState.Terminated or InstanceState.NotFound)
+        {
+            // The directory holds live instances only, so it stays as small as the fleet.
+            _directory.Forget(instanceId);
+        }
+
         return state;
 
         InstanceState Remember(Ec2Target found, InstanceState foundState)
@@ -149,11 +155,16 @@ public sealed partial class Ec2ComputeProvider : IComputeProvider, IDisposable
                 }, cancellationToken);
                 foreach (var instance in (page.Reservations ?? []).SelectMany(r => r.Instances ?? []))
                 {
-                    _directory.Seen(instance.InstanceId, target);
+                    var state = Ec2InstanceStates.From(instance.State?.Name?.Value);
+                    if (state != InstanceState.Terminated)
+                    {
+                        _directory.Seen(instance.InstanceId, target);
+                    }
+
                     var tags = (instance.Tags ?? []).Where(t => t.Key is not null)
                         .GroupBy(t => t.Key, StringComparer.Ordinal)
                         .ToDictionary(g => g.Key, g => g.First().Value ?? "", StringComparer.Ordinal);
-                    found.Add(new InstanceSummary(instance.InstanceId, Ec2InstanceStates.From(instance.State?.Name?.Value), tags));
+                    found.Add(new InstanceSummary(instance.InstanceId, state, tags));
                 }
 
                 next = page.NextToken;

@@ -15,11 +15,3 @@ public enum TerminationOutcome
     /// <summary>EC2 refused this id; the others in its batch are unaffected.</summary>
     Failed = 3,
 }
-
-/// <summary>One instance's share of a batch's answer.</summary>
-public sealed record TerminationAnswer(TerminationOutcome Outcome, string? Error = null)
-{
-    public static readonly TerminationAnswer Ending = new(TerminationOutcome.Ending);
-    public static readonly TerminationAnswer NotFound = new(TerminationOutcome.NotFound);
-    public static readonly TerminationAnswer Unconfirmed = new(TerminationOutcome.Unconfirmed);
-}

@@ -20,8 +20,6 @@ public sealed partial class Ec2Api(
     TimeProvider time,
     ILogger logger)
 {
-    private readonly Random _jitter = new();
-
     public string Target { get; } = target;
 
     public Ec2ApiBuckets Buckets { get; } = buckets;
@@ -52,14 +50,14 @@ public sealed partial class Ec2Api(
             catch (Exception ex) when (Ec2Errors.Classify(ex, cancellationToken) == Ec2Failure.Throttled && throttled < options.ThrottleRetries)
             {
                 throttled++;
-                var delay = Backoff.FullJitter(throttled, options.ThrottleBaseDelay, options.ThrottleMaxDelay, _jitter);
+                var delay = Backoff.FullJitter(throttled, options.ThrottleBaseDelay, options.ThrottleMaxDelay, Random.Shared);
                 LogThrottled(logger, action, Target, throttled, options.ThrottleRetries, delay.TotalMilliseconds);
                 await Task.Delay(delay, time, cancellationToken);
             }
             catch (Exception ex) when (resendUnknown && Ec2Errors.Classify(ex, cancellationToken) == Ec2Failure.Unknown && unknown < options.UnknownOutcomeRetries)
             {
                 unknown++;
-                var delay = Backoff.FullJitter(unknown, options.UnknownOutcomeBaseDelay, options.ThrottleMaxDelay, _jitter);
+                var delay = Backoff.FullJitter(unknown, options.UnknownOutcomeBaseDelay, options.ThrottleMaxDelay, Random.Shared);
                 LogResent(logger, action, Target, unknown, Ec2Errors.Describe(ex));
                 await Task.Delay(delay, time, cancellationToken);
             }

@@ -24,8 +24,6 @@ public sealed partial class Ec2Launcher(
 
     public const string MachineTypeTag = "builtiful:machine-type";
 
-    private readonly Random _jitter = new();
-
     public async Task<(Instance Instance, Ec2Target Target)> LaunchAsync(LaunchRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -43,11 +41,11 @@ public sealed partial class Ec2Launcher(
         }
 
         var failures = new List<string>();
-        var quotaReached = new HashSet<(int Target, bool Spot)>();
+        var exhausted = new HashSet<(int Target, bool Spot)>();
         var withTarget = targets.Count > 1;
         foreach (var candidate in shortages.Order(plan))
         {
-            if (quotaReached.Contains((candidate.Target.Index, candidate.Spot)))
+            if (exhausted.Contains((candidate.Target.Index, candidate.Spot)))
             {
                 continue;
             }
@@ -56,8 +54,8 @@ public sealed partial class Ec2Launcher(
             if (image is null)
             {
                 failures.Add($"{candidate.Target.Name} has no image for {request.MachineType.OperatingSystem} {request.MachineType.Architecture} ({Ec2Options.Section}:Images)");
-                quotaReached.Add((candidate.Target.Index, true));
-                quotaReached.Add((candidate.Target.Index, false));
+                exhausted.Add((candidate.Target.Index, true));
+                exhausted.Add((candidate.Target.Index, false));
                 continue;
             }
 
@@ -75,7 +73,7 @@ public sealed partial class Ec2Launcher(
                 LogFallback(logger, request.LeaseId, reason);
                 if (Ec2Errors.Classify(ex, cancellationToken) == Ec2Failure.QuotaReached)
                 {
-                    quotaReached.Add((candidate.Target.Index, candidate.Spot));
+                    exhausted.Add((candidate.Target.Index, candidate.Spot));
                 }
                 else
                 {
@@ -103,7 +101,7 @@ public sealed partial class Ec2Launcher(
         {
             if (retry > 0)
             {
-                await Task.Delay(Backoff.FullJitter(retry, options.UnknownOutcomeBaseDelay, options.ThrottleMaxDelay, _jitter), time, cancellationToken);
+                await Task.Delay(Backoff.FullJitter(retry, options.UnknownOutcomeBaseDelay, options.ThrottleMaxDelay, Random.Shared), time, cancellationToken);
                 if (await FindLaunchedAsync(candidate, cancellationToken) is { } found)
                 {
                     LogResolved(logger, candidate.ClientToken, found.InstanceId);
@@ -231,7 +229,7 @@ public sealed partial class Ec2Launcher(
         return run;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Lease {LeaseId}: RunInstances made {InstanceId} as {Candidate} (candidate {Tried} tried)")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Lease {LeaseId}: RunInstances made {InstanceId} as {Candidate} ({Tried} candidates tried)")]
     private static partial void LogLaunched(ILogger logger, Guid leaseId, string instanceId, string candidate, int tried);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: {Reason}; trying the next zone or instance type with a new token")]

@@ -13,10 +13,3 @@ public sealed class Ec2ApiLimitOptions
     /// <summary>Filtered, paginated Describe* calls (the only kind Builtiful makes).</summary>
     public TokenBucketOptions Describe { get; set; } = new() { Burst = 100, PerSecond = 20 };
 }
-
-public sealed class TokenBucketOptions
-{
-    public int Burst { get; set; }
-
-    public double PerSecond { get; set; }
-}

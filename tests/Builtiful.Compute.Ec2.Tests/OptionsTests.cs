@@ -1,0 +1,150 @@
+using Builtiful.Compute.Ec2.Launching;
+using Builtiful.Compute.Ec2.Options;
+using Builtiful.Machines;
+using Builtiful.Providers;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Builtiful.Compute.Ec2.Tests;
+
+public sealed class OptionsTests
+{
+    [Fact]
+    public void A_complete_section_binds_every_key()
+    {
+        var options = Bind(new Dictionary<string, string?>
+        {
+            ["Compute:Ec2:Region"] = "eu-west-1",
+            ["Compute:Ec2:ServiceUrl"] = "http://127.0.0.1:5000",
+            ["Compute:Ec2:SubnetIds:0"] = "subnet-0123456789abcdef0",
+            ["Compute:Ec2:SubnetIds:1"] = "subnet-0123456789abcdef1",
+            ["Compute:Ec2:SecurityGroupId"] = "sg-0123456789abcdef0",
+            ["Compute:Ec2:Images:x64"] = "ami-0123456789abcdef0",
+            ["Compute:Ec2:Images:ubuntu-2204-arm64"] = "ami-0123456789abcdef1",
+            ["Compute:Ec2:InstanceTypes:4vcpu-x64:0"] = "c7i.xlarge",
+            ["Compute:Ec2:InstanceTypes:4vcpu-x64:1"] = "c6i.xlarge",
+            ["Compute:Ec2:Purchase"] = "SpotThenOnDemand",
+            ["Compute:Ec2:PurchaseByMachineType:builtiful-2vcpu-ubuntu-2404"] = "OnDemand",
+            ["Compute:Ec2:RootVolume:SizeGiB"] = "80",
+            ["Compute:Ec2:ApiLimits:RunInstances:Burst"] = "10",
+            ["Compute:Ec2:Targets:0:Name"] = "second-account",
+            ["Compute:Ec2:Targets:0:Region"] = "us-west-2",
+            ["Compute:Ec2:Targets:0:Profile"] = "builtiful-second",
+            ["Compute:Ec2:Targets:0:SubnetIds:0"] = "subnet-0123456789abcdef2",
+            ["Compute:Ec2:Targets:0:SecurityGroupId"] = "sg-0123456789abcdef1",
+        });
+
+        Assert.Equal("eu-west-1", options.Region);
+        Assert.Equal(["c7i.xlarge", "c6i.xlarge"], options.InstanceTypes["4vcpu-x64"]);
+        Assert.Equal(Ec2Purchase.SpotThenOnDemand, options.Purchase);
+        Assert.Equal(Ec2Purchase.OnDemand, options.PurchaseByMachineType["builtiful-2vcpu-ubuntu-2404"]);
+        Assert.Equal(80, options.RootVolume.SizeGiB);
+        Assert.Equal(10, options.ApiLimits.RunInstances.Burst);
+        Assert.Equal(2, options.ApiLimits.RunInstances.PerSecond);
+        var targets = options.AllTargets();
+        Assert.Equal(["eu-west-1", "second-account"], targets.Select(t => t.DisplayName));
+        Assert.Equal("builtiful-second/us-west-2", targets[1].RateLimitKey);
+        Assert.Equal("default/eu-west-1", targets[0].RateLimitKey);
+    }
+
+    [Fact]
+    public void A_broken_section_is_refused_with_every_problem_and_its_key()
+    {
+        var refused = Assert.Throws<OptionsValidationException>(() => Bind(new Dictionary<string, string?>
+        {
+            ["Compute:Ec2:Region"] = "",
+            ["Compute:Ec2:ServiceUrl"] = "ftp://moto",
+            ["Compute:Ec2:SubnetIds:0"] = "subnet-nothex",
+            ["Compute:Ec2:SecurityGroupId"] = "",
+            ["Compute:Ec2:Images:x64"] = "image-1",
+            ["Compute:Ec2:InstanceTypes:4cores:0"] = "c7i.xlarge",
+            ["Compute:Ec2:RootVolume:SizeGiB"] = "2",
+            ["Compute:Ec2:RootVolume:VolumeType"] = "st1",
+            ["Compute:Ec2:Runner:User"] = "root; rm -rf /",
+            ["Compute:Ec2:ApiLimits:RunInstances:PerSecond"] = "0",
+            ["Compute:Ec2:ListPageSize"] = "2000",
+            ["Compute:Ec2:InstanceProfileArn"] = "builtiful-runner",
+            ["Compute:Ec2:Targets:0:Region"] = "us-west-2",
+        }));
+
+        var message = string.Join("\n", refused.Failures);
+        foreach (var key in new[]
+        {
+            "Compute:Ec2:Region", "Compute:Ec2:ServiceUrl", "Compute:Ec2:SubnetIds:0", "Compute:Ec2:SecurityGroupId",
+            "Compute:Ec2:Images:x64", "Compute:Ec2:InstanceTypes:4cores", "Compute:Ec2:RootVolume:SizeGiB",
+            "Compute:Ec2:RootVolume:VolumeType", "Compute:Ec2:Runner:User", "Compute:Ec2:ApiLimits:RunInstances",
+            "Compute:Ec2:ListPageSize", "Compute:Ec2:InstanceProfileArn", "Compute:Ec2:Targets:0:SubnetIds",
+            "Compute:Ec2:Targets:0:SecurityGroupId",
+        })
+        {
+            Assert.Contains(key, message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Registration_offers_the_provider_as_a_singleton_named_Ec2()
+    {
+        var registrations = Services(Valid());
+        // Static keys, as in a test or against an emulator; production uses the SDK's default credential chain.
+        registrations.AddSingleton(new Api.Ec2Transport { Credentials = MotoServer.Credentials });
+        using var services = registrations.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+
+        var provider = services.GetRequiredService<IComputeProvider>();
+
+        Assert.Equal("Ec2", provider.Name);
+        Assert.Same(provider, services.GetRequiredService<IComputeProvider>());
+        Assert.Same(provider, services.GetRequiredService<Ec2ComputeProvider>());
+    }
+
+    [Theory]
+    [InlineData(2, 8, CpuArchitecture.X64, "m7i.large")]
+    [InlineData(4, 8, CpuArchitecture.X64, "c7i.xlarge")]
+    [InlineData(16, 128, CpuArchitecture.X64, "r7i.4xlarge")]
+    [InlineData(8, 32, CpuArchitecture.Arm64, "m7g.2xlarge")]
+    [InlineData(32, 128, CpuArchitecture.Arm64, "m7g.8xlarge")]
+    public void Sizes_without_configured_types_get_current_families_matching_their_memory(int vcpu, int memory, CpuArchitecture architecture, string first)
+    {
+        var machine = new MachineType("builtiful-x", vcpu, memory, architecture, "ubuntu-2404", new Dictionary<string, string>());
+
+        var types = InstanceTypeChoice.For(machine, new Ec2Options());
+
+        Assert.Equal(first, types[0]);
+        Assert.True(types.Count >= 2, "a fallback type exists when the first has no capacity");
+    }
+
+    [Fact]
+    public void Candidate_tokens_are_new_per_candidate_stable_per_attempt_and_within_64_characters()
+    {
+        var token = $"{Guid.NewGuid():N}-12";
+        var longToken = new string('x', 64);
+
+        Assert.Equal(token, ClientTokens.ForCandidate(token, 0));
+        Assert.Equal(ClientTokens.ForCandidate(token, 3), ClientTokens.ForCandidate(token, 3));
+        Assert.NotEqual(ClientTokens.ForCandidate(token, 3), ClientTokens.ForCandidate(token, 4));
+        Assert.Equal(20, Enumerable.Range(0, 20).Select(i => ClientTokens.ForCandidate(longToken, i)).Distinct().Count());
+        Assert.All(Enumerable.Range(0, 200), i => Assert.InRange(ClientTokens.ForCandidate(longToken, i).Length, 1, 64));
+        Assert.NotEqual(ClientTokens.ForCandidate(longToken, 1), ClientTokens.ForCandidate(longToken[..63] + "y", 1));
+    }
+
+    internal static Dictionary<string, string?> Valid() => new()
+    {
+        ["Compute:Ec2:Region"] = "us-east-1",
+        ["Compute:Ec2:SubnetIds:0"] = "subnet-0123456789abcdef0",
+        ["Compute:Ec2:SecurityGroupId"] = "sg-0123456789abcdef0",
+    };
+
+    private static Ec2Options Bind(Dictionary<string, string?> settings)
+    {
+        using var services = Services(settings).BuildServiceProvider();
+        return services.GetRequiredService<IOptions<Ec2Options>>().Value;
+    }
+
+    private static ServiceCollection Services(Dictionary<string, string?> settings)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddEc2Compute(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
+        return services;
+    }
+}
