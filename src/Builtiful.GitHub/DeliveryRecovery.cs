@@ -13,9 +13,15 @@ public sealed partial class DeliveryRecovery(
     GitHubApi api,
     IOptions<GitHubAppOptions> options,
     [FromKeyedServices(BuiltifulClock.Key)] TimeProvider time,
-    ILogger<DeliveryRecovery> logger)
+    ILogger<DeliveryRecovery> logger) : Builtiful.Providers.ILostDeliveryRecovery
 {
     private const int MaxPages = 50;
+
+    async Task<string> Builtiful.Providers.ILostDeliveryRecovery.RecoverLostDeliveriesAsync(CancellationToken cancellationToken)
+    {
+        var summary = await RecoverAsync(cancellationToken);
+        return $"{summary.Examined} deliveries examined, {summary.Redelivered.Count} redelivered, {summary.Failures.Count} could not be redelivered";
+    }
 
     public async Task<DeliveryRecoverySummary> RecoverAsync(CancellationToken cancellationToken)
     {

@@ -7,7 +7,7 @@ namespace Builtiful.GitHub;
 /// when it is true, GitHub refused the request itself (permissions, a missing installation or organisation,
 /// invalid content) and retrying only repeats the refusal.
 /// </summary>
-public class GitHubApiException : Exception
+public class GitHubApiException : Exception, Builtiful.Providers.IProviderFailure
 {
     public GitHubApiException()
     {

@@ -39,6 +39,7 @@ public static class GitHubAppServiceCollectionExtensions
         services.TryAddSingleton<GitHubApi>();
         services.TryAddSingleton<GitHubRunnerConfigSource>();
         services.TryAddSingleton<DeliveryRecovery>();
+        services.TryAddSingleton<ILostDeliveryRecovery>(sp => sp.GetRequiredService<DeliveryRecovery>());
         services.AddSingleton<IRunnerConfigSource>(provider => provider.GetRequiredService<GitHubRunnerConfigSource>());
         return services;
     }

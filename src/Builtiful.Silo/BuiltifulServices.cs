@@ -1,3 +1,5 @@
+using Builtiful.Compute.Ec2;
+using Builtiful.GitHub;
 using Builtiful.Leases;
 using Builtiful.Machines;
 using Builtiful.Organisations;
@@ -30,6 +32,7 @@ public static class BuiltifulServices
         services.AddOptions<MachineCatalogueOptions>().Bind(configuration.GetSection(MachineCatalogueOptions.Section));
         services.AddOptions<GitHub.GitHubOptions>().Bind(configuration.GetSection(GitHub.GitHubOptions.Section));
         services.AddSingleton<MachineCatalogue>();
+        services.AddOptions<DeliveryRecoveryOptions>().Bind(configuration.GetSection(DeliveryRecoveryOptions.Section));
         services.TryAddKeyedSingleton(BuiltifulClock.Key, TimeProvider.System);
 
         var compute = configuration["Compute:Provider"] ?? SimulatedComputeProvider.ProviderName;
@@ -38,9 +41,12 @@ public static class BuiltifulServices
             case SimulatedComputeProvider.ProviderName:
                 services.AddSimulatedCompute(configuration);
                 break;
+            case "Ec2":
+                services.AddEc2Compute(configuration);
+                break;
             default:
                 throw new OptionsValidationException("Compute:Provider", typeof(string),
-                    [$"Compute:Provider is '{compute}'; this build offers only '{SimulatedComputeProvider.ProviderName}'."]);
+                    [$"Compute:Provider is '{compute}'; choose '{SimulatedComputeProvider.ProviderName}' (the default) or 'Ec2'."]);
         }
 
         var github = configuration["GitHub:Mode"] ?? "Simulated";
@@ -49,9 +55,12 @@ public static class BuiltifulServices
             case "Simulated":
                 services.AddSimulatedGitHub();
                 break;
+            case "App":
+                services.AddGitHubApp(configuration);
+                break;
             default:
                 throw new OptionsValidationException("GitHub:Mode", typeof(string),
-                    [$"GitHub:Mode is '{github}'; this build offers only 'Simulated'."]);
+                    [$"GitHub:Mode is '{github}'; choose 'Simulated' (the default) or 'App'."]);
         }
 
         return services;
@@ -61,10 +70,11 @@ public static class BuiltifulServices
     /// Grain storage and reminders: PostgreSQL when <c>ConnectionStrings:Builtiful</c> is set (state always sealed with
     /// AES-256-GCM), otherwise in memory, the embedded default.
     /// </summary>
-    public static ISiloBuilder AddBuiltifulStorage(this ISiloBuilder silo, IConfiguration configuration)
+    public static ISiloBuilder AddBuiltifulRuntime(this ISiloBuilder silo, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(silo);
         silo.AddIncomingGrainCallFilter<FailedCallDeactivation>();
+        silo.AddStartupTask((services, _) => services.GetRequiredService<IGrainFactory>().GetGrain<IDeliveryRecoveryGrain>(0).Start());
         var checkPeriod = configuration.GetSection(LeaseOptions.Section).Get<LeaseOptions>()?.CheckPeriod ?? new LeaseOptions().CheckPeriod;
         silo.Configure<ReminderOptions>(o =>
         {
@@ -146,7 +156,7 @@ public static class BuiltifulServices
                 silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: "builtiful", clusterId: clusterId);
             }
 
-            silo.AddBuiltifulStorage(builder.Configuration);
+            silo.AddBuiltifulRuntime(builder.Configuration);
             silo.AddDashboard();
             silo.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection("Orleans:Membership"));
         });

@@ -19,7 +19,12 @@ public sealed partial class SimulatedRunner(
     public async Task RunAsync(RunnerConfig config, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var jit = SimulatedRunnerConfigSource.Decode(config.EncodedJitConfig);
+        if (SimulatedRunnerConfigSource.TryDecode(config.EncodedJitConfig) is not { } jit)
+        {
+            LogNotSimulated(logger, config.RunnerName);
+            return;
+        }
+
         var github = grains.GetGrain<ISimulatedGitHubGrain>(jit.InstallationId);
         while (true)
         {
@@ -46,6 +51,9 @@ public sealed partial class SimulatedRunner(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Simulated runner {RunnerName} took job {JobId}")]
     private static partial void LogRunning(ILogger logger, string runnerName, long jobId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "VM of runner {RunnerName} holds a real GitHub runner config; only GitHub can run it, so the simulated VM idles")]
+    private static partial void LogNotSimulated(ILogger logger, string runnerName);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Simulated runner {RunnerName} was deregistered and exits")]
     private static partial void LogDeregistered(ILogger logger, string runnerName);

@@ -25,9 +25,18 @@ public sealed class SimulatedRunnerConfigSource(IGrainFactory grains) : IRunnerC
         return grains.GetGrain<ISimulatedGitHubGrain>(registration.InstallationId).Deregister(registration.RunnerName);
     }
 
-    internal static SimulatedJitConfig Decode(string encoded) =>
-        JsonSerializer.Deserialize<SimulatedJitConfig>(Encoding.UTF8.GetString(Convert.FromBase64String(encoded)))
-        ?? throw new FormatException("The simulated JIT config is empty.");
+    /// <summary>Null for a real GitHub JIT config: only GitHub can run that runner, so the simulated VM just idles.</summary>
+    internal static SimulatedJitConfig? TryDecode(string encoded)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<SimulatedJitConfig>(Encoding.UTF8.GetString(Convert.FromBase64String(encoded)));
+        }
+        catch (Exception ex) when (ex is FormatException or JsonException or ArgumentException)
+        {
+            return null;
+        }
+    }
 }
 
 internal sealed record SimulatedJitConfig(long InstallationId, string RunnerName, string Credential);

@@ -49,7 +49,7 @@ public sealed class LifecycleCluster : IAsyncLifetime
         {
             silo.Services.AddKeyedSingleton<TimeProvider>(BuiltifulClock.Key, Clock);
             silo.Services.AddBuiltifulGrainServices(Configuration);
-            silo.AddBuiltifulStorage(Configuration);
+            silo.AddBuiltifulRuntime(Configuration);
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();

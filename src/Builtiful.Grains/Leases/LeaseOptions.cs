@@ -27,5 +27,5 @@ public sealed class LeaseOptions
     public string ClusterName { get; set; } = "builtiful";
 
     /// <summary>Upper bound for one provider or GitHub call made by a lease.</summary>
-    public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan CallTimeout { get; set; } = TimeSpan.FromMinutes(2);
 }

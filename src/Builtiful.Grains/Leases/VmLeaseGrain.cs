@@ -20,6 +20,9 @@ public sealed partial class VmLeaseGrain(
 {
     internal const string DeadlineReminder = "deadlines";
 
+    /// <summary>How long past its boot deadline a VM waits for GitHub to confirm its runner is deregistered.</summary>
+    private static readonly TimeSpan ReleaseGrace = TimeSpan.FromMinutes(5);
+
     private IGrainTimer? _launchTimer;
     private IGrainTimer? _terminationTimer;
 
@@ -136,13 +139,20 @@ public sealed partial class VmLeaseGrain(
                 using var timeout = CallTimeout();
                 removal = await runners.RemoveAsync(Registration(), timeout.Token);
             }
-            catch (Exception ex)
+            catch (Exception ex) when (ex is not IProviderFailure { IsPermanent: true } && time.GetUtcNow() < Lease.BootDeadline + ReleaseGrace)
             {
                 Lease.PendingRelease = reason;
                 Lease.LastError = $"could not deregister runner {Lease.RunnerName}: {ex.Message}";
                 await state.WriteStateAsync();
                 LogReleaseDeferred(logger, LeaseId, ex.Message);
                 return ReleaseOutcome.Terminating;
+            }
+            catch (Exception ex)
+            {
+                // GitHub refuses for good (the App lost access) or keeps failing past the deadline: the VM goes regardless.
+                Lease.LastError = $"runner {Lease.RunnerName} could not be deregistered: {ex.Message}";
+                LogReleaseDeferred(logger, LeaseId, ex.Message);
+                removal = RunnerRemoval.NotFound;
             }
 
             if (removal == RunnerRemoval.Busy)
@@ -296,12 +306,22 @@ public sealed partial class VmLeaseGrain(
             Lease.LastError = null;
             await state.WriteStateAsync();
             LogLaunched(logger, LeaseId, launched.InstanceId, Lease.MachineType!.Label, attempt);
+            if (attempt > 1)
+            {
+                await TerminateStraysAsync(launched.InstanceId, timeout.Token);
+            }
         }
         catch (Exception ex)
         {
             Lease.LastError = $"launch attempt {attempt} failed: {ex.Message}";
             Lease.AttemptFailed = true;
             LogLaunchFailed(logger, LeaseId, attempt, ex.Message);
+            if (ex is IProviderFailure { IsPermanent: true })
+            {
+                await FailAsync($"launch attempt {attempt} was refused and retrying cannot help: {ex.Message}");
+                return;
+            }
+
             if (attempt >= Options.LaunchAttempts)
             {
                 await FailAsync($"no VM after {attempt} launch attempts; last error: {ex.Message}");
@@ -310,6 +330,17 @@ public sealed partial class VmLeaseGrain(
 
             await state.WriteStateAsync();
             ScheduleLaunch(Options.LaunchRetryDelay * Math.Pow(2, attempt - 1));
+        }
+    }
+
+    /// <summary>An earlier attempt whose outcome was unknown may have made a VM after all: only one VM per lease may live.</summary>
+    private async Task TerminateStraysAsync(string keep, CancellationToken cancellationToken)
+    {
+        var tagged = await compute.ListByTagAsync(InstanceTags.Lease, LeaseId.ToString("N"), cancellationToken);
+        foreach (var stray in tagged.Where(i => i.InstanceId != keep && i.State is not (InstanceState.Terminated or InstanceState.NotFound)))
+        {
+            LogStray(logger, LeaseId, stray.InstanceId);
+            await compute.TerminateAsync(stray.InstanceId, cancellationToken);
         }
     }
 
@@ -488,6 +519,9 @@ public sealed partial class VmLeaseGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: a step failed; the lease reloads its stored state and its reminder resumes")]
     private static partial void LogStepFailed(ILogger logger, Guid leaseId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: terminating stray instance {InstanceId} left by an earlier launch attempt")]
+    private static partial void LogStray(ILogger logger, Guid leaseId, string instanceId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: release deferred, runner deregistration failed: {Error}")]
     private static partial void LogReleaseDeferred(ILogger logger, Guid leaseId, string error);

@@ -13,14 +13,14 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Builtiful.GitHub.Tests.Fakes;
+namespace Builtiful.Testing;
 
 /// <summary>
 /// A small, stateful stand-in for GitHub's REST API on a loopback port, answering the documented shapes. It
 /// records every request, refuses requests without GitHub's required headers, verifies App JWTs with the App's
 /// public key, accepts only installation tokens it issued, and keeps runners and webhook deliveries.
 /// </summary>
-internal sealed partial class GitHubFake : IAsyncDisposable
+public sealed partial class GitHubFake : IAsyncDisposable
 {
     public const long AppId = 424242;
 
@@ -396,7 +396,7 @@ internal sealed partial class GitHubFake : IAsyncDisposable
     private static partial Regex RunnersPath();
 }
 
-internal sealed record RecordedRequest(
+public sealed record RecordedRequest(
     string Method,
     string Path,
     string Query,
@@ -410,7 +410,7 @@ internal sealed record RecordedRequest(
     public string Bearer => Authorization.StartsWith("Bearer ", StringComparison.Ordinal) ? Authorization[7..] : "";
 }
 
-internal sealed record FakeReply(int Status, string? Json = null, IReadOnlyDictionary<string, string>? Headers = null)
+public sealed record FakeReply(int Status, string? Json = null, IReadOnlyDictionary<string, string>? Headers = null)
 {
     public static FakeReply Ok(int status, object body, IReadOnlyDictionary<string, string>? headers = null) =>
         new(status, JsonSerializer.Serialize(body), headers);
@@ -419,7 +419,7 @@ internal sealed record FakeReply(int Status, string? Json = null, IReadOnlyDicti
         new(status, JsonSerializer.Serialize(new { message, documentation_url = "https://docs.github.com/rest" }), headers);
 }
 
-internal sealed class FakeRunner(long id, string name, bool busy, IReadOnlyList<string> labels)
+public sealed class FakeRunner(long id, string name, bool busy, IReadOnlyList<string> labels)
 {
     public long Id { get; } = id;
 
@@ -433,10 +433,10 @@ internal sealed class FakeRunner(long id, string name, bool busy, IReadOnlyList<
     public IReadOnlyList<string> Labels { get; } = labels;
 }
 
-internal sealed record FakeDelivery(long Id, string Guid, DateTimeOffset DeliveredAt, int StatusCode, bool Redelivery);
+public sealed record FakeDelivery(long Id, string Guid, DateTimeOffset DeliveredAt, int StatusCode, bool Redelivery);
 
 /// <summary>A decoded App JWT, checked the way GitHub checks it.</summary>
-internal sealed record AppJwt(string Algorithm, string? Type, long? Issuer, long IssuedAt, long ExpiresAt, bool SignatureValid)
+public sealed record AppJwt(string Algorithm, string? Type, long? Issuer, long IssuedAt, long ExpiresAt, bool SignatureValid)
 {
     public static AppJwt? Parse(string token, RSA publicKey)
     {
