@@ -21,6 +21,7 @@ public sealed class FailedCallDeactivation : IIncomingGrainCallFilter
         }
     }
 
+    // The grains of this assembly are the ones with persistent state; in-memory grains elsewhere must keep theirs.
     private static bool IsBuiltifulGrain(IGrainContext? grain) =>
-        grain?.GrainInstance?.GetType().Namespace?.StartsWith("Builtiful.", StringComparison.Ordinal) == true;
+        grain?.GrainInstance?.GetType().Assembly == typeof(FailedCallDeactivation).Assembly;
 }

@@ -88,6 +88,7 @@ public sealed class PostgresClusterTests(PostgresServer postgres)
         await using var cluster = await PostgresCluster.CreateAsync(postgres, fakeClock: false);
         var settings = cluster.Settings();
         settings["Organisations:MaxConcurrentVms"] = "50";
+        settings["Logging:LogLevel:Builtiful"] = "Information";
         var silo = await cluster.StartSiloAsync(settings);
         var installationId = await PostgresCluster.InstallAsync(silo);
 
@@ -109,10 +110,17 @@ public sealed class PostgresClusterTests(PostgresServer postgres)
         await restart!;
         foreach (var jobId in accepted)
         {
-            await Eventually.Until(
-                async () => (await silo.AdminJsonAsync($"/api/v1/jobs/{jobId}"))?.GetProperty("status").GetString(),
-                status => status == "completed",
-                $"accepted job {jobId} runs to completion", TimeSpan.FromSeconds(90));
+            try
+            {
+                await Eventually.Until(
+                    async () => (await silo.AdminJsonAsync($"/api/v1/jobs/{jobId}"))?.GetProperty("status").GetString(),
+                    status => status == "completed",
+                    $"accepted job {jobId} runs to completion", TimeSpan.FromSeconds(90));
+            }
+            catch (TimeoutException timeout)
+            {
+                throw new TimeoutException($"{timeout.Message}{Environment.NewLine}{await DescribeAsync(silo, installationId)}", timeout);
+            }
         }
 
         // GitHub's redelivery of the refused ones (an operator's, or Builtiful's own recovery) finds them not half-applied.
@@ -131,6 +139,19 @@ public sealed class PostgresClusterTests(PostgresServer postgres)
             async () => (await silo.AdminJsonAsync($"/api/v1/organisations/{installationId}"))!.Value.GetProperty("liveLeases").GetInt32(),
             live => live == 0,
             "every VM is gone", TimeSpan.FromSeconds(90));
+    }
+
+    /// <summary>The organisation and its leases as the admin API shows them, so a failure explains itself.</summary>
+    private static async Task<string> DescribeAsync(BuiltifulInstance silo, long installationId)
+    {
+        var organisation = (await silo.AdminJsonAsync($"/api/v1/organisations/{installationId}"))!.Value;
+        var text = new System.Text.StringBuilder().AppendLine(organisation.ToString());
+        foreach (var lease in organisation.GetProperty("leaseIds").EnumerateArray())
+        {
+            text.AppendLine((await silo.AdminJsonAsync($"/api/v1/leases/{lease.GetString()}"))?.ToString() ?? $"lease {lease} unknown");
+        }
+
+        return text.ToString();
     }
 
     private static async Task<long> ReminderRowsAsync(string connectionString)
