@@ -1,3 +1,4 @@
+using Builtiful.Reconciliation;
 using Builtiful.Compute.Ec2;
 using Builtiful.GitHub;
 using Builtiful.Leases;
@@ -33,6 +34,9 @@ public static class BuiltifulServices
         services.AddOptions<GitHub.GitHubOptions>().Bind(configuration.GetSection(GitHub.GitHubOptions.Section));
         services.AddSingleton<MachineCatalogue>();
         services.AddOptions<DeliveryRecoveryOptions>().Bind(configuration.GetSection(DeliveryRecoveryOptions.Section));
+        services.AddOptions<ReconcilerOptions>().Bind(configuration.GetSection(ReconcilerOptions.Section))
+            .Validate(o => o.Period >= TimeSpan.FromSeconds(1) && o.MaxInstancesPerSweep > 0, "Reconciler: Period must be at least 1 s and MaxInstancesPerSweep positive")
+            .ValidateOnStart();
         services.TryAddKeyedSingleton(BuiltifulClock.Key, TimeProvider.System);
 
         var compute = configuration["Compute:Provider"] ?? SimulatedComputeProvider.ProviderName;
@@ -75,7 +79,11 @@ public static class BuiltifulServices
         ArgumentNullException.ThrowIfNull(silo);
         silo.AddIncomingGrainCallFilter<FailedCallDeactivation>();
         silo.AddStartupTask((services, _) => services.GetRequiredService<IGrainFactory>().GetGrain<IDeliveryRecoveryGrain>(0).Start());
+        silo.AddStartupTask((services, _) => services.GetRequiredService<IGrainFactory>()
+            .GetGrain<IReconcilerGrain>(services.GetRequiredService<IComputeProvider>().Name).Start());
         var checkPeriod = configuration.GetSection(LeaseOptions.Section).Get<LeaseOptions>()?.CheckPeriod ?? new LeaseOptions().CheckPeriod;
+        var sweepPeriod = configuration.GetSection(ReconcilerOptions.Section).Get<ReconcilerOptions>()?.Period ?? new ReconcilerOptions().Period;
+        checkPeriod = checkPeriod < sweepPeriod ? checkPeriod : sweepPeriod;
         silo.Configure<ReminderOptions>(o =>
         {
             if (checkPeriod < o.MinimumReminderPeriod)

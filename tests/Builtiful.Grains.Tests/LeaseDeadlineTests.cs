@@ -27,10 +27,11 @@ public sealed class LeaseDeadlineTests(LifecycleCluster world) : IClassFixture<L
     }
 
     [Fact]
-    public async Task The_boot_deadline_reminder_destroys_a_VM_whose_runner_never_took_a_job()
+    public async Task The_boot_deadline_reminder_destroys_a_VM_whose_runner_never_took_a_job_and_the_job_gets_another()
     {
         var installationId = await world.InstallAsync();
-        var leaseId = await world.QueueAsync(LifecycleCluster.NewJobId(), installationId);
+        var jobId = LifecycleCluster.NewJobId();
+        var leaseId = await world.QueueAsync(jobId, installationId);
         var booting = await world.LeaseReaches(leaseId, LeasePhase.Booting);
 
         world.Clock.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1));
@@ -39,7 +40,33 @@ public sealed class LeaseDeadlineTests(LifecycleCluster world) : IClassFixture<L
         Assert.Contains("boot deadline", ended.EndReason, StringComparison.Ordinal);
         Assert.Equal(InstanceState.Terminated, await world.Compute.DescribeAsync(booting.InstanceId!, default));
         Assert.Null(await world.Reminders.ReadRow(world.Lease(leaseId).GetGrainId(), VmLeaseGrain.DeadlineReminder));
-        await Eventually.Until(() => world.Organisation(installationId).GetView(), o => o.LiveLeases == 0, "the slot is freed");
+        var organisation = await Eventually.Until(() => world.Organisation(installationId).GetView(), o => o.LiveLeases == 1 && !o.LeaseIds.Contains(leaseId), "the job gets a new VM");
+        Assert.Equal(jobId, (await world.Lease(Assert.Single(organisation.LeaseIds)).GetView())!.LaunchedForJobId);
+    }
+
+    [Fact]
+    public async Task A_job_whose_VMs_all_pass_their_boot_deadline_is_marked_failed_to_provision_and_holds_no_capacity()
+    {
+        var installationId = await world.InstallAsync();
+        var jobId = LifecycleCluster.NewJobId();
+        await world.QueueAsync(jobId, installationId);
+
+        for (var attempt = 1; attempt <= 3; attempt++)
+        {
+            var organisation = await Eventually.Until(() => world.Organisation(installationId).GetView(), o => o.LiveLeases == 1, $"VM {attempt} is leased");
+            var leaseId = Assert.Single(organisation.LeaseIds);
+            await world.LeaseReaches(leaseId, LeasePhase.Booting);
+            world.Clock.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1));
+            await world.LeaseReaches(leaseId, LeasePhase.Terminated);
+        }
+
+        var job = await Eventually.Until(async () => (await world.Job(jobId).GetView())!, j => j.RejectionReason is not null, "the job is marked failed to provision");
+        Assert.StartsWith("failed to provision: 3 VMs ended before a runner took the job", job.RejectionReason, StringComparison.Ordinal);
+        Assert.Contains("boot deadline", job.RejectionReason, StringComparison.Ordinal);
+        Assert.Equal(JobStatus.Queued, job.Status);
+        var after = await world.Organisation(installationId).GetView();
+        Assert.Equal(0, after.LiveLeases);
+        Assert.Empty(await world.Organisation(installationId).GetPendingJobs());
     }
 
     [Fact]

@@ -10,6 +10,13 @@ public interface IJobGrain : IGrainWithIntegerKey
     [Alias("apply")]
     Task<JobEventOutcome> Apply(WorkflowJobEvent jobEvent);
 
+    /// <summary>
+    /// The organisation gave up: every VM started for the job ended before a runner took it. One-way, because the
+    /// organisation never waits on a job (jobs wait on organisations).
+    /// </summary>
+    [OneWay, Alias("provisioning-failed")]
+    Task ProvisioningFailed(string reason);
+
     /// <summary>Null when the job was never seen.</summary>
     /// <summary>A read that never waits behind a slow launch or termination.</summary>
     [ReadOnly, AlwaysInterleave, Alias("view")]

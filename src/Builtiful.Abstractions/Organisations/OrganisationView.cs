@@ -22,4 +22,5 @@ public sealed record PendingJob(
     [property: Id(1)] string MachineType,
     [property: Id(2)] IReadOnlyList<string> Labels,
     [property: Id(3)] DateTimeOffset QueuedAt,
-    [property: Id(4)] string? Repository = null);
+    [property: Id(4)] string? Repository = null,
+    [property: Id(5)] int Attempts = 1);

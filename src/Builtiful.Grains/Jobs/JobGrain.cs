@@ -51,6 +51,17 @@ public sealed partial class JobGrain(
         return outcome;
     }
 
+    public async Task ProvisioningFailed(string reason)
+    {
+        if (!Job.Known || Job.Status >= JobStatus.InProgress)
+        {
+            return;
+        }
+
+        Reject(reason);
+        await state.WriteStateAsync();
+    }
+
     public Task<JobView?> GetView() => Task.FromResult(Job.Known
         ? new JobView
         {

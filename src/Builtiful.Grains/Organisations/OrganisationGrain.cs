@@ -1,3 +1,4 @@
+using Builtiful.Jobs;
 using Builtiful.Leases;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -167,7 +168,7 @@ public sealed partial class OrganisationGrain(
             if (orphan is not null)
             {
                 // The orphaned job had only this VM: it goes back to the head of the line for a new one.
-                Org.WaitingLine.Insert(0, new WaitingJob { JobId = orphan.JobId, MachineType = slot.MachineType, Labels = orphan.Labels, QueuedAt = orphan.QueuedAt, Repository = orphan.Repository });
+                Org.WaitingLine.Insert(0, new WaitingJob { JobId = orphan.JobId, MachineType = slot.MachineType, Labels = orphan.Labels, QueuedAt = orphan.QueuedAt, Repository = orphan.Repository, Attempts = orphan.Attempts - 1 });
             }
 
             changed = true;
@@ -213,9 +214,24 @@ public sealed partial class OrganisationGrain(
             return;
         }
 
-        if (slot.ForJob is { } pending && slot.BoundJobId is null)
+        if (slot.ForJob is { } pending && slot.BoundJobId is null && Org.Status == OrganisationStatus.Active)
         {
-            LogLeaseEndedUnused(logger, InstallationId, leaseId, pending.JobId);
+            // The job is still queued at GitHub and its VM is gone: start another, a bounded number of times.
+            var reason = (await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).GetView())?.EndReason ?? "the lease is unknown";
+            LogLeaseEndedUnused(logger, InstallationId, leaseId, pending.JobId, reason);
+            if (pending.Attempts < defaults.Value.ProvisionAttempts)
+            {
+                Org.WaitingLine.Insert(0, new WaitingJob
+                {
+                    JobId = pending.JobId, MachineType = slot.MachineType, Labels = pending.Labels, QueuedAt = pending.QueuedAt,
+                    Repository = pending.Repository, Attempts = pending.Attempts,
+                });
+            }
+            else
+            {
+                await GrainFactory.GetGrain<IJobGrain>(pending.JobId).ProvisioningFailed(
+                    $"failed to provision: {pending.Attempts} VMs ended before a runner took the job; the last ended because {reason}");
+            }
         }
 
         await state.WriteStateAsync();
@@ -391,6 +407,6 @@ public sealed partial class OrganisationGrain(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Installation {InstallationId}: {Count} ended leases were still counted; their slots are free again")]
     private static partial void LogForgotten(ILogger logger, long installationId, int count);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Installation {InstallationId}: lease {LeaseId} ended before job {JobId} started on it")]
-    private static partial void LogLeaseEndedUnused(ILogger logger, long installationId, Guid leaseId, long jobId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Installation {InstallationId}: lease {LeaseId} ended before job {JobId} started on it: {Reason}")]
+    private static partial void LogLeaseEndedUnused(ILogger logger, long installationId, Guid leaseId, long jobId, string reason);
 }

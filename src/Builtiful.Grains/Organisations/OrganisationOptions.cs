@@ -13,6 +13,9 @@ public sealed class OrganisationOptions
 
     public long RunnerGroupId { get; set; } = 1;
 
+    /// <summary>VMs started for one queued job whose runners never took it, before the job is marked failed to provision.</summary>
+    public int ProvisionAttempts { get; set; } = 3;
+
     public OrganisationLimits ToLimits() => new()
     {
         MaxConcurrentVms = MaxConcurrentVms,

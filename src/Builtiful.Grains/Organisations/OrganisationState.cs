@@ -37,6 +37,8 @@ public sealed record WaitingJob
     [Id(2)] public required IReadOnlyList<string> Labels { get; init; }
     [Id(3)] public required DateTimeOffset QueuedAt { get; init; }
     [Id(4)] public string? Repository { get; init; }
+    /// <summary>Leases already started for this job; bounded by <c>Organisations:ProvisionAttempts</c>.</summary>
+    [Id(5)] public int Attempts { get; init; }
 
-    public PendingJob ToPending() => new(JobId, MachineType.Label, Labels, QueuedAt, Repository);
+    public PendingJob ToPending() => new(JobId, MachineType.Label, Labels, QueuedAt, Repository, Attempts + 1);
 }

@@ -1,0 +1,24 @@
+namespace Builtiful.Reconciliation;
+
+/// <summary>
+/// One per compute provider (key: the provider's name): a reminder-driven sweep that assumes webhooks get lost and
+/// silos die, and terminates every instance of this cluster whose lease is over, unknown, or past its deadline.
+/// </summary>
+[Alias("builtiful.reconciler")]
+public interface IReconcilerGrain : IGrainWithStringKey
+{
+    /// <summary>Arms the sweep's reminder; every silo calls it at start-up.</summary>
+    [Alias("start")]
+    Task Start();
+
+    /// <summary>Sweeps now (operators, tests) and says what it did.</summary>
+    [Alias("sweep")]
+    Task<SweepReport> Sweep();
+}
+
+[GenerateSerializer, Immutable, Alias("builtiful.sweep-report")]
+public sealed record SweepReport(
+    [property: Id(0)] int InstancesExamined,
+    [property: Id(1)] int Terminated,
+    [property: Id(2)] IReadOnlyList<string> Reasons,
+    [property: Id(3)] bool Truncated);
