@@ -9,15 +9,27 @@ namespace Builtiful.Simulation;
 [Alias("builtiful.simulated-github")]
 public interface ISimulatedGitHubGrain : IGrainWithIntegerKey
 {
+    /// <summary>
+    /// Registers a runner under a fresh credential. Registering a name again replaces an idle registration, so the
+    /// VM holding the old credential can take no job, as GitHub's 409-then-replace does; a busy one is refused.
+    /// </summary>
     [Alias("register")]
-    Task Register(string runnerName, IReadOnlyList<string> labels);
+    Task Register(string runnerName, string credential, IReadOnlyList<string> labels);
 
     [Alias("deregister")]
     Task<RunnerRemoval> Deregister(string runnerName);
 
+    /// <summary>A just-in-time runner exits after its one job and GitHub drops its registration.</summary>
+    [Alias("runner-finished")]
+    Task RunnerFinished(string runnerName, string credential);
+
+    /// <summary>The runner's VM died before it reported the job started: GitHub hands the job to another runner.</summary>
+    [Alias("runner-lost")]
+    Task RunnerLost(string runnerName, string credential, long jobId);
+
     /// <summary>Hands the runner the oldest queued job whose labels it carries; null when there is none yet.</summary>
     [Alias("take-job")]
-    Task<RunnerAssignment> TakeJob(string runnerName);
+    Task<RunnerAssignment> TakeJob(string runnerName, string credential);
 }
 
 [GenerateSerializer, Immutable, Alias("builtiful.runner-assignment")]

@@ -14,6 +14,7 @@ public sealed partial class SimulatedComputeProvider(
     IOptionsMonitor<SimulationOptions> options,
     [FromKeyedServices(BuiltifulClock.Key)] TimeProvider time,
     IServiceProvider services,
+    SimulatedFaultLedger faults,
     ILogger<SimulatedComputeProvider> logger) : IComputeProvider, IDisposable
 {
     public const string ProviderName = "Simulated";
@@ -36,11 +37,21 @@ public sealed partial class SimulatedComputeProvider(
             throw new InvalidOperationException($"Machine type {request.MachineType.Label} has no image for provider {ProviderName}.");
         }
 
+        var faultPlan = options.CurrentValue.Faults;
+        if (!_byClientToken.ContainsKey(request.ClientToken) && faults.Strike("cloud.capacity", faultPlan.LaunchCapacityErrorRate, faultPlan.Seed))
+        {
+            throw new SimulatedCloudException($"InsufficientInstanceCapacity for {request.MachineType.Label}");
+        }
+
         var instanceId = _byClientToken.GetOrAdd(request.ClientToken, _ => "sim-" + Guid.NewGuid().ToString("N")[..17]);
         var vm = _vms.GetOrAdd(instanceId, id => new SimulatedVm(id, request.LeaseId, new Dictionary<string, string>(request.Tags), time.GetUtcNow()));
         if (vm.TryStart())
         {
             _ = RunAsync(vm, request.Runner, request.ExpiresAt);
+            if (faults.Strike("cloud.lost-launch-response", faultPlan.LostLaunchResponseRate, faultPlan.Seed))
+            {
+                throw new SimulatedCloudException("RunInstances timed out after the instance was launched");
+            }
         }
 
         return Task.FromResult(new LaunchedInstance(vm.InstanceId, vm.LaunchedAt));
@@ -48,9 +59,15 @@ public sealed partial class SimulatedComputeProvider(
 
     public Task TerminateAsync(string instanceId, CancellationToken cancellationToken)
     {
+        var faultPlan = options.CurrentValue.Faults;
+        if (faults.Strike("cloud.terminate-5xx", faultPlan.TerminateErrorRate, faultPlan.Seed))
+        {
+            throw new SimulatedCloudException("TerminateInstances answered 500 InternalError");
+        }
+
         if (_vms.TryGetValue(instanceId, out var vm))
         {
-            vm.Terminate();
+            vm.Terminate(time.GetUtcNow());
         }
 
         return Task.CompletedTask;
@@ -95,15 +112,20 @@ public sealed partial class SimulatedComputeProvider(
             if (watchdog > TimeSpan.Zero)
             {
                 _ = Task.Delay(watchdog, time, life.Token).ContinueWith(
-                    t => { if (t.IsCompletedSuccessfully) { vm.Terminate(); } }, TaskScheduler.Default);
+                    t => { if (t.IsCompletedSuccessfully) { vm.Terminate(time.GetUtcNow()); } }, TaskScheduler.Default);
             }
             else
             {
-                vm.Terminate();
+                vm.Terminate(time.GetUtcNow());
                 return;
             }
 
             await Task.Delay(options.CurrentValue.BootDelay, time, life.Token);
+            if (faults.Strike("cloud.boot-failure", options.CurrentValue.Faults.BootFailureRate, options.CurrentValue.Faults.Seed))
+            {
+                return;
+            }
+
             vm.MarkRunning();
             LogBooted(logger, vm.InstanceId, vm.LeaseId);
             if (options.CurrentValue.RunnersEnabled)
@@ -142,6 +164,11 @@ public sealed class SimulatedVm(string instanceId, Guid leaseId, IReadOnlyDictio
 
     public DateTimeOffset LaunchedAt { get; } = launchedAt;
 
+    /// <summary>The lease's deadline, from the VM's tags.</summary>
+    public DateTimeOffset? ExpiresAt { get; } = tags.TryGetValue(InstanceTags.ExpiresAt, out var e) && DateTimeOffset.TryParse(e, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind, out var at) ? at : null;
+
+    public DateTimeOffset? TerminatedAt { get; private set; }
+
     public InstanceState State => (InstanceState)Volatile.Read(ref _state);
 
     /// <summary>Cancelled when the VM is terminated.</summary>
@@ -151,10 +178,11 @@ public sealed class SimulatedVm(string instanceId, Guid leaseId, IReadOnlyDictio
 
     internal void MarkRunning() => Interlocked.CompareExchange(ref _state, (int)InstanceState.Running, (int)InstanceState.Pending);
 
-    internal void Terminate()
+    internal void Terminate(DateTimeOffset at)
     {
         if (Interlocked.Exchange(ref _state, (int)InstanceState.Terminated) != (int)InstanceState.Terminated)
         {
+            TerminatedAt = at;
             _terminated.Cancel();
         }
     }

@@ -13,9 +13,14 @@ public sealed class SimulatedGitHubGrain : Grain, ISimulatedGitHubGrain
     private readonly Dictionary<string, Registration> _runners = new(StringComparer.Ordinal);
     private readonly HashSet<long> _assignedJobs = [];
 
-    public Task Register(string runnerName, IReadOnlyList<string> labels)
+    public Task Register(string runnerName, string credential, IReadOnlyList<string> labels)
     {
-        _runners.TryAdd(runnerName, new Registration(new HashSet<string>(labels, StringComparer.OrdinalIgnoreCase)));
+        if (_runners.TryGetValue(runnerName, out var existing) && existing.JobId is not null)
+        {
+            throw new SimulatedCloudException($"runner name {runnerName} is taken by a runner that is running job {existing.JobId}");
+        }
+
+        _runners[runnerName] = new Registration(credential, new HashSet<string>(labels, StringComparer.OrdinalIgnoreCase));
         return Task.CompletedTask;
     }
 
@@ -35,9 +40,25 @@ public sealed class SimulatedGitHubGrain : Grain, ISimulatedGitHubGrain
         return Task.FromResult(RunnerRemoval.Removed);
     }
 
-    public async Task<RunnerAssignment> TakeJob(string runnerName)
+    public Task RunnerFinished(string runnerName, string credential)
     {
-        if (!_runners.TryGetValue(runnerName, out var runner))
+        if (_runners.TryGetValue(runnerName, out var runner) && runner.Credential == credential)
+        {
+            _runners.Remove(runnerName);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task RunnerLost(string runnerName, string credential, long jobId)
+    {
+        _assignedJobs.Remove(jobId);
+        return RunnerFinished(runnerName, credential);
+    }
+
+    public async Task<RunnerAssignment> TakeJob(string runnerName, string credential)
+    {
+        if (!_runners.TryGetValue(runnerName, out var runner) || runner.Credential != credential)
         {
             return new RunnerAssignment(RunnerAssignmentKind.Deregistered);
         }
@@ -46,7 +67,7 @@ public sealed class SimulatedGitHubGrain : Grain, ISimulatedGitHubGrain
         foreach (var candidate in pending)
         {
             // Re-check after the await: another runner may have been handed the job, or this one removed.
-            if (runner.JobId is not null || !_runners.ContainsKey(runnerName))
+            if (runner.JobId is not null || !_runners.TryGetValue(runnerName, out var current) || current != runner)
             {
                 break;
             }
@@ -62,11 +83,13 @@ public sealed class SimulatedGitHubGrain : Grain, ISimulatedGitHubGrain
             return new RunnerAssignment(RunnerAssignmentKind.Assigned, job);
         }
 
-        return new RunnerAssignment(_runners.ContainsKey(runnerName) ? RunnerAssignmentKind.NoJobYet : RunnerAssignmentKind.Deregistered);
+        return new RunnerAssignment(_runners.TryGetValue(runnerName, out var still) && still == runner ? RunnerAssignmentKind.NoJobYet : RunnerAssignmentKind.Deregistered);
     }
 
-    private sealed class Registration(HashSet<string> labels)
+    private sealed class Registration(string credential, HashSet<string> labels)
     {
+        public string Credential { get; } = credential;
+
         public HashSet<string> Labels { get; } = labels;
 
         public long? JobId { get; set; }

@@ -14,6 +14,7 @@ public sealed partial class SimulatedRunner(
     SimulatedWebhookSender webhooks,
     IOptionsMonitor<SimulationOptions> options,
     [FromKeyedServices(BuiltifulClock.Key)] TimeProvider time,
+    SimulatedFaultLedger faults,
     ILogger<SimulatedRunner> logger)
 {
     public async Task RunAsync(RunnerConfig config, CancellationToken cancellationToken)
@@ -28,7 +29,7 @@ public sealed partial class SimulatedRunner(
         var github = grains.GetGrain<ISimulatedGitHubGrain>(jit.InstallationId);
         while (true)
         {
-            var assignment = await github.TakeJob(jit.RunnerName);
+            var assignment = await github.TakeJob(jit.RunnerName, jit.Credential);
             if (assignment.Kind == RunnerAssignmentKind.Deregistered)
             {
                 LogDeregistered(logger, jit.RunnerName);
@@ -37,15 +38,53 @@ public sealed partial class SimulatedRunner(
 
             if (assignment is { Kind: RunnerAssignmentKind.Assigned, Job: { } job })
             {
-                var startedAt = time.GetUtcNow();
-                LogRunning(logger, jit.RunnerName, job.Id);
-                await webhooks.SendInProgressAsync(job, jit.RunnerName, startedAt, cancellationToken);
-                await Task.Delay(options.CurrentValue.JobRunTime, time, cancellationToken);
-                await webhooks.SendCompletedAsync(job, jit.RunnerName, startedAt, options.CurrentValue.Conclusion, cancellationToken);
+                await RunJobAsync(github, jit, job, cancellationToken);
                 return;
             }
 
             await Task.Delay(options.CurrentValue.RunnerPollInterval, time, cancellationToken);
+        }
+    }
+
+    private async Task RunJobAsync(ISimulatedGitHubGrain github, SimulatedJitConfig jit, Jobs.JobView job, CancellationToken vmAlive)
+    {
+        var startedAt = time.GetUtcNow();
+        var plan = options.CurrentValue.Faults;
+        var reordered = faults.Strike("github.reordered-delivery", plan.DeliveryReorderRate, plan.Seed);
+        var started = false;
+        LogRunning(logger, jit.RunnerName, job.Id);
+        try
+        {
+            if (!reordered)
+            {
+                await webhooks.SendInProgressAsync(job, jit.RunnerName, startedAt, vmAlive);
+                started = true;
+            }
+
+            await Task.Delay(options.CurrentValue.JobRunTime, time, vmAlive);
+            await webhooks.SendCompletedAsync(job, jit.RunnerName, startedAt, options.CurrentValue.Conclusion, vmAlive);
+            if (reordered)
+            {
+                await webhooks.SendInProgressAsync(job, jit.RunnerName, startedAt, vmAlive);
+            }
+
+            await github.RunnerFinished(jit.RunnerName, jit.Credential);
+        }
+        catch (OperationCanceledException) when (vmAlive.IsCancellationRequested)
+        {
+            // The VM died under the job. GitHub notices the lost runner: a job that never started goes back to the
+            // queue for another runner; a started one is failed, as GitHub fails jobs whose runner disappears.
+            if (started)
+            {
+                await webhooks.SendCompletedAsync(job, jit.RunnerName, startedAt, "failure", CancellationToken.None);
+                await github.RunnerFinished(jit.RunnerName, jit.Credential);
+            }
+            else
+            {
+                await github.RunnerLost(jit.RunnerName, jit.Credential, job.Id);
+            }
+
+            throw;
         }
     }
 

@@ -11,11 +11,10 @@ public sealed class SimulatedRunnerConfigSource(IGrainFactory grains) : IRunnerC
     public async Task<RunnerConfig> CreateAsync(RunnerRegistration registration, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(registration);
-        await grains.GetGrain<ISimulatedGitHubGrain>(registration.InstallationId).Register(registration.RunnerName, registration.Labels);
-
         // Shaped like the real thing: an opaque base64 blob holding a one-time credential.
-        var blob = JsonSerializer.SerializeToUtf8Bytes(new SimulatedJitConfig(
-            registration.InstallationId, registration.RunnerName, Convert.ToHexString(RandomNumberGenerator.GetBytes(16))));
+        var credential = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        await grains.GetGrain<ISimulatedGitHubGrain>(registration.InstallationId).Register(registration.RunnerName, credential, registration.Labels);
+        var blob = JsonSerializer.SerializeToUtf8Bytes(new SimulatedJitConfig(registration.InstallationId, registration.RunnerName, credential));
         return new RunnerConfig(registration.RunnerName, Convert.ToBase64String(blob));
     }
 

@@ -17,6 +17,7 @@ public sealed partial class SimulatedWebhookSender(
     IOptions<GitHubOptions> github,
     IOptionsMonitor<SimulationOptions> simulation,
     [FromKeyedServices(BuiltifulClock.Key)] TimeProvider time,
+    SimulatedFaultLedger faults,
     ILogger<SimulatedWebhookSender> logger)
 {
     private static readonly string InProgressTemplate = ReadPayload("workflow_job.in_progress.json");
@@ -78,6 +79,22 @@ public sealed partial class SimulatedWebhookSender(
         var secret = github.Value.WebhookSecret
             ?? throw new InvalidOperationException("GitHub:WebhookSecret is not set; simulated deliveries cannot be signed.");
         var body = System.Text.Encoding.UTF8.GetBytes(payload);
+        var plan = simulation.CurrentValue.Faults;
+        if (faults.Strike("github.dropped-delivery", plan.DeliveryDropRate, plan.Seed))
+        {
+            // Lost on the way; it arrives when the failed delivery is redelivered.
+            await Task.Delay(plan.RedeliveryDelay, time, cancellationToken);
+        }
+
+        var copies = faults.Strike("github.duplicate-delivery", plan.DeliveryDuplicateRate, plan.Seed) ? 2 : 1;
+        for (var copy = 0; copy < copies; copy++)
+        {
+            await DeliverAsync(url, secret, body, cancellationToken);
+        }
+    }
+
+    private async Task DeliverAsync(Uri url, string secret, byte[] body, CancellationToken cancellationToken)
+    {
         for (var attempt = 1; ; attempt++)
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, url);

@@ -23,6 +23,8 @@ public sealed class SimulationOptions
     /// <summary>Attempts per simulated delivery that the gateway refuses or cannot take, as GitHub's redelivery would make.</summary>
     public int DeliveryAttempts { get; set; } = 8;
 
+    public SimulatedFaultOptions Faults { get; set; } = new();
+
     /// <summary>The conclusion every simulated job reports.</summary>
     public string Conclusion { get; set; } = "success";
 }

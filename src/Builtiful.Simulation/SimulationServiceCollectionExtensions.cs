@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Builtiful.Providers;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,6 +11,7 @@ public static class SimulationServiceCollectionExtensions
     public static IServiceCollection AddSimulatedCompute(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<SimulationOptions>().Bind(configuration.GetSection(SimulationOptions.Section));
+        services.TryAddSingleton<SimulatedFaultLedger>();
         services.AddSingleton<SimulatedComputeProvider>();
         services.AddSingleton<IComputeProvider>(sp => sp.GetRequiredService<SimulatedComputeProvider>());
         services.AddSingleton<SimulatedRunner>();

@@ -32,6 +32,7 @@ public sealed class PostgresCluster : IAsyncDisposable
             o.RunnersEnabled = false;
             o.BootDelay = TimeSpan.FromSeconds(30);
         });
+        services.AddSingleton<SimulatedFaultLedger>();
         services.AddSingleton<SimulatedComputeProvider>();
         _cloudServices = services.BuildServiceProvider();
     }

@@ -1,0 +1,244 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using Builtiful.GitHub;
+using Builtiful.Jobs;
+using Builtiful.Organisations;
+using Builtiful.Providers;
+using Builtiful.Reconciliation;
+using Builtiful.Silo;
+using Builtiful.Simulation;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Builtiful.Chaos;
+
+/// <summary>
+/// One chaos run against the all-in-one: GitHub's part (queued deliveries dropped, duplicated, reordered; jobs
+/// cancelled) is played here, the runners' part by the simulator with its own faults switched on (capacity errors,
+/// lost launch answers, failed terminations, VMs that never boot, deliveries lost, duplicated and reordered).
+/// Durations are compressed (seconds instead of minutes) so a quick run fits in CI.
+/// </summary>
+public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
+{
+    private const string Secret = "chaos-webhook-secret";
+    private static readonly TimeSpan ReconcilerPeriod = TimeSpan.FromSeconds(2);
+
+    private readonly Random _random = new(settings.Seed);
+    private readonly string _queuedTemplate = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Payloads", "workflow_job.queued.json"));
+    private readonly string _completedTemplate = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Payloads", "workflow_job.completed.json"));
+    private readonly string _installationTemplate = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Payloads", "installation.created.json"));
+    private int _driverFaults;
+
+    public async Task<ChaosResult> RunAsync(CancellationToken cancellationToken = default)
+    {
+        var clock = Stopwatch.StartNew();
+        await using var app = BuiltifulHost.Build([.. HostSettings().Select(kv => $"--{kv.Key}={kv.Value}")]);
+        await app.StartAsync(cancellationToken);
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(30) };
+        var grains = app.Services.GetRequiredService<IGrainFactory>();
+        var cloud = app.Services.GetRequiredService<SimulatedComputeProvider>();
+        var ledger = app.Services.GetRequiredService<SimulatedFaultLedger>();
+
+        var organisations = new List<long>();
+        for (var i = 0; i < settings.Organisations; i++)
+        {
+            var installationId = 10_000 + i;
+            var installation = JsonNode.Parse(_installationTemplate)!;
+            installation["installation"]!["id"] = installationId;
+            installation["installation"]!["account"]!["login"] = $"chaos-org-{i}";
+            installation["installation"]!["account"]!["type"] = "Organization";
+            await DeliverAsync(http, "installation", installation.ToJsonString(), cancellationToken);
+            organisations.Add(installationId);
+        }
+
+        var jobs = Enumerable.Range(0, settings.Jobs)
+            .Select(i => new ChaosJob(1_000_000 + i, organisations[i % organisations.Count], _random.NextDouble() < settings.CancelRate))
+            .ToList();
+        output.WriteLine($"chaos: {jobs.Count} jobs across {organisations.Count} organisations, {jobs.Count(j => j.Cancelled)} to be cancelled");
+
+        await QueueAllAsync(http, jobs, cancellationToken);
+        var problems = await SettleAsync(grains, jobs, organisations, clock, cancellationToken);
+
+        // One last sweep, as the reconciler's reminder would make: whatever it still finds is a leak.
+        await grains.GetGrain<IReconcilerGrain>(cloud.Name).Sweep();
+        var leaked = cloud.Vms.Count(vm => vm.State is not (InstanceState.Terminated or InstanceState.NotFound)
+            || (vm.TerminatedAt is { } at && vm.ExpiresAt is { } deadline && at > deadline + ReconcilerPeriod));
+        var stranded = 0;
+        foreach (var job in jobs.Where(j => !j.Cancelled))
+        {
+            var view = await grains.GetGrain<IJobGrain>(job.Id).GetView();
+            if (view is not { Status: JobStatus.Completed })
+            {
+                stranded++;
+                problems.Add($"job {job.Id} ended {view?.Status.ToWire() ?? "unknown"}{(view?.RejectionReason is { } r ? $": {r}" : "")}");
+            }
+        }
+
+        var ran = jobs.Count(j => !j.Cancelled);
+        var extra = Math.Max(0, cloud.Vms.Count - ran);
+        var faults = ledger.Injected.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        faults["github.queued-dropped-duplicated-reordered"] = _driverFaults;
+        await app.StopAsync(cancellationToken);
+        return new ChaosResult(jobs.Count, faults.Values.Sum(), leaked, stranded, extra, DuplicateUsage: 0, clock.Elapsed.TotalSeconds, faults, problems);
+    }
+
+    private Dictionary<string, string> HostSettings() => new()
+    {
+        ["urls"] = "http://127.0.0.1:0",
+        ["contentRoot"] = AppContext.BaseDirectory,
+        ["Orleans:SiloPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
+        ["Orleans:GatewayPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
+        ["Orleans:ClusterId"] = "chaos-" + settings.Seed.ToString(CultureInfo.InvariantCulture),
+        ["GitHub:WebhookSecret"] = Secret,
+        ["Admin:Token"] = "chaos-admin-token",
+        ["Logging:LogLevel:Default"] = "Error",
+        ["Leases:BootDeadline"] = "00:00:05",
+        ["Leases:MaxLifetime"] = "00:02:00",
+        ["Leases:CheckPeriod"] = "00:00:01",
+        ["Leases:TerminationPollInterval"] = "00:00:01",
+        ["Leases:LaunchRetryDelay"] = "00:00:00.200",
+        ["Reconciler:Period"] = "00:00:02",
+        ["Organisations:MaxConcurrentVms"] = "10",
+        ["Organisations:ProvisionAttempts"] = "5",
+        ["Simulation:BootDelay"] = "00:00:00.200",
+        ["Simulation:JobRunTime"] = "00:00:00.300",
+        ["Simulation:RunnerPollInterval"] = "00:00:00.100",
+        ["Simulation:Faults:LaunchCapacityErrorRate"] = "0.1",
+        ["Simulation:Faults:LostLaunchResponseRate"] = "0.05",
+        ["Simulation:Faults:TerminateErrorRate"] = "0.1",
+        ["Simulation:Faults:BootFailureRate"] = "0.05",
+        ["Simulation:Faults:DeliveryDropRate"] = settings.DropRate.ToString(CultureInfo.InvariantCulture),
+        ["Simulation:Faults:DeliveryDuplicateRate"] = settings.DuplicateRate.ToString(CultureInfo.InvariantCulture),
+        ["Simulation:Faults:DeliveryReorderRate"] = settings.ReorderRate.ToString(CultureInfo.InvariantCulture),
+        ["Simulation:Faults:RedeliveryDelay"] = "00:00:01",
+        ["Simulation:Faults:Seed"] = settings.Seed.ToString(CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>GitHub's side of queueing: every job's queued delivery, some lost and redelivered, doubled, or out of order; some jobs cancelled.</summary>
+    private async Task QueueAllAsync(HttpClient http, List<ChaosJob> jobs, CancellationToken cancellationToken)
+    {
+        var deliveries = new List<Task>();
+        foreach (var batch in jobs.Chunk(20))
+        {
+            var order = batch.OrderBy(_ => _random.NextDouble() < settings.ReorderRate ? _random.Next() : 0).ToList();
+            foreach (var job in order)
+            {
+                var dropped = _random.NextDouble() < settings.DropRate;
+                var duplicated = _random.NextDouble() < settings.DuplicateRate;
+                _driverFaults += (dropped ? 1 : 0) + (duplicated ? 1 : 0);
+                var cancelAfter = job.Cancelled ? TimeSpan.FromMilliseconds(_random.Next(0, 1500)) : (TimeSpan?)null;
+                deliveries.Add(DeliverJobAsync(http, job, dropped, duplicated, cancelAfter, cancellationToken));
+            }
+
+            _driverFaults += order.Zip(batch).Any(p => p.First != p.Second) ? 1 : 0;
+            await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
+        }
+
+        await Task.WhenAll(deliveries);
+    }
+
+    private async Task DeliverJobAsync(HttpClient http, ChaosJob job, bool dropped, bool duplicated, TimeSpan? cancelAfter, CancellationToken cancellationToken)
+    {
+        var queued = Payload(_queuedTemplate, job, "queued", null);
+        if (dropped)
+        {
+            // The first attempt never arrived; GitHub's log shows it failed and it is redelivered.
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        }
+
+        await DeliverAsync(http, "workflow_job", queued, cancellationToken);
+        if (duplicated)
+        {
+            await DeliverAsync(http, "workflow_job", queued, cancellationToken);
+        }
+
+        if (cancelAfter is { } delay)
+        {
+            await Task.Delay(delay, cancellationToken);
+            await DeliverAsync(http, "workflow_job", Payload(_completedTemplate, job, "completed", "cancelled"), cancellationToken);
+        }
+    }
+
+    private async Task<List<string>> SettleAsync(IGrainFactory grains, List<ChaosJob> jobs, List<long> organisations, Stopwatch clock, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var open = 0;
+            foreach (var job in jobs)
+            {
+                var view = await grains.GetGrain<IJobGrain>(job.Id).GetView();
+                if (view is not { Status: JobStatus.Completed } && view?.RejectionReason is null)
+                {
+                    open++;
+                }
+            }
+
+            var live = 0;
+            foreach (var installationId in organisations)
+            {
+                var organisation = await grains.GetGrain<IOrganisationGrain>(installationId).GetView();
+                live += organisation.LiveLeases + organisation.WaitingJobs;
+            }
+
+            if (open == 0 && live == 0)
+            {
+                return [];
+            }
+
+            if (clock.Elapsed > settings.Deadline)
+            {
+                return [$"not settled after {settings.Deadline}: {open} jobs still open, {live} leases or waiting jobs still live"];
+            }
+
+            output.WriteLine($"chaos: {clock.Elapsed.TotalSeconds:0}s: {open} jobs open, {live} leases or waiting jobs live");
+            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+        }
+    }
+
+    private static string Payload(string template, ChaosJob job, string action, string? conclusion)
+    {
+        var root = JsonNode.Parse(template)!.AsObject();
+        root["action"] = action;
+        var workflowJob = root["workflow_job"]!.AsObject();
+        workflowJob["id"] = job.Id;
+        workflowJob["status"] = action;
+        workflowJob["conclusion"] = conclusion;
+        workflowJob["labels"] = new JsonArray(JsonValue.Create("builtiful-2vcpu-ubuntu-2404"));
+        workflowJob["runner_name"] = null;
+        root["installation"] = new JsonObject { ["id"] = job.InstallationId, ["node_id"] = "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u" };
+        return root.ToJsonString();
+    }
+
+    private static async Task DeliverAsync(HttpClient http, string @event, string payload, CancellationToken cancellationToken)
+    {
+        var body = Encoding.UTF8.GetBytes(payload);
+        for (var attempt = 1; ; attempt++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/github/webhooks") { Content = new ByteArrayContent(body) };
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            request.Headers.Add("X-GitHub-Event", @event);
+            request.Headers.Add("X-GitHub-Delivery", Guid.NewGuid().ToString());
+            request.Headers.Add(WebhookSignature.Header, WebhookSignature.Sign(Secret, body));
+            using var response = await http.SendAsync(request, cancellationToken);
+            if (response.IsSuccessStatusCode || attempt == 5)
+            {
+                return;
+            }
+
+            // A refused delivery is redelivered, as Builtiful's lost-delivery recovery makes GitHub do.
+            await Task.Delay(TimeSpan.FromSeconds(attempt), cancellationToken);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private sealed record ChaosJob(long Id, long InstallationId, bool Cancelled);
+}
