@@ -10,8 +10,6 @@ using Builtiful.Providers;
 using Builtiful.Reconciliation;
 using Builtiful.Silo;
 using Builtiful.Simulation;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Builtiful.Chaos;
 
@@ -23,7 +21,7 @@ namespace Builtiful.Chaos;
 /// </summary>
 public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
 {
-    private const string Secret = "chaos-webhook-secret";
+    internal const string Secret = "chaos-webhook-secret";
     private static readonly TimeSpan ReconcilerPeriod = TimeSpan.FromSeconds(2);
 
     private readonly Random _random = new(settings.Seed);
@@ -35,12 +33,10 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
     public async Task<ChaosResult> RunAsync(CancellationToken cancellationToken = default)
     {
         var clock = Stopwatch.StartNew();
-        await using var app = BuiltifulHost.Build([.. HostSettings().Select(kv => $"--{kv.Key}={kv.Value}")]);
-        await app.StartAsync(cancellationToken);
-        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(30) };
-        var grains = app.Services.GetRequiredService<IGrainFactory>();
-        var cloud = app.Services.GetRequiredService<SimulatedComputeProvider>();
-        var ledger = app.Services.GetRequiredService<SimulatedFaultLedger>();
+        await using var cluster = await ChaosCluster.StartAsync(settings, HostSettings(), output, cancellationToken);
+        var grains = cluster.Grains;
+        var cloud = cluster.Cloud;
+        var ledger = cluster.Faults;
 
         var organisations = new List<long>();
         for (var i = 0; i < settings.Organisations; i++)
@@ -50,16 +46,16 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
             installation["installation"]!["id"] = installationId;
             installation["installation"]!["account"]!["login"] = $"chaos-org-{i}";
             installation["installation"]!["account"]!["type"] = "Organization";
-            await DeliverAsync(http, "installation", installation.ToJsonString(), cancellationToken);
+            await DeliverAsync(cluster, "installation", installation.ToJsonString(), cancellationToken);
             organisations.Add(installationId);
         }
 
         var jobs = Enumerable.Range(0, settings.Jobs)
             .Select(i => new ChaosJob(1_000_000 + i, organisations[i % organisations.Count], _random.NextDouble() < settings.CancelRate))
             .ToList();
-        output.WriteLine($"chaos: {jobs.Count} jobs across {organisations.Count} organisations, {jobs.Count(j => j.Cancelled)} to be cancelled");
+        output.WriteLine($"chaos: {jobs.Count} jobs across {organisations.Count} organisations on {settings.Silos} silo(s), {jobs.Count(j => j.Cancelled)} to be cancelled");
 
-        await QueueAllAsync(http, jobs, cancellationToken);
+        await QueueAllAsync(cluster, jobs, cancellationToken);
         var problems = await SettleAsync(grains, jobs, organisations, clock, cancellationToken);
 
         // One last sweep, as the reconciler's reminder would make: whatever it still finds is a leak.
@@ -81,16 +77,11 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
         var extra = Math.Max(0, cloud.Vms.Count - ran);
         var faults = ledger.Injected.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         faults["github.queued-dropped-duplicated-reordered"] = _driverFaults;
-        await app.StopAsync(cancellationToken);
         return new ChaosResult(jobs.Count, faults.Values.Sum(), leaked, stranded, extra, DuplicateUsage: 0, clock.Elapsed.TotalSeconds, faults, problems);
     }
 
     private Dictionary<string, string> HostSettings() => new()
     {
-        ["urls"] = "http://127.0.0.1:0",
-        ["contentRoot"] = AppContext.BaseDirectory,
-        ["Orleans:SiloPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
-        ["Orleans:GatewayPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
         ["Orleans:ClusterId"] = "chaos-" + settings.Seed.ToString(CultureInfo.InvariantCulture),
         ["GitHub:WebhookSecret"] = Secret,
         ["Admin:Token"] = "chaos-admin-token",
@@ -118,11 +109,23 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
     };
 
     /// <summary>GitHub's side of queueing: every job's queued delivery, some lost and redelivered, doubled, or out of order; some jobs cancelled.</summary>
-    private async Task QueueAllAsync(HttpClient http, List<ChaosJob> jobs, CancellationToken cancellationToken)
+    private async Task QueueAllAsync(ChaosCluster cluster, List<ChaosJob> jobs, CancellationToken cancellationToken)
     {
         var deliveries = new List<Task>();
-        foreach (var batch in jobs.Chunk(20))
+        var batches = jobs.Chunk(20).ToList();
+        for (var b = 0; b < batches.Count; b++)
         {
+            var batch = batches[b];
+            if (settings.Silos > 1 && b == batches.Count / 3)
+            {
+                await cluster.KillAndRestartSiloAsync(cancellationToken);
+            }
+
+            if (settings.Silos > 1 && b == 2 * batches.Count / 3)
+            {
+                await cluster.RestartDatabaseAsync();
+            }
+
             var order = batch.OrderBy(_ => _random.NextDouble() < settings.ReorderRate ? _random.Next() : 0).ToList();
             foreach (var job in order)
             {
@@ -130,7 +133,7 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
                 var duplicated = _random.NextDouble() < settings.DuplicateRate;
                 _driverFaults += (dropped ? 1 : 0) + (duplicated ? 1 : 0);
                 var cancelAfter = job.Cancelled ? TimeSpan.FromMilliseconds(_random.Next(0, 1500)) : (TimeSpan?)null;
-                deliveries.Add(DeliverJobAsync(http, job, dropped, duplicated, cancelAfter, cancellationToken));
+                deliveries.Add(DeliverJobAsync(cluster, job, dropped, duplicated, cancelAfter, cancellationToken));
             }
 
             _driverFaults += order.Zip(batch).Any(p => p.First != p.Second) ? 1 : 0;
@@ -140,7 +143,7 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
         await Task.WhenAll(deliveries);
     }
 
-    private async Task DeliverJobAsync(HttpClient http, ChaosJob job, bool dropped, bool duplicated, TimeSpan? cancelAfter, CancellationToken cancellationToken)
+    private async Task DeliverJobAsync(ChaosCluster http, ChaosJob job, bool dropped, bool duplicated, TimeSpan? cancelAfter, CancellationToken cancellationToken)
     {
         var queued = Payload(_queuedTemplate, job, "queued", null);
         if (dropped)
@@ -212,32 +215,33 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
         return root.ToJsonString();
     }
 
-    private static async Task DeliverAsync(HttpClient http, string @event, string payload, CancellationToken cancellationToken)
+    private static async Task DeliverAsync(ChaosCluster cluster, string @event, string payload, CancellationToken cancellationToken)
     {
         var body = Encoding.UTF8.GetBytes(payload);
         for (var attempt = 1; ; attempt++)
         {
+            var http = cluster.AnyGateway();
             using var request = new HttpRequestMessage(HttpMethod.Post, "/api/github/webhooks") { Content = new ByteArrayContent(body) };
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
             request.Headers.Add("X-GitHub-Event", @event);
             request.Headers.Add("X-GitHub-Delivery", Guid.NewGuid().ToString());
             request.Headers.Add(WebhookSignature.Header, WebhookSignature.Sign(Secret, body));
-            using var response = await http.SendAsync(request, cancellationToken);
-            if (response.IsSuccessStatusCode || attempt == 5)
+            try
             {
-                return;
+                using var response = await http.SendAsync(request, cancellationToken);
+                if (response.IsSuccessStatusCode || attempt == 8)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException) when (attempt < 8)
+            {
+                // A silo's gateway died with it; the delivery fails and is redelivered to another.
             }
 
             // A refused delivery is redelivered, as Builtiful's lost-delivery recovery makes GitHub do.
             await Task.Delay(TimeSpan.FromSeconds(attempt), cancellationToken);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private sealed record ChaosJob(long Id, long InstallationId, bool Cancelled);

@@ -21,7 +21,10 @@ public sealed record ChaosSettings
     /// <summary>Bound on the whole run; an invariant that has not settled by then fails.</summary>
     public TimeSpan Deadline { get; init; } = TimeSpan.FromMinutes(4);
 
+    /// <summary>Silos in the cluster; more than one runs on a real PostgreSQL, with a silo killed and restarted and the database restarted mid-run.</summary>
+    public int Silos { get; init; } = 1;
+
     public static ChaosSettings Quick { get; } = new();
 
-    public static ChaosSettings Full { get; } = new() { Jobs = 1000, Organisations = 20, Deadline = TimeSpan.FromMinutes(20) };
+    public static ChaosSettings Full { get; } = new() { Jobs = 1000, Organisations = 20, Silos = 3, Deadline = TimeSpan.FromMinutes(20) };
 }
