@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Builtiful.GitHub;
 using Builtiful.Jobs;
+using Builtiful.Leases;
 using Builtiful.Organisations;
 using Builtiful.Providers;
 using Builtiful.Reconciliation;
@@ -86,6 +87,7 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
         ["GitHub:WebhookSecret"] = Secret,
         ["Admin:Token"] = "chaos-admin-token",
         ["Logging:LogLevel:Default"] = "Error",
+        ["Logging:LogLevel:Orleans"] = "Error",
         ["Leases:BootDeadline"] = "00:00:05",
         ["Leases:MaxLifetime"] = "00:02:00",
         ["Leases:CheckPeriod"] = "00:00:01",
@@ -116,12 +118,12 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
         for (var b = 0; b < batches.Count; b++)
         {
             var batch = batches[b];
-            if (settings.Silos > 1 && b == batches.Count / 3)
+            if (settings.Silos > 1 && settings.KillSilo && b == batches.Count / 3)
             {
                 await cluster.KillAndRestartSiloAsync(cancellationToken);
             }
 
-            if (settings.Silos > 1 && b == 2 * batches.Count / 3)
+            if (settings.Silos > 1 && settings.RestartDatabase && b == 2 * batches.Count / 3)
             {
                 await cluster.RestartDatabaseAsync();
             }
@@ -193,12 +195,49 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
 
             if (clock.Elapsed > settings.Deadline)
             {
-                return [$"not settled after {settings.Deadline}: {open} jobs still open, {live} leases or waiting jobs still live"];
+                return [$"not settled after {settings.Deadline}: {open} jobs still open, {live} leases or waiting jobs still live", .. await DescribeOpenAsync(grains, jobs)];
             }
 
             output.WriteLine($"chaos: {clock.Elapsed.TotalSeconds:0}s: {open} jobs open, {live} leases or waiting jobs live");
             await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
         }
+    }
+
+    /// <summary>What the first few unsettled jobs look like, so a failed run explains itself.</summary>
+    private static async Task<List<string>> DescribeOpenAsync(IGrainFactory grains, List<ChaosJob> jobs)
+    {
+        var lines = new List<string>();
+        foreach (var job in jobs)
+        {
+            var view = await grains.GetGrain<IJobGrain>(job.Id).GetView();
+            if (view is { Status: JobStatus.Completed } || view?.RejectionReason is not null)
+            {
+                continue;
+            }
+
+            lines.Add($"job {job.Id}: {(view is null ? "never seen" : $"{view.Status.ToWire()} lease={view.LeaseId}")}");
+            var organisation = await grains.GetGrain<IOrganisationGrain>(job.InstallationId).GetView();
+            foreach (var leaseId in organisation.LeaseIds)
+            {
+                var lease = await grains.GetGrain<Builtiful.Leases.IVmLeaseGrain>(leaseId).GetView();
+                if (lease?.LaunchedForJobId == job.Id || lease?.JobId == job.Id)
+                {
+                    lines.Add($"  lease {leaseId}: {lease.Phase.ToWire()} instance={lease.InstanceId} job={lease.JobId} error={lease.LastError} end={lease.EndReason}");
+                }
+            }
+
+            if (organisation.WaitingJobIds.Contains(job.Id))
+            {
+                lines.Add("  waiting in line");
+            }
+
+            if (lines.Count > 30)
+            {
+                break;
+            }
+        }
+
+        return lines;
     }
 
     private static string Payload(string template, ChaosJob job, string action, string? conclusion)

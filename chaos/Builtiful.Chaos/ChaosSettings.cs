@@ -24,6 +24,10 @@ public sealed record ChaosSettings
     /// <summary>Silos in the cluster; more than one runs on a real PostgreSQL, with a silo killed and restarted and the database restarted mid-run.</summary>
     public int Silos { get; init; } = 1;
 
+    public bool KillSilo { get; init; } = true;
+
+    public bool RestartDatabase { get; init; } = true;
+
     public static ChaosSettings Quick { get; } = new();
 
     public static ChaosSettings Full { get; } = new() { Jobs = 1000, Organisations = 20, Silos = 3, Deadline = TimeSpan.FromMinutes(20) };
