@@ -87,7 +87,7 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
         ["GitHub:WebhookSecret"] = Secret,
         ["Admin:Token"] = "chaos-admin-token",
         ["Logging:LogLevel:Default"] = "Error",
-        ["Logging:LogLevel:Orleans"] = "Error",
+        ["Logging:LogLevel:Orleans"] = Environment.GetEnvironmentVariable("CHAOS_ORLEANS_LOG") ?? "Error",
         ["Leases:BootDeadline"] = "00:00:05",
         ["Leases:MaxLifetime"] = "00:02:00",
         ["Leases:CheckPeriod"] = "00:00:01",

@@ -29,7 +29,19 @@ public sealed partial class SimulatedRunner(
         var github = grains.GetGrain<ISimulatedGitHubGrain>(jit.InstallationId);
         while (true)
         {
-            var assignment = await github.TakeJob(jit.RunnerName, jit.Credential);
+            RunnerAssignment assignment;
+            try
+            {
+                assignment = await github.TakeJob(jit.RunnerName, jit.Credential);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // GitHub's side was briefly unreachable (a silo died under the call): the runner keeps asking.
+                LogAskFailed(logger, jit.RunnerName, ex.Message);
+                await Task.Delay(options.CurrentValue.RunnerPollInterval, time, cancellationToken);
+                continue;
+            }
+
             if (assignment.Kind == RunnerAssignmentKind.Deregistered)
             {
                 LogDeregistered(logger, jit.RunnerName);
@@ -70,9 +82,9 @@ public sealed partial class SimulatedRunner(
 
             await github.RunnerFinished(jit.RunnerName, jit.Credential);
         }
-        catch (OperationCanceledException) when (vmAlive.IsCancellationRequested)
+        catch (Exception ex) when (vmAlive.IsCancellationRequested || ex is not OperationCanceledException)
         {
-            // The VM died under the job. GitHub notices the lost runner: a job that never started goes back to the
+            // The VM died under the job, or the runner failed. GitHub notices the lost runner: a job that never started goes back to the
             // queue for another runner; a started one is failed, as GitHub fails jobs whose runner disappears.
             if (started)
             {
@@ -84,9 +96,20 @@ public sealed partial class SimulatedRunner(
                 await github.RunnerLost(jit.RunnerName, jit.Credential, job.Id);
             }
 
-            throw;
+            if (vmAlive.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            LogRunnerFailed(logger, jit.RunnerName, job.Id, ex.Message);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Simulated runner {RunnerName} could not ask for a job: {Error}")]
+    private static partial void LogAskFailed(ILogger logger, string runnerName, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Simulated runner {RunnerName} lost job {JobId}: {Error}")]
+    private static partial void LogRunnerFailed(ILogger logger, string runnerName, long jobId, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Simulated runner {RunnerName} took job {JobId}")]
     private static partial void LogRunning(ILogger logger, string runnerName, long jobId);
