@@ -1,0 +1,205 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime;
+using System.Text;
+using System.Text.Json;
+using Builtiful.Gateway.Webhooks;
+using Builtiful.Providers;
+using Builtiful.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Builtiful.Bench.Hosting;
+
+/// <summary>
+/// <c>Builtiful.Bench serve key=value ...</c>: the real all-in-one host (gateway, silo, grains, storage exactly as
+/// configured) with three bench additions made through <see cref="Builtiful.Silo.BuiltifulHost.Build"/>'s configure hook:
+/// a zero-latency cloud and GitHub, a first middleware that stamps when a <c>queued</c> delivery arrives, and a few
+/// <c>/__bench/</c> endpoints the driver reads its figures from. It runs as its own process, so its CPU is its own.
+/// </summary>
+public static class BenchHost
+{
+    public const string ReadyLine = "BENCH-READY";
+    public const string JobHeader = "X-Bench-Job";
+    public const string StageHeader = "X-Bench-Stage";
+
+    public static async Task<int> ServeAsync(IReadOnlyList<string> args)
+    {
+        var settings = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var arg in args)
+        {
+            var equals = arg.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0)
+            {
+                await Console.Error.WriteLineAsync($"serve: '{arg}' is not key=value");
+                return 2;
+            }
+
+            settings[arg[..equals]] = arg[(equals + 1)..];
+        }
+
+        var probe = new BenchProbe();
+        var instance = await BuiltifulInstance.StartAsync(settings, builder => Configure(builder, probe));
+        await Console.Out.WriteLineAsync($"{ReadyLine} {instance.BaseAddress}");
+        await Console.Out.FlushAsync();
+
+        // The driver closes our standard input when it is done (and kills us if we are slow to go).
+        await Console.In.ReadToEndAsync();
+        using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await instance.App.StopAsync(grace.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // The driver kills the process anyway.
+        }
+
+        return 0;
+    }
+
+    /// <summary>Runs last in the host's composition, so these registrations replace the simulated cloud and GitHub.</summary>
+    public static void Configure(WebApplicationBuilder builder, BenchProbe probe)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSingleton(probe);
+        builder.Services.AddSingleton<IComputeProvider>(new ZeroLatencyCloud(probe));
+        builder.Services.AddSingleton<IRunnerConfigSource>(new ZeroLatencyRunnerConfigs());
+        builder.Services.AddSingleton<IStartupFilter>(new ProbeStartupFilter(probe));
+    }
+
+    private sealed class ProbeStartupFilter(BenchProbe probe) : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            // First in the pipeline: the stamp is taken as soon as Kestrel has parsed the request's headers.
+            app.Use(async (context, nextMiddleware) =>
+            {
+                var request = context.Request;
+                if (request.Path.StartsWithSegments("/__bench", StringComparison.Ordinal))
+                {
+                    await ServeBenchEndpointAsync(context, probe);
+                    return;
+                }
+
+                if (request.Headers.TryGetValue(StageHeader, out var stage) && stage == "queued"
+                    && long.TryParse(request.Headers[JobHeader], NumberStyles.None, CultureInfo.InvariantCulture, out var jobId)
+                    && request.Path.Equals(WebhookEndpoint.Path, StringComparison.Ordinal))
+                {
+                    probe.Received(jobId);
+                }
+
+                await nextMiddleware(context);
+            });
+            next(app);
+        };
+    }
+
+    private static async Task ServeBenchEndpointAsync(HttpContext context, BenchProbe probe)
+    {
+        switch (context.Request.Path.Value)
+        {
+            case "/__bench/stats":
+                await WriteJsonAsync(context, HostStats.Capture(probe));
+                break;
+            case "/__bench/gc":
+                // Twice, with finalizers in between, so what is left is what is live.
+                GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+                GC.WaitForPendingFinalizers();
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+                await WriteJsonAsync(context, new { totalMemoryBytes = GC.GetTotalMemory(forceFullCollection: true) });
+                break;
+            case "/__bench/launches":
+                await StreamLaunchesAsync(context, probe);
+                break;
+            case "/__bench/unsubscribe":
+                probe.Unsubscribe();
+                break;
+            default:
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                break;
+        }
+    }
+
+    private static async Task StreamLaunchesAsync(HttpContext context, BenchProbe probe)
+    {
+        if (!probe.Subscribe())
+        {
+            context.Response.StatusCode = StatusCodes.Status409Conflict;
+            return;
+        }
+
+        try
+        {
+            context.Response.ContentType = "text/plain; charset=utf-8";
+            await context.Response.StartAsync(context.RequestAborted);
+            var line = new StringBuilder();
+            var reader = probe.Feed;
+            while (await reader.WaitToReadAsync(context.RequestAborted))
+            {
+                line.Clear();
+                while (reader.TryRead(out var launch))
+                {
+                    line.Append(CultureInfo.InvariantCulture, $"{launch.JobId} {launch.RunnerName} {launch.DecisionMicros}\n");
+                }
+
+                await context.Response.WriteAsync(line.ToString(), context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The driver hung up.
+        }
+        finally
+        {
+            // The driver also says so explicitly (/__bench/unsubscribe), in case this request's end is noticed late.
+            probe.Unsubscribe();
+        }
+    }
+
+    private static Task WriteJsonAsync<T>(HttpContext context, T value)
+    {
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsync(JsonSerializer.Serialize(value));
+    }
+}
+
+/// <summary>What the host says about itself: its own process CPU, the GC, and the launches the cloud saw.</summary>
+public sealed record HostStats(
+    long Launches,
+    long Terminations,
+    double CpuMs,
+    int Gen0,
+    int Gen1,
+    int Gen2,
+    long AllocatedBytes,
+    long HeapBytes,
+    long WorkingSetBytes,
+    double GcPauseMs,
+    int ThreadCount,
+    long JitMethods,
+    double JitMs)
+{
+    public static HostStats Capture(BenchProbe probe)
+    {
+        using var process = Process.GetCurrentProcess();
+        return new HostStats(
+            probe.Launches,
+            probe.Terminations,
+            process.TotalProcessorTime.TotalMilliseconds,
+            GC.CollectionCount(0),
+            GC.CollectionCount(1),
+            GC.CollectionCount(2),
+            GC.GetTotalAllocatedBytes(),
+            GC.GetGCMemoryInfo().HeapSizeBytes,
+            process.WorkingSet64,
+            GC.GetTotalPauseDuration().TotalMilliseconds,
+            process.Threads.Count,
+            System.Runtime.JitInfo.GetCompiledMethodCount(),
+            System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds);
+    }
+}

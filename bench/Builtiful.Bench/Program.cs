@@ -1,0 +1,291 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Builtiful.Bench;
+using Builtiful.Bench.Hosting;
+using Builtiful.Bench.Load;
+using Builtiful.Bench.Micro;
+using Builtiful.Bench.Reporting;
+using Builtiful.Postgres;
+using Builtiful.Testing;
+
+if (args.Length > 0 && args[0] == "serve")
+{
+    return await BenchHost.ServeAsync(args[1..]);
+}
+
+if (args.Contains("--help") || args.Contains("-h"))
+{
+    Console.WriteLine("""
+        Builtiful benchmarks (issue 6). Writes bench/results/latest.json and prints a table.
+
+          dotnet run -c Release --project bench/Builtiful.Bench -- [--quick] [options]
+
+          --quick               short windows (under 3 minutes on 2 cores); without it, the full set
+          --only=a,b            run only these parts: ingest, lifecycle, memory, micro, pg, pgstorage
+          --connections=N       HTTP/1.1 connections of the load generator (16)
+          --installations=N     GitHub App installations the jobs spread over (50)
+          --out=PATH            where to write the JSON (bench/results/latest.json)
+          --warmup=S --measure=S  override the warm-up (minimum) and measured window, in seconds
+          --hold=S              keep the host alive S seconds after the memory fill (to attach dotnet-gcdump)
+        """);
+    return 0;
+}
+
+var options = ParseOptions(args);
+var total = Stopwatch.StartNew();
+var deliveries = new Deliveries(BuiltifulInstance.WebhookSecret);
+var scenarios = new Scenarios(options, deliveries);
+var results = new JsonObject
+{
+    ["mode"] = options.Quick ? "quick" : "full",
+    ["started_at"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+    ["machine"] = MachineInfo.Describe(),
+    ["source"] = MachineInfo.Source(),
+    ["method"] = new JsonObject
+    {
+        ["processes"] = "The host (the real all-in-one: Kestrel gateway, Orleans silo, Job/Organisation/VmLease grains, configured storage and reminders) runs in a child process with the server GC; the load generator runs in the bench process. Both share the same cores; each one's CPU is measured separately.",
+        ["world"] = "Cloud and GitHub are zero-latency stubs in the host (no simulated VMs, runners or runner registry): the load generator plays GitHub, posting in_progress and completed with each launched lease's runner name.",
+        ["payloads"] = "Real workflow_job payloads from tests/Fixtures (queued.5, in_progress.0, completed.1) with id, installation, label and runner_name set, HMAC-SHA256-signed per delivery, sent over loopback HTTP/1.1 keep-alive connections (SocketsHttpHandler).",
+        ["ingest"] = "Closed loop at the host's limit; every job goes queued -> launch -> in_progress -> completed (VM terminated), so the delivery mix is GitHub's 1:1:1 and live leases stay bounded. Latency is client-side, send to full answer.",
+        ["decision"] = "Open loop: new jobs' queued deliveries at a fixed rate; each launched job reports in_progress at once and completed after the job run time. Decision = host clock from the first middleware seeing the queued request to IComputeProvider.LaunchAsync.",
+        ["cpu_ms_per_job"] = "Host process CPU during the steady window of the decision run divided by the jobs completed (and VMs terminated) in it; includes the host's background work.",
+        ["bytes_per_lease"] = "GC.GetTotalMemory after two full compacting collections in the host, before and after queuing N more jobs whose leases stay live (boot deadline 2 h, no runner), divided by N.",
+        ["micro"] = "BenchmarkDotNet, in-process emit toolchain, MemoryDiagnoser; --quick uses ShortRun with 2 warm-ups and 3 iterations of 60 ms (PostgreSQL: 4 of 80 ms), without overhead evaluation.",
+    },
+    ["options"] = new JsonObject
+    {
+        ["connections"] = options.Connections,
+        ["installations"] = options.Installations,
+        ["live_jobs_cap"] = options.LiveJobs,
+        ["decision_rate_jobs_per_s"] = options.DecisionRate,
+        ["job_run_time_ms"] = options.JobRunTime.TotalMilliseconds,
+        ["leases_for_memory"] = options.Leases,
+    },
+};
+var details = new JsonObject();
+var micro = new JsonObject();
+var errors = new JsonObject();
+results["scenarios"] = details;
+results["micro"] = micro;
+results["errors"] = errors;
+
+Console.WriteLine($"Builtiful bench ({(options.Quick ? "quick" : "full")}) on {MachineInfo.OneLine()}");
+Console.WriteLine("The load generator (this process) and the host (a child process) share these cores; both CPUs are reported.");
+Console.WriteLine();
+
+async Task Step(string name, string title, Func<Task> run)
+{
+    if (name is not ("host" or "postgres") && !options.Runs(name.Split('.')[0]))
+    {
+        return;
+    }
+
+    Console.Write($"  {title,-52}");
+    var clock = Stopwatch.StartNew();
+    try
+    {
+        await run();
+        Console.WriteLine($"done in {Scenarios.Seconds(clock)}");
+    }
+    catch (Exception ex)
+    {
+        Console.WriteLine($"FAILED after {Scenarios.Seconds(clock)}: {ex.GetType().Name}: {ex.Message}");
+        errors[name] = $"{ex.GetType().Name}: {ex.Message}";
+    }
+}
+
+try
+{
+    if (options.Runs("ingest") || options.Runs("lifecycle") || options.Runs("memory"))
+    {
+        HostSession? session = null;
+        await Step("host", "in memory: start the host, install the app", async () => session = await scenarios.StartAsync(null));
+        if (session is not null)
+        {
+            await using (session)
+            {
+                await Step("ingest", "ingest, in memory (max rate, full lifecycles)", async () =>
+                {
+                    var ingest = await scenarios.IngestAsync(session);
+                    details["ingest"] = ingest;
+                    results["ingest_per_s"] = ingest["deliveries_per_s"]?.DeepClone();
+                    results["ingest_p50_ms"] = ingest["latency_ms"]!["p50"]?.DeepClone();
+                    results["ingest_p99_ms"] = ingest["latency_ms"]!["p99"]?.DeepClone();
+                    results["cpu_ms_per_job_at_max_rate"] = ingest["host_cpu_ms_per_job"]?.DeepClone();
+                });
+
+                await Step("lifecycle", $"decision + CPU, in memory ({options.DecisionRate:0} jobs/s)", async () =>
+                {
+                    var lifecycle = await scenarios.LifecycleAsync(session);
+                    details["lifecycle"] = lifecycle;
+                    results["decision_p50_ms"] = lifecycle["decision_ms"]!["p50"]?.DeepClone();
+                    results["decision_p99_ms"] = lifecycle["decision_ms"]!["p99"]?.DeepClone();
+                    results["cpu_ms_per_job"] = lifecycle["cpu_ms_per_job"]?.DeepClone();
+                });
+
+                await Step("memory", $"memory, {options.Leases:N0} more live leases", async () =>
+                {
+                    var memory = await scenarios.MemoryAsync(session);
+                    details["memory"] = memory;
+                    results["bytes_per_lease"] = memory["bytes_per_lease"]?.DeepClone();
+                });
+            }
+        }
+    }
+
+    await Step("micro.webhook", "micro: signature + parse per delivery", () =>
+    {
+        var webhook = MicroRunner.Run<WebhookDeliveryBenchmarks>(options.Quick);
+        micro["webhook_delivery"] = new JsonArray([.. webhook.Rows.Select(r => (JsonNode)r.ToJson())]);
+        MicroTables.Add("Signature check + payload parse, per delivery", webhook);
+        return webhook.Failure is null ? Task.CompletedTask : throw new InvalidOperationException(webhook.Failure);
+    });
+
+    await Step("micro.cipher", "micro: grain-state encryption (CPU)", () =>
+    {
+        var cipher = MicroRunner.Run<GrainStateCipherBenchmarks>(options.Quick);
+        micro["grain_state_cipher"] = new JsonArray([.. cipher.Rows.Select(r => (JsonNode)r.ToJson())]);
+        micro["encryption_cpu_ratio_write"] = cipher.Ratio("write: serialize + seal + wrap (encrypted)", "write: serialize (plain)");
+        micro["encryption_cpu_ratio_read"] = cipher.Ratio("read: unwrap + open + deserialize (encrypted)", "read: deserialize (plain)");
+        MicroTables.Add("Grain-state encryption, one job record, CPU only", cipher);
+        return cipher.Failure is null ? Task.CompletedTask : throw new InvalidOperationException(cipher.Failure);
+    });
+
+    if (options.Runs("pg") || options.Runs("pgstorage"))
+    {
+        var server = new PostgresServer();
+        try
+        {
+            await Step("postgres", "PostgreSQL: initdb and start", async () =>
+            {
+                await server.InitializeAsync();
+            });
+
+            if (!errors.ContainsKey("postgres"))
+            {
+                async Task<string> Database(string name)
+                {
+                    var cs = await server.CreateDatabaseAsync(name);
+                    await new SchemaMigrator().MigrateAsync(cs, CancellationToken.None);
+                    return cs;
+                }
+
+                HostSession? session = null;
+                await Step("pg.host", "PostgreSQL: start the host, install the app", async () => session = await scenarios.StartAsync(await Database("bench_load")));
+                if (session is not null)
+                {
+                    await using (session)
+                    {
+                        await Step("pg.ingest", "ingest, PostgreSQL (max rate, full lifecycles)", async () =>
+                        {
+                            var ingest = await scenarios.IngestAsync(session);
+                            details["pg_ingest"] = ingest;
+                            results["pg_ingest_per_s"] = ingest["deliveries_per_s"]?.DeepClone();
+                            results["pg_ingest_p50_ms"] = ingest["latency_ms"]!["p50"]?.DeepClone();
+                            results["pg_ingest_p99_ms"] = ingest["latency_ms"]!["p99"]?.DeepClone();
+                        });
+
+                        await Step("pg.lifecycle", $"decision + CPU, PostgreSQL ({options.DecisionRate:0} jobs/s)", async () =>
+                        {
+                            var lifecycle = await scenarios.LifecycleAsync(session);
+                            details["pg_lifecycle"] = lifecycle;
+                            results["pg_decision_p50_ms"] = lifecycle["decision_ms"]!["p50"]?.DeepClone();
+                            results["pg_decision_p99_ms"] = lifecycle["decision_ms"]!["p99"]?.DeepClone();
+                            results["pg_cpu_ms_per_job"] = lifecycle["cpu_ms_per_job"]?.DeepClone();
+                            results["pg_postgres_cpu_ms_per_job"] = lifecycle["postgres_cpu_ms_per_job"]?.DeepClone();
+                        });
+                    }
+                }
+
+                await Step("pgstorage", "micro: grain-state write/read on PostgreSQL", async () =>
+                {
+                    PostgresGrainStorageBenchmarks.ConnectionString = await Database("bench_storage");
+
+                    MicroResult storage;
+                    try
+                    {
+                        storage = MicroRunner.Run<PostgresGrainStorageBenchmarks>(options.Quick, quickIterations: 4, quickIterationMs: 80);
+                    }
+                    finally
+                    {
+                        await PostgresGrainStorageBenchmarks.StopHostAsync();
+                    }
+
+                    micro["postgres_grain_storage"] = new JsonArray([.. storage.Rows.Select(r => (JsonNode)r.ToJson())]);
+                    micro["postgres_encryption_ratio_write"] = storage.Ratio("PostgreSQL write (encrypted)", "PostgreSQL write (plain)");
+                    micro["postgres_encryption_ratio_read"] = storage.Ratio("PostgreSQL read (encrypted)", "PostgreSQL read (plain)");
+                    MicroTables.Add("Grain-state write/read on PostgreSQL, with and without encryption", storage);
+                    if (storage.Failure is not null)
+                    {
+                        throw new InvalidOperationException(storage.Failure);
+                    }
+                });
+            }
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+}
+finally
+{
+    results["generator_cpu_ms_per_s"] = details["ingest"]?["cpu"]?["generator_ms_per_s"]?.DeepClone();
+    results["goals"] = Goals.Evaluate(results);
+    results["run_seconds"] = Math.Round(total.Elapsed.TotalSeconds, 1);
+    var path = ResultsPath(options);
+    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+    JsonCleaner.ReplaceNonFinite(results);
+    await File.WriteAllTextAsync(path, results.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    Console.WriteLine();
+    Report.Print(results);
+    MicroTables.Print();
+    Console.WriteLine();
+    Console.WriteLine($"Wrote {Path.GetRelativePath(Environment.CurrentDirectory, path)} in {Scenarios.Seconds(total)}.");
+}
+
+return errors.Count == 0 ? 0 : 1;
+
+static BenchOptions ParseOptions(string[] args)
+{
+    var options = new BenchOptions();
+    foreach (var arg in args)
+    {
+        var (key, value) = arg.IndexOf('=', StringComparison.Ordinal) is var i and > 0 ? (arg[..i], arg[(i + 1)..]) : (arg, "");
+        options = key switch
+        {
+            "--quick" => options with { Quick = true },
+            "--only" => options with { Only = [.. value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)] },
+            "--connections" => options with { Connections = int.Parse(value, CultureInfo.InvariantCulture) },
+            "--installations" => options with { Installations = int.Parse(value, CultureInfo.InvariantCulture) },
+            "--out" => options with { Output = value },
+            "--warmup" => options with { WarmupOverride = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
+            "--hold" => options with { HoldSeconds = int.Parse(value, CultureInfo.InvariantCulture) },
+            "--measure" => options with { MeasureOverride = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
+            _ => throw new ArgumentException($"Unknown option '{arg}'; see --help."),
+        };
+    }
+
+    return options;
+}
+
+static string ResultsPath(BenchOptions options)
+{
+    if (options.Output is { } output)
+    {
+        return Path.GetFullPath(output);
+    }
+
+    // bench/Builtiful.Bench/bin/<configuration>/<tfm>/ → bench/results/latest.json, wherever the command runs from.
+    for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+    {
+        if (File.Exists(Path.Combine(directory.FullName, "Builtiful.Bench.csproj")))
+        {
+            return Path.Combine(directory.Parent!.FullName, "results", "latest.json");
+        }
+    }
+
+    return Path.GetFullPath(Path.Combine("bench", "results", "latest.json"));
+}

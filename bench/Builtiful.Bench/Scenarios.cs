@@ -1,0 +1,298 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Builtiful.Bench.Load;
+using Builtiful.Testing;
+
+namespace Builtiful.Bench;
+
+/// <summary>Run lengths and load shape; --quick shortens the windows, never the method.</summary>
+public sealed record BenchOptions
+{
+    public bool Quick { get; init; }
+    public int Connections { get; init; } = 16;
+    public int Installations { get; init; } = 50;
+    public int LiveJobs { get; init; } = 512;
+    public double DecisionRate { get; init; } = 200;
+    public int Leases { get; init; } = 10_000;
+    public HashSet<string> Only { get; init; } = [];
+
+    /// <summary>Seconds to keep the host alive after the memory fill, so a profiler (dotnet-gcdump) can attach.</summary>
+    public int HoldSeconds { get; init; }
+    public string? Output { get; init; }
+
+    public TimeSpan? WarmupOverride { get; init; }
+    public TimeSpan? MeasureOverride { get; init; }
+
+    public TimeSpan IngestWarmup => WarmupOverride ?? (Quick ? TimeSpan.FromSeconds(6) : TimeSpan.FromSeconds(20));
+    public TimeSpan IngestMeasure => MeasureOverride ?? (Quick ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(30));
+
+    /// <summary>The JIT settles after 20-40 s of full load on 2 cores; --quick stops waiting earlier, and says so in the JSON.</summary>
+    public TimeSpan IngestMaxWarmup(bool postgres) => WarmupOverride is { } w ? w * 3
+        : Quick ? TimeSpan.FromSeconds(postgres ? 10 : 20)
+        : TimeSpan.FromSeconds(90);
+    public TimeSpan LifecycleWarmup => Quick ? TimeSpan.FromSeconds(2) : TimeSpan.FromSeconds(10);
+    public TimeSpan LifecycleMeasure => MeasureOverride ?? (Quick ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(30));
+    public TimeSpan JobRunTime => Quick ? TimeSpan.FromMilliseconds(500) : TimeSpan.FromSeconds(2);
+
+    public bool Runs(string scenario) => Only.Count == 0 || Only.Contains(scenario);
+}
+
+/// <summary>The load scenarios, run against a <see cref="HostSession"/>.</summary>
+public sealed class Scenarios(BenchOptions options, Deliveries deliveries)
+{
+    private static readonly TimeSpan HostStartTimeout = TimeSpan.FromSeconds(90);
+
+    public static Dictionary<string, string> HostSettings(string? connectionString = null, IReadOnlyDictionary<string, string>? extra = null)
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["GitHub:WebhookSecret"] = BuiltifulInstance.WebhookSecret,
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Orleans"] = "Warning",
+            ["Logging:LogLevel:Orleans.Runtime.Silo"] = "Warning",
+            ["Logging:LogLevel:Microsoft"] = "Warning",
+            // Capacity is not what is measured: no job should wait in line for a free slot.
+            ["Organisations:MaxConcurrentVms"] = "1000000",
+        };
+        if (connectionString is not null)
+        {
+            settings["ConnectionStrings:Builtiful"] = connectionString;
+            settings["Storage:EncryptionKeys:0:Id"] = "bench";
+            settings["Storage:EncryptionKeys:0:Key"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+            settings["Orleans:ClusterId"] = "bench-" + Guid.NewGuid().ToString("N")[..8];
+        }
+
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>())
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
+    /// <summary>
+    /// One host process for several scenarios. The host's JIT needs tens of seconds of load to settle (see the
+    /// ingest timeline), so the warm-up is paid once per storage kind: ingest first (it warms fastest), then the
+    /// steady-rate decision run, then the memory fill.
+    /// </summary>
+    public async Task<HostSession> StartAsync(string? connectionString)
+    {
+        var settings = HostSettings(connectionString, new Dictionary<string, string>
+        {
+            // Leases stay live until a runner takes a job: far beyond any run, so the memory fill's leases stay live.
+            ["Leases:BootDeadline"] = "02:00:00",
+            ["Simulation:RunnersEnabled"] = "false",
+        });
+        var host = await HostProcess.StartAsync(settings, HostStartTimeout);
+        try
+        {
+            var driver = new LoadDriver(host, deliveries, options.Connections, options.Installations);
+            await driver.InstallAsync();
+            var postmaster = connectionString is null ? null : await Cpu.PostmasterOfAsync(connectionString);
+            var baseline = await host.LiveManagedBytesAsync();
+            return new HostSession(host, driver, postmaster, baseline, connectionString);
+        }
+        catch (Exception ex)
+        {
+            var lines = host.LastLines;
+            await host.DisposeAsync();
+            throw new InvalidOperationException($"{ex.Message} The host's last output:\n{lines}", ex);
+        }
+    }
+
+    public async Task<JsonObject> IngestAsync(HostSession session)
+    {
+        var result = await session.Driver.IngestAsync(options.IngestWarmup, options.IngestMaxWarmup(session.ConnectionString is not null), options.IngestMeasure, options.LiveJobs, session.Postmaster, session.ConnectionString);
+        var w = result.Window;
+        session.JobsCompleted += w.Completed;
+        var database = result.Database;
+        return new JsonObject
+        {
+            ["deliveries_per_s"] = R(w.PerSecond, 0),
+            ["jobs_per_s"] = R(w.Completed / w.Seconds, 0),
+            ["latency_ms"] = Latency(w.Latency),
+            ["answered"] = w.Answered,
+            ["by_stage"] = new JsonObject { ["queued"] = w.Queued, ["in_progress"] = w.InProgress, ["completed"] = w.Completed },
+            ["latency_ms_by_stage"] = ByStage(w),
+            ["failed_or_not_applied"] = w.Failed,
+            ["window_s"] = R(w.Seconds, 2),
+            ["connections"] = options.Connections,
+            ["installations"] = options.Installations,
+            ["live_jobs_cap"] = options.LiveJobs,
+            ["host_cpu_ms_per_job"] = w.Completed > 0 ? R(result.Cpu.HostMs / w.Completed, 3) : null,
+            ["postgres_cpu_ms_per_job"] = w.Completed > 0 && result.Cpu.PostgresMs is { } pg ? R(pg / w.Completed, 3) : null,
+            ["postgres_per_job"] = DatabaseJson(database, w.Completed),
+            ["cpu"] = CpuJson(result.Cpu),
+            ["warmup_s"] = R(result.WarmedUp.TotalSeconds, 1),
+            ["jit_settled_before_window"] = result.JitSettled,
+            ["jit_ms_per_s_in_window"] = R(result.JitMs / w.Seconds, 1),
+            ["jit_methods_in_window"] = result.JitMethods,
+            ["timeline"] = new JsonArray([.. result.Timeline.Select(p => (JsonNode)new JsonArray(p.AtSeconds, p.AnsweredPerSecond, p.HostCpuMsPerSecond, p.JitMsPerSecond, p.Gen2))]),
+            ["timeline_columns"] = "seconds since start, answers/s, host CPU ms/s, JIT ms/s, gen-2 GCs",
+            ["host_log_lines"] = session.Host.LogLines,
+        };
+    }
+
+    public async Task<JsonObject> LifecycleAsync(HostSession session)
+    {
+        if (session.JobsCompleted == 0)
+        {
+            // Run alone (--only=lifecycle): warm the JIT with full load first, as the ingest run otherwise does.
+            var warm = await session.Driver.IngestAsync(TimeSpan.FromSeconds(5), options.IngestMaxWarmup(session.ConnectionString is not null), TimeSpan.FromSeconds(1), options.LiveJobs, null);
+            session.JobsCompleted += warm.Window.Completed;
+        }
+
+        // Background CPU of the idle host (membership, timers, dashboard collection), for reference. After an ingest run the
+        // host may still be working off a backlog (on PostgreSQL it does): wait, up to a bound, until it is quiet.
+        for (var waited = 0; waited < (options.Quick ? 4 : 10); waited++)
+        {
+            var quiet = new CpuMeter(session.Host, null);
+            await quiet.StartAsync();
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            if ((await quiet.StopAsync()).HostMs < 150)
+            {
+                break;
+            }
+        }
+
+        var idle = new CpuMeter(session.Host, session.Postmaster);
+        await idle.StartAsync();
+        await Task.Delay(TimeSpan.FromSeconds(options.Quick ? 1.5 : 3));
+        var idleCpu = await idle.StopAsync();
+
+        var before = await session.Host.StatsAsync();
+        var databaseBefore = await PgActivity.ReadAsync(session.ConnectionString);
+        var result = await session.Driver.LifecycleAsync(options.DecisionRate, options.LifecycleWarmup, options.LifecycleMeasure, options.JobRunTime, session.Postmaster);
+        var after = await session.Host.StatsAsync();
+        var databaseAfter = await PgActivity.ReadAsync(session.ConnectionString);
+        var w = result.Window;
+        var jobs = w.Completed;
+        var lifecycleJobs = after.Terminations - before.Terminations;
+        session.JobsCompleted += after.Terminations - before.Terminations;
+        var idleMsPerSecond = idleCpu.HostMs / idleCpu.Seconds;
+        return new JsonObject
+        {
+            ["target_jobs_per_s"] = options.DecisionRate,
+            ["jobs_completed_per_s"] = R(jobs / w.Seconds, 1),
+            ["decision_ms"] = Latency(result.Decision),
+            ["delivery_latency_ms"] = Latency(w.Latency),
+            ["delivery_latency_ms_by_stage"] = ByStage(w),
+            ["jobs_measured"] = result.MeasuredJobs,
+            ["jobs_never_launched"] = result.NeverLaunched,
+            ["failed_or_not_applied"] = w.Failed,
+            ["job_run_time_ms"] = options.JobRunTime.TotalMilliseconds,
+            ["window_s"] = R(w.Seconds, 2),
+            ["cpu_ms_per_job"] = jobs > 0 ? R(result.Cpu.HostMs / jobs, 3) : null,
+            ["cpu_ms_per_job_above_idle"] = jobs > 0 ? R((result.Cpu.HostMs - (idleMsPerSecond * result.Cpu.Seconds)) / jobs, 3) : null,
+            ["postgres_cpu_ms_per_job"] = jobs > 0 && result.Cpu.PostgresMs is { } pg ? R(pg / jobs, 3) : null,
+            ["idle_host_cpu_ms_per_s"] = R(idleMsPerSecond, 1),
+            ["idle_postgres_cpu_ms_per_s"] = idleCpu.PostgresMs is { } idlePg ? R(idlePg / idleCpu.Seconds, 1) : null,
+            ["postgres_per_job"] = databaseBefore is not null && databaseAfter is not null ? DatabaseJson(databaseAfter - databaseBefore, lifecycleJobs) : null,
+            ["cpu"] = CpuJson(result.Cpu),
+            ["host_log_lines"] = session.Host.LogLines,
+        };
+    }
+
+    public async Task<JsonObject> MemoryAsync(HostSession session)
+    {
+        var host = session.Host;
+        var before = await host.LiveManagedBytesAsync();
+        var statsBefore = await host.StatsAsync();
+        var fill = await session.Driver.FillAsync(options.Leases, statsBefore.Launches + options.Leases, TimeSpan.FromSeconds(120));
+        // The last launches' state writes (phase Booting) land just after the launch call.
+        await Task.Delay(1000);
+        var after = await host.LiveManagedBytesAsync();
+        var statsAfter = await host.StatsAsync();
+        var completed = session.JobsCompleted;
+        if (options.HoldSeconds > 0)
+        {
+            Console.Write($"[host pid {host.ProcessId} held for {options.HoldSeconds} s] ");
+            await Task.Delay(TimeSpan.FromSeconds(options.HoldSeconds));
+        }
+
+        return new JsonObject
+        {
+            ["live_leases"] = options.Leases,
+            ["bytes_per_lease"] = (after - before) / options.Leases,
+            ["live_bytes_before"] = before,
+            ["live_bytes_after"] = after,
+            ["working_set_bytes_after"] = statsAfter.WorkingSetBytes,
+            ["fill_seconds"] = R(fill.TotalSeconds, 2),
+            ["fill_jobs_per_s"] = R(options.Leases / fill.TotalSeconds, 0),
+            ["allocated_bytes_per_lease_during_fill"] = (statsAfter.AllocatedBytes - statsBefore.AllocatedBytes) / options.Leases,
+            ["live_bytes_at_start"] = session.BaselineBytes,
+            ["jobs_completed_before_fill"] = completed,
+            ["retained_bytes_per_completed_job"] = completed > 0 ? (before - session.BaselineBytes) / completed : null,
+            ["installations"] = options.Installations,
+            ["storage"] = "in-memory grain storage and reminders: the stored copies of job, lease and organisation state are in this heap too",
+        };
+    }
+
+    public static JsonObject Latency(Summary s) => new()
+    {
+        ["count"] = s.Count,
+        ["p50"] = R(s.P50, 3),
+        ["p90"] = R(s.P90, 3),
+        ["p99"] = R(s.P99, 3),
+        ["max"] = R(s.Max, 3),
+        ["mean"] = R(s.Mean, 3),
+    };
+
+    public static JsonObject? DatabaseJson(PgActivity? activity, long jobs) => activity is null || jobs <= 0 ? null : new JsonObject
+    {
+        ["transactions"] = R((double)activity.Transactions / jobs, 1),
+        ["rows_inserted"] = R((double)activity.Inserted / jobs, 1),
+        ["rows_updated"] = R((double)activity.Updated / jobs, 1),
+        ["rows_deleted"] = R((double)activity.Deleted / jobs, 1),
+        ["jobs"] = jobs,
+    };
+
+    public static JsonObject ByStage(WindowSummary w) => new()
+    {
+        ["queued"] = Latency(w.ByStage[0]),
+        ["in_progress"] = Latency(w.ByStage[1]),
+        ["completed"] = Latency(w.ByStage[2]),
+    };
+
+    public static JsonObject CpuJson(CpuWindow cpu) => new()
+    {
+        ["window_s"] = R(cpu.Seconds, 2),
+        ["host_ms_per_s"] = R(cpu.HostMs / cpu.Seconds, 1),
+        ["generator_ms_per_s"] = R(cpu.DriverMs / cpu.Seconds, 1),
+        ["postgres_ms_per_s"] = cpu.PostgresMs is { } pg ? R(pg / cpu.Seconds, 1) : null,
+        ["machine_busy_percent"] = R(cpu.MachineBusyPercent, 1),
+        // Whatever else ran on the machine meanwhile (the kernel's network stack for loopback, other users' work).
+        ["others_ms_per_s"] = R((cpu.MachineBusyMs - cpu.HostMs - cpu.DriverMs - (cpu.PostgresMs ?? 0)) / cpu.Seconds, 1),
+        ["busiest_other_processes"] = new JsonArray([.. cpu.Others.Select(o => (JsonNode)o)]),
+        ["machine_capacity_ms_per_s"] = Environment.ProcessorCount * 1000,
+    };
+
+    public static double? R(double value, int digits) => double.IsNaN(value) || double.IsInfinity(value) ? null : Math.Round(value, digits);
+
+    public static string Seconds(Stopwatch clock) => clock.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture) + " s";
+}
+
+/// <summary>A running bench host, its load driver with the installations made, and the live heap right after start.</summary>
+public sealed class HostSession(HostProcess host, LoadDriver driver, int? postmaster, long baselineBytes, string? connectionString) : IAsyncDisposable
+{
+    public string? ConnectionString { get; } = connectionString;
+
+    public HostProcess Host { get; } = host;
+
+    public LoadDriver Driver { get; } = driver;
+
+    public int? Postmaster { get; } = postmaster;
+
+    public long BaselineBytes { get; } = baselineBytes;
+
+    /// <summary>Jobs taken through their whole life on this host so far.</summary>
+    public long JobsCompleted { get; set; }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Driver.DisposeAsync();
+        await Host.DisposeAsync();
+    }
+}
