@@ -72,13 +72,18 @@ public sealed class PostgresClusterTests(PostgresServer postgres)
         Assert.Equal("busy", (await after.AdminJsonAsync($"/api/v1/leases/{busyLease}"))!.Value.GetProperty("phase").GetString());
         Assert.Equal(2, await ReminderRowsAsync(cluster.ConnectionString));
 
-        // The reminders survived: the idle lease's boot deadline ends it, and the waiting job gets the freed slot.
+        // The reminders survived: the idle lease's boot deadline ends it, and its still-queued job, first in line
+        // again, gets a new VM in the freed slot while the waiting job keeps its place.
         cluster.Clock!.Advance(TimeSpan.FromMinutes(11));
         await PostgresCluster.LeaseReachesAsync(after, idleLease, "terminated");
-        await Eventually.Until(
-            async () => (await after.AdminJsonAsync($"/api/v1/organisations/{installationId}"))!.Value.GetProperty("waitingJobs").GetInt32(),
-            waiting => waiting == 0,
-            "the waiting job starts once a slot frees");
+        var reprovisioned = await Eventually.Until(
+            async () => (await after.AdminJsonAsync($"/api/v1/organisations/{installationId}"))!.Value,
+            o => o.GetProperty("liveLeases").GetInt32() == 2 && !o.GetProperty("leaseIds").EnumerateArray().Any(l => l.GetString() == idleLease),
+            "the idle lease's job gets a new VM");
+        Assert.Equal(waitingJob, Assert.Single(reprovisioned.GetProperty("waitingJobIds").EnumerateArray()).GetInt64());
+        Assert.Equal(idleJob, (await PostgresCluster.LeaseOfAsync(after, installationId, idleJob)) is { } newLease
+            ? (await after.AdminJsonAsync($"/api/v1/leases/{newLease}"))!.Value.GetProperty("launchedForJobId").GetInt64()
+            : 0);
         Assert.Equal("busy", (await after.AdminJsonAsync($"/api/v1/leases/{busyLease}"))!.Value.GetProperty("phase").GetString());
     }
 
@@ -158,7 +163,7 @@ public sealed class PostgresClusterTests(PostgresServer postgres)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
-        await using var count = new NpgsqlCommand("SELECT count(*) FROM OrleansRemindersTable", connection);
+        await using var count = new NpgsqlCommand("SELECT count(*) FROM OrleansRemindersTable WHERE ReminderName = 'deadlines'", connection);
         return (long)(await count.ExecuteScalarAsync())!;
     }
 }

@@ -44,10 +44,17 @@ public sealed partial class JobGrain(
                 }
 
                 await FinishAsync();
+                await Usage.UsageRecording.RecordAsync(GrainFactory, this.GetPrimaryKeyLong(), Job, jobEvent);
                 break;
         }
 
         await state.WriteStateAsync();
+        if (Job.Status == JobStatus.Completed)
+        {
+            // Nothing more will happen to this job: free its memory now instead of after the idle timeout.
+            DeactivateOnIdle();
+        }
+
         return outcome;
     }
 

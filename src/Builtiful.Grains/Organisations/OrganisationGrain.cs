@@ -16,6 +16,22 @@ public sealed partial class OrganisationGrain(
 
     private long InstallationId => this.GetPrimaryKeyLong();
 
+    /// <summary>
+    /// A slot is written before its lease is created; if creating the lease failed and so did undoing the slot, the
+    /// stored slot points at no lease. Deactivation follows every failed call, so activation is where that is repaired.
+    /// </summary>
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        foreach (var (leaseId, slot) in Org.Leases.Where(kv => kv.Value.BoundJobId is null && kv.Value.ForJob is not null).ToList())
+        {
+            if (await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).GetView() is null)
+            {
+                LogRepaired(logger, InstallationId, leaseId, slot.ForJob!.JobId);
+                await RequestLeaseAsync(leaseId, slot.MachineType, slot.ForJob);
+            }
+        }
+    }
+
     public async Task ApplyInstallation(InstallationChange change)
     {
         ArgumentNullException.ThrowIfNull(change);
@@ -51,6 +67,7 @@ public sealed partial class OrganisationGrain(
         }
 
         await state.WriteStateAsync();
+        await RegisterInDirectoryAsync();
         if (before != Org.Status)
         {
             LogStatus(logger, InstallationId, before, Org.Status);
@@ -93,6 +110,11 @@ public sealed partial class OrganisationGrain(
                 OrganisationStatus.Suspended => $"installation {InstallationId} is suspended",
                 _ => $"installation {InstallationId} was deleted",
             });
+        }
+
+        if (OperatorRefusal() is { } held)
+        {
+            return held;
         }
 
         if (Limits.AllowedMachineTypes.Count > 0
@@ -216,10 +238,12 @@ public sealed partial class OrganisationGrain(
 
         if (slot.ForJob is { } pending && slot.BoundJobId is null && Org.Status == OrganisationStatus.Active)
         {
-            // The job is still queued at GitHub and its VM is gone: start another, a bounded number of times.
-            var reason = (await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).GetView())?.EndReason ?? "the lease is unknown";
+            // The job is still queued at GitHub and its VM is gone: start another, a bounded number of times,
+            // unless no VM could be launched at all (a refusal would only repeat).
+            var ended = await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).GetView();
+            var reason = ended?.EndReason ?? "the lease is unknown";
             LogLeaseEndedUnused(logger, InstallationId, leaseId, pending.JobId, reason);
-            if (pending.Attempts < defaults.Value.ProvisionAttempts)
+            if (pending.Attempts < defaults.Value.ProvisionAttempts && ended?.Phase != LeasePhase.Failed)
             {
                 Org.WaitingLine.Insert(0, new WaitingJob
                 {
@@ -339,7 +363,7 @@ public sealed partial class OrganisationGrain(
     /// <summary>Starts waiting jobs, oldest first, while the organisation is under its VM limit.</summary>
     private async Task AdmitWaitingAsync()
     {
-        while (Org.Status == OrganisationStatus.Active && Org.WaitingLine.Count > 0 && Org.Leases.Count < Limits.MaxConcurrentVms)
+        while (Org.Status == OrganisationStatus.Active && Org.OperatorSuspension is null && Org.WaitingLine.Count > 0 && Org.Leases.Count < Limits.MaxConcurrentVms)
         {
             var next = Org.WaitingLine[0];
             Org.WaitingLine.RemoveAt(0);
@@ -391,6 +415,9 @@ public sealed partial class OrganisationGrain(
             await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).Terminate("the installation was deleted");
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Installation {InstallationId}: lease {LeaseId} of job {JobId} was never created; requesting it again")]
+    private static partial void LogRepaired(ILogger logger, long installationId, Guid leaseId, long jobId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Installation {InstallationId}: {Before} -> {After}")]
     private static partial void LogStatus(ILogger logger, long installationId, OrganisationStatus before, OrganisationStatus after);
