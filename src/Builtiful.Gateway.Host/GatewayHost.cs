@@ -1,4 +1,5 @@
 using Builtiful.Gateway;
+using Builtiful.Gateway.Security;
 using Npgsql;
 using Orleans.Configuration;
 using Orleans.Dashboard;
@@ -22,12 +23,15 @@ public static class GatewayHost
                 "Set ConnectionStrings__Builtiful, or run the all-in-one (dotnet run --project src/Builtiful.Silo) instead.");
         }
 
-        if (string.IsNullOrEmpty(builder.Configuration["GitHub:WebhookSecret"]) || string.IsNullOrEmpty(builder.Configuration["Admin:Token"]))
+        if (string.IsNullOrEmpty(builder.Configuration["GitHub:WebhookSecret"])
+            || (string.IsNullOrEmpty(builder.Configuration["Admin:Token"]) && !builder.Configuration.GetSection("Admin:Tokens").GetChildren().Any()))
         {
             throw new InvalidOperationException(
-                "GitHub:WebhookSecret and Admin:Token must be set for a standalone gateway: replicas must share them, so none is generated.");
+                "GitHub:WebhookSecret and Admin:Tokens (or Admin:Token) must be set for a standalone gateway: replicas must share them, so none is generated.");
         }
 
+        // Defaults in code rather than an appsettings.json, which would collide with the silo's in any process that loads both.
+        builder.Logging.AddFilter("Orleans", LogLevel.Warning).AddFilter("Polly", LogLevel.Warning).AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.AddBuiltifulGateway();
         builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
         builder.Services.AddOptions<AdoNetClusteringClientOptions>().Configure<NpgsqlDataSource>((o, ds) => o.DataSource = ds);
@@ -39,6 +43,7 @@ public static class GatewayHost
                 o.ClusterId = builder.Configuration["Orleans:ClusterId"] ?? "builtiful-dev";
                 o.ServiceId = "builtiful";
             });
+            client.UseBuiltifulClusterTls(builder.Configuration);
             client.AddDashboard();
         });
 

@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
 using Builtiful.Gateway.Admin;
+using Builtiful.Gateway.Security;
 using Builtiful.Gateway.Webhooks;
 using Builtiful.GitHub;
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -27,10 +27,8 @@ public static class GatewayExtensions
         builder.Services.AddOptions<AdminOptions>().Bind(builder.Configuration.GetSection(AdminOptions.Section));
         builder.Services.AddScoped<BuiltifulWebhookProcessor>();
         builder.Services.AddProblemDetails();
-        builder.Services.AddAuthentication(AdminTokenAuthentication.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, AdminTokenAuthentication>(AdminTokenAuthentication.SchemeName, null);
-        builder.Services.AddAuthorizationBuilder()
-            .AddPolicy(AdminApi.Policy, policy => policy.RequireAuthenticatedUser());
+        builder.AddBuiltifulOperations();
+        builder.AddBuiltifulSecurity();
         return generated;
     }
 
@@ -38,11 +36,11 @@ public static class GatewayExtensions
     {
         ArgumentNullException.ThrowIfNull(app);
         app.UseStatusCodePages();
-        app.UseAuthentication();
-        app.UseAuthorization();
+        app.UseBuiltifulSecurity();
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" }));
         app.MapGitHubWebhookEndpoint();
         app.MapAdminApiV1();
+        app.MapBuiltifulOperations();
         app.MapLoginPage();
         app.MapOrleansDashboard("/dashboard").RequireAuthorization(AdminApi.Policy);
         return app;
@@ -58,7 +56,7 @@ public static class GatewayExtensions
             configuration["GitHub:WebhookSecret"] = webhookSecret;
         }
 
-        if (string.IsNullOrEmpty(configuration["Admin:Token"]))
+        if (string.IsNullOrEmpty(configuration["Admin:Token"]) && !configuration.GetSection("Admin:Tokens").GetChildren().Any())
         {
             adminToken = NewSecret();
             configuration["Admin:Token"] = adminToken;

@@ -16,4 +16,7 @@ public sealed class AdminOptions
 
     /// <summary>The bearer token of the admin API and dashboard; read from configuration or the environment, never stored.</summary>
     public string? Token { get; set; }
+
+    /// <summary>Named operator tokens stored as SHA-256 digests, each with a role (<c>Admin:Tokens:N:Name</c>, <c>:Sha256</c>, <c>:Role</c>).</summary>
+    public List<Admin.OperatorToken> Tokens { get; set; } = [];
 }

@@ -30,7 +30,7 @@ public static class GitHubAppServiceCollectionExtensions
             client.DefaultRequestHeaders.UserAgent.ParseAdd("Builtiful");
             client.DefaultRequestHeaders.Accept.ParseAdd("application/vnd.github+json");
             client.DefaultRequestHeaders.Add("X-GitHub-Api-Version", "2022-11-28");
-        });
+        }).ConfigurePrimaryHttpMessageHandler(OutboundTls.CreateHandler);
 
         services.TryAddSingleton<GitHubAppJwt>();
         services.TryAddSingleton<InstallationTokens>();

@@ -1,5 +1,6 @@
 using Builtiful.Reconciliation;
 using Builtiful.Compute.Ec2;
+using Builtiful.Gateway.Security;
 using Builtiful.GitHub;
 using Builtiful.Leases;
 using Builtiful.Machines;
@@ -33,6 +34,7 @@ public static class BuiltifulServices
         services.AddOptions<MachineCatalogueOptions>().Bind(configuration.GetSection(MachineCatalogueOptions.Section));
         services.AddOptions<GitHub.GitHubOptions>().Bind(configuration.GetSection(GitHub.GitHubOptions.Section));
         services.AddSingleton<MachineCatalogue>();
+        Telemetry.TelemetryServiceCollectionExtensions.AddBuiltifulGrainTelemetry(services);
         services.AddOptions<DeliveryRecoveryOptions>().Bind(configuration.GetSection(DeliveryRecoveryOptions.Section));
         services.AddOptions<ReconcilerOptions>().Bind(configuration.GetSection(ReconcilerOptions.Section))
             .Validate(o => o.Period >= TimeSpan.FromSeconds(1) && o.MaxInstancesPerSweep > 0, "Reconciler: Period must be at least 1 s and MaxInstancesPerSweep positive")
@@ -165,6 +167,7 @@ public static class BuiltifulServices
             }
 
             silo.AddBuiltifulRuntime(builder.Configuration);
+            silo.UseBuiltifulClusterTls(builder.Configuration);
             silo.AddDashboard();
             silo.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection("Orleans:Membership"));
         });

@@ -147,6 +147,9 @@ public class RunningBuiltiful : IAsyncLifetime
 
     public Uri BaseAddress => Instance.BaseAddress;
 
+    /// <summary>The host's services, for what HTTP does not show (audit log, meters, loggers).</summary>
+    public IServiceProvider Services => Instance.App.Services;
+
     /// <summary>Extra settings for a fixture, as configuration keys.</summary>
     protected virtual IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>();
 

@@ -50,6 +50,7 @@ public sealed partial class Ec2Api(
             catch (Exception ex) when (Ec2Errors.Classify(ex, cancellationToken) == Ec2Failure.Throttled && throttled < options.ThrottleRetries)
             {
                 throttled++;
+                Ec2Metrics.RecordThrottle(action, Target);
                 var delay = Backoff.FullJitter(throttled, options.ThrottleBaseDelay, options.ThrottleMaxDelay, Random.Shared);
                 LogThrottled(logger, action, Target, throttled, options.ThrottleRetries, delay.TotalMilliseconds);
                 await Task.Delay(delay, time, cancellationToken);
@@ -63,6 +64,7 @@ public sealed partial class Ec2Api(
             }
             catch (Exception ex) when (Ec2Errors.Classify(ex, cancellationToken) == Ec2Failure.Throttled)
             {
+                Ec2Metrics.RecordThrottle(action, Target);
                 throw new Ec2ThrottledException($"{action} in {Target} still rate-limited after {throttled + 1} tries ({Ec2Errors.Describe(ex)})", ex);
             }
         }

@@ -11,11 +11,18 @@ namespace Builtiful.Gateway.Admin;
 /// <summary>The internal grain client API over HTTP: read-only views of jobs, leases and organisations.</summary>
 public static class AdminApi
 {
+    /// <summary>Reading: a principal in role read-only or operator. The historical name of <see cref="ReadPolicy"/>.</summary>
     public const string Policy = "admin";
+
+    /// <summary>Reading jobs, leases, organisations and the dashboard: role read-only or operator.</summary>
+    public const string ReadPolicy = Policy;
+
+    /// <summary>Anything that changes state: role operator. Every endpoint carrying it is audited automatically.</summary>
+    public const string OperatorPolicy = "admin-operator";
 
     public static RouteGroupBuilder MapAdminApiV1(this IEndpointRouteBuilder endpoints)
     {
-        var api = endpoints.MapGroup("/api/v1").RequireAuthorization(Policy);
+        var api = endpoints.MapGroup("/api/v1").RequireAuthorization(ReadPolicy);
         api.MapGet("/jobs/{jobId:long}", GetJobAsync);
         api.MapGet("/leases/{leaseId:guid}", GetLeaseAsync);
         api.MapGet("/organisations/{installationId:long}", GetOrganisationAsync);

@@ -22,11 +22,17 @@ public sealed record JobResponse(
     long RunId,
     long RunAttempt,
     string? WorkflowName,
-    string? JobName)
+    string? JobName,
+    double? QueueSeconds = null,
+    double? DurationSeconds = null,
+    long? BillableMinutes = null)
 {
     public static JobResponse From(JobView v) => new(
         v.Id, v.Status.ToWire(), v.Conclusion, v.InstallationId, v.Repository, v.Branch, v.HeadSha, v.Labels, v.MachineType,
-        v.QueuedAt, v.StartedAt, v.CompletedAt, v.LeaseId, v.RejectionReason, v.RunId, v.RunAttempt, v.WorkflowName, v.JobName);
+        v.QueuedAt, v.StartedAt, v.CompletedAt, v.LeaseId, v.RejectionReason, v.RunId, v.RunAttempt, v.WorkflowName, v.JobName,
+        v.StartedAt - v.QueuedAt is { Ticks: >= 0 } queued ? queued.TotalSeconds : null,
+        v.CompletedAt - v.StartedAt is { Ticks: >= 0 } ran ? ran.TotalSeconds : null,
+        v is { LeaseId: not null, StartedAt: { } started, CompletedAt: { } completed } ? Usage.JobRun.MinutesBetween(started, completed) : null);
 }
 
 public sealed record LeaseResponse(

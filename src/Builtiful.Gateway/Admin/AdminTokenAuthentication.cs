@@ -1,6 +1,4 @@
 using System.Security.Claims;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Logging;
@@ -9,14 +7,15 @@ using Microsoft.Extensions.Options;
 namespace Builtiful.Gateway.Admin;
 
 /// <summary>
-/// Operators authenticate with the admin token, as <c>Authorization: Bearer …</c> (API, CLI) or, for the
-/// dashboard in a browser, as the HttpOnly cookie that <c>/login</c> sets.
+/// Operators authenticate with a bearer token, as <c>Authorization: Bearer …</c> (API, CLI) or, for the dashboard in
+/// a browser, as the HttpOnly cookie that <c>/login</c> sets. The principal is claims-based (name and role), so an
+/// OIDC scheme added later only has to produce the same two claims.
 /// </summary>
 public sealed class AdminTokenAuthentication(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    IOptionsMonitor<AdminOptions> admin) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    OperatorDirectory operators) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "AdminToken";
     public const string Cookie = "builtiful_admin";
@@ -29,13 +28,12 @@ public sealed class AdminTokenAuthentication(
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
-        if (!Matches(admin.CurrentValue.Token, presented))
+        if (operators.Find(presented) is not { } identity)
         {
             return Task.FromResult(AuthenticateResult.Fail("The admin token does not match."));
         }
 
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, "operator"), new Claim(ClaimTypes.Role, "operator")], SchemeName);
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(Principal(identity, SchemeName), SchemeName)));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
@@ -45,17 +43,13 @@ public sealed class AdminTokenAuthentication(
         return Task.CompletedTask;
     }
 
-    /// <summary>Constant-time comparison of fixed-length digests, so neither content nor length leaks through timing.</summary>
-    public static bool Matches(string? expected, string presented)
+    /// <summary>The claims every operator principal carries, whatever authenticated it.</summary>
+    public static ClaimsPrincipal Principal(OperatorIdentity identity, string scheme)
     {
-        if (string.IsNullOrEmpty(expected))
-        {
-            return false;
-        }
-
-        return CryptographicOperations.FixedTimeEquals(
-            SHA256.HashData(Encoding.UTF8.GetBytes(expected)),
-            SHA256.HashData(Encoding.UTF8.GetBytes(presented)));
+        ArgumentNullException.ThrowIfNull(identity);
+        return new ClaimsPrincipal(new ClaimsIdentity(
+            [new Claim(ClaimTypes.Name, identity.Name), new Claim(ClaimTypes.Role, identity.Role)],
+            scheme, ClaimTypes.Name, ClaimTypes.Role));
     }
 
     private string? PresentedToken()

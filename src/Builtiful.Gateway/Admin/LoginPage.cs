@@ -1,3 +1,4 @@
+using Builtiful.Gateway.Audit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -18,15 +19,23 @@ public static class LoginPage
     public static IEndpointRouteBuilder MapLoginPage(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/login", () => Results.Content(Form, "text/html"));
-        endpoints.MapPost("/login", async (HttpContext context, Microsoft.Extensions.Options.IOptionsMonitor<AdminOptions> admin) =>
+        endpoints.MapPost("/login", async (HttpContext context, OperatorDirectory operators, IAuditLog audit) =>
         {
+            if (!context.Request.HasFormContentType)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported content type", detail: "Sign in with the form: application/x-www-form-urlencoded.");
+            }
+
             var form = await context.Request.ReadFormAsync(context.RequestAborted);
             var token = form["token"].ToString();
-            if (!AdminTokenAuthentication.Matches(admin.CurrentValue.Token, token))
+            if (operators.Find(token) is not { } identity)
             {
+                audit.Record(OperatorAudit.Describe(context, StatusCodes.Status401Unauthorized));
                 return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Wrong token", detail: "The admin token does not match.");
             }
 
+            // Sign-ins are audited with the name the token belongs to, since the request itself carried no identity yet.
+            audit.Record(OperatorAudit.Describe(context, StatusCodes.Status302Found) with { Actor = identity.Name, Role = identity.Role });
             context.Response.Cookies.Append(AdminTokenAuthentication.Cookie, token, new CookieOptions
             {
                 HttpOnly = true,

@@ -14,7 +14,7 @@ namespace Builtiful.Gateway.Webhooks;
 /// Turns parsed deliveries into grain calls. One instance per request; <see cref="Outcome"/> is what it did.
 /// Only the fields Builtiful promises to keep leave this class.
 /// </summary>
-public sealed class BuiltifulWebhookProcessor(IGrainFactory grains) : WebhookEventProcessor
+public sealed class BuiltifulWebhookProcessor(IGrainFactory grains, WebhookMetrics metrics) : WebhookEventProcessor
 {
     public DeliveryOutcome? Outcome { get; private set; }
 
@@ -60,6 +60,12 @@ public sealed class BuiltifulWebhookProcessor(IGrainFactory grains) : WebhookEve
             CompletedAt = job.CompletedAt,
             DeliveryId = headers.Delivery,
         });
+        if (result == JobEventOutcome.Rejected)
+        {
+            // Strangers get nothing but a count: the job says why it launched nothing.
+            metrics.Refused(WebhookMetrics.Classify(await grains.GetGrain<IJobGrain>(job.Id).GetView()));
+        }
+
         Outcome = new DeliveryOutcome("workflow_job", workflowJobEvent.Action, result.ToString().ToLowerInvariant());
     }
 

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
+using Octokit.Webhooks;
 
 namespace Builtiful.Gateway.Webhooks;
 
@@ -32,18 +33,33 @@ public static partial class WebhookEndpoint
         IOptions<GitHubOptions> github,
         IOptions<GatewayOptions> gateway,
         BuiltifulWebhookProcessor processor,
+        WebhookMetrics metrics,
         ILogger<BuiltifulWebhookProcessor> logger)
     {
         var request = context.Request;
         var limit = gateway.Value.MaxWebhookBytes;
         if (request.ContentLength > limit)
         {
+            metrics.Refused(RefusalReasons.TooLarge);
             return Problem(StatusCodes.Status413PayloadTooLarge, "Delivery too large", $"The body is {request.ContentLength} bytes; the limit is {limit}.");
         }
 
-        var body = await ReadBodyAsync(request, limit, context.RequestAborted);
+        byte[]? body;
+        try
+        {
+            body = await ReadBodyAsync(request, limit, context.RequestAborted);
+        }
+        catch (IOException ex)
+        {
+            // Kestrel found the framing broken while we read it (a bad or overflowing chunk size, a body cut short);
+            // it reports some of these as BadHttpRequestException and some as a bare IOException.
+            metrics.Refused(RefusalReasons.Malformed);
+            return Problem(ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status400BadRequest, "Bad request body", Shorten(ex.Message));
+        }
+
         if (body is null)
         {
+            metrics.Refused(RefusalReasons.TooLarge);
             return Problem(StatusCodes.Status413PayloadTooLarge, "Delivery too large", $"The body exceeds the limit of {limit} bytes.");
         }
 
@@ -53,12 +69,14 @@ public static partial class WebhookEndpoint
         if (string.IsNullOrEmpty(signature))
         {
             LogUnsigned(logger, eventName, delivery);
+            metrics.Refused(RefusalReasons.MissingSignature);
             return Problem(StatusCodes.Status401Unauthorized, "Missing signature", $"The {WebhookSignature.Header} header is required.");
         }
 
         if (!WebhookSignature.IsValid(github.Value.WebhookSecret!, body, signature))
         {
             LogBadSignature(logger, eventName, delivery);
+            metrics.Refused(RefusalReasons.BadSignature);
             return Problem(StatusCodes.Status401Unauthorized, "Bad signature", $"The {WebhookSignature.Header} header does not match the body under the configured webhook secret.");
         }
 
@@ -74,6 +92,7 @@ public static partial class WebhookEndpoint
 
         if (request.ContentType is { } contentType && !contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
         {
+            metrics.Refused(RefusalReasons.UnsupportedMediaType);
             return Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported content type", $"Deliveries must be application/json, not {contentType}; set the webhook's content type to JSON.");
         }
 
@@ -86,24 +105,48 @@ public static partial class WebhookEndpoint
                 : Problem(StatusCodes.Status400BadRequest, "Malformed payload", "The ping payload is not valid JSON.");
         }
 
+        WebhookHeaders headers;
+        WebhookEvent? parsed;
         try
         {
-            var headers = request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase);
-            await processor.ProcessWebhookAsync(headers, body, context.RequestAborted);
+            // Parsing touches nothing but the payload, so whatever it throws (the parser's date converters throw
+            // FormatException, not JsonException) is the sender's 400, never our 500.
+            headers = WebhookHeaders.Parse(request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase));
+            parsed = processor.DeserializeWebhookEvent(headers, StrictUtf8.GetString(body));
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            LogMalformed(logger, eventName, delivery, ex.Message);
-            return Problem(StatusCodes.Status400BadRequest, "Malformed payload", $"The {eventName} payload is not valid JSON of the expected shape: {ex.Message}");
+            var error = Shorten(ex.Message);
+            LogMalformed(logger, eventName, delivery, error);
+            metrics.Refused(RefusalReasons.Malformed);
+            return Problem(StatusCodes.Status400BadRequest, "Malformed payload", $"The {eventName} payload is not valid JSON of the expected shape: {error}");
+        }
+
+        if (parsed is null)
+        {
+            metrics.Refused(RefusalReasons.Malformed);
+            return Problem(StatusCodes.Status400BadRequest, "Malformed payload", $"The {eventName} payload is JSON null.");
+        }
+
+        try
+        {
+            await processor.ProcessWebhookAsync(headers, parsed, context.RequestAborted);
         }
         catch (MalformedDeliveryException ex)
         {
             LogMalformed(logger, eventName, delivery, ex.Message);
+            metrics.Refused(RefusalReasons.Malformed);
             return Problem(StatusCodes.Status400BadRequest, "Malformed payload", ex.Message);
         }
 
         return TypedResults.Ok(processor.Outcome ?? new DeliveryOutcome(eventName, null, "ignored"));
     }
+
+    /// <summary>GitHub sends UTF-8; anything else is refused rather than silently repaired with replacement characters.</summary>
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>Parser messages can quote the payload; a bounded excerpt is enough for a log line or a problem detail.</summary>
+    private static string Shorten(string message) => message.Length <= 300 ? message : message[..300] + "…";
 
     private static bool IsJson(byte[] body)
     {

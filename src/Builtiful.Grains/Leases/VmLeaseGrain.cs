@@ -306,6 +306,7 @@ public sealed partial class VmLeaseGrain(
             Lease.LastError = null;
             await state.WriteStateAsync();
             LogLaunched(logger, LeaseId, launched.InstanceId, Lease.MachineType!.Label, attempt);
+            Telemetry.BuiltifulMetrics.RecordLaunch(Lease.MachineType.Label, Lease.RequestedAt, time.GetUtcNow());
             if (attempt > 1)
             {
                 await TerminateStraysAsync(launched.InstanceId, timeout.Token);
@@ -316,6 +317,7 @@ public sealed partial class VmLeaseGrain(
             Lease.LastError = $"launch attempt {attempt} failed: {ex.Message}";
             Lease.AttemptFailed = true;
             LogLaunchFailed(logger, LeaseId, attempt, ex.Message);
+            Telemetry.BuiltifulMetrics.RecordLaunchFailure(ex, Lease.MachineType?.Label);
             if (ex is IProviderFailure { IsPermanent: true })
             {
                 await FailAsync($"launch attempt {attempt} was refused and retrying cannot help: {ex.Message}");
@@ -470,6 +472,7 @@ public sealed partial class VmLeaseGrain(
         _terminationTimer = null;
         await StopReminderAsync();
         LogEnded(logger, LeaseId, phase, Lease.EndReason);
+        await GrainFactory.GetGrain<ILeaseHistoryGrain>(ILeaseHistoryGrain.Key).Ended(new EndedLease(LeaseId, Lease.InstallationId, phase, Lease.TerminatedAt));
         await GrainFactory.GetGrain<IOrganisationGrain>(Lease.InstallationId).LeaseEnded(LeaseId);
         DeactivateOnIdle();
     }

@@ -15,6 +15,7 @@ public sealed record OrganisationState
     [Id(7)] public List<WaitingJob> WaitingLine { get; set; } = [];
     [Id(8)] public int? RepositoryCount { get; set; }
     [Id(9)] public string? RepositorySelection { get; set; }
+    [Id(10)] public OperatorSuspension? OperatorSuspension { get; set; }
 }
 
 /// <summary>

@@ -1,0 +1,81 @@
+// Validates the rendered manifests offline: every object against the Kubernetes OpenAPI schema (through the
+// kubernetes-models package), then the invariants Builtiful depends on. No cluster is needed.
+//
+//   npm install --prefix /tmp/k8s-validate kubernetes-models@5 yaml@2
+//   kubectl kustomize deploy/kubernetes | node deploy/kubernetes/validate.mjs /tmp/k8s-validate/node_modules deploy/kubernetes/secret.example.yaml
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+
+const [modules, secretsFile] = process.argv.slice(2);
+if (!modules || !secretsFile) {
+  console.error("usage: node validate.mjs <node_modules with kubernetes-models and yaml> <secret.example.yaml> < rendered.yaml");
+  process.exit(2);
+}
+
+const load = (file) => import(pathToFileURL(path.join(modules, file)).href);
+const { parseAllDocuments } = await load("yaml/dist/index.js");
+const documents = (text) => parseAllDocuments(text).map((d) => d.toJS()).filter(Boolean);
+
+const problems = [];
+const objects = documents(readFileSync(0, "utf8"));
+const secrets = documents(readFileSync(secretsFile, "utf8"));
+
+for (const object of [...objects, ...secrets]) {
+  const [group, version] = object.apiVersion.includes("/") ? object.apiVersion.split("/") : [null, object.apiVersion];
+  const module = path.join("kubernetes-models", ...(group ? [group, version] : [version]), `${object.kind}.js`);
+  try {
+    const model = (await load(module))[object.kind];
+    new model(object).validate();
+    console.log(`valid   ${object.kind}/${object.metadata.name}`);
+  } catch (error) {
+    problems.push(`${object.kind}/${object.metadata?.name}: ${error.message}`);
+  }
+}
+
+const find = (kind, name) => objects.find((o) => o.kind === kind && o.metadata.name === name);
+const config = find("ConfigMap", "builtiful-config")?.data ?? {};
+const silo = find("Deployment", "builtiful-silo");
+const gateway = find("Deployment", "builtiful-gateway");
+
+// A silo killed before its graceful shutdown ends loses the hand-over of its grains and reminders.
+const grace = silo?.spec.template.spec.terminationGracePeriodSeconds ?? 30;
+if (!(grace > Number(config.shutdownTimeoutSeconds ?? 30))) {
+  problems.push(`silo terminationGracePeriodSeconds ${grace} must exceed shutdownTimeoutSeconds ${config.shutdownTimeoutSeconds}`);
+}
+
+const siloEnv = silo?.spec.template.spec.containers[0].env ?? [];
+if (siloEnv.find((e) => e.name === "Orleans__AdvertisedIPAddress")?.valueFrom?.fieldRef?.fieldPath !== "status.podIP") {
+  problems.push("silo must advertise its pod IP: Orleans__AdvertisedIPAddress from status.podIP");
+}
+
+for (const deployment of [silo, gateway]) {
+  const container = deployment?.spec.template.spec.containers[0];
+  if (container?.livenessProbe?.httpGet?.path !== "/healthz" || container?.readinessProbe?.httpGet?.path !== "/readyz") {
+    problems.push(`${deployment?.metadata.name}: liveness must probe /healthz and readiness /readyz`);
+  }
+
+  if (container?.securityContext?.readOnlyRootFilesystem !== true || deployment.spec.template.spec.securityContext?.runAsNonRoot !== true) {
+    problems.push(`${deployment?.metadata.name}: must run as non-root on a read-only root file system`);
+  }
+}
+
+// Every secret a pod reads must exist in the example, so operators know what to create.
+const secretKeys = new Set(secrets.flatMap((s) => Object.keys({ ...s.data, ...s.stringData }).map((k) => `${s.metadata.name}/${k}`)));
+for (const object of objects.filter((o) => o.spec?.template?.spec)) {
+  const pod = object.spec.template.spec;
+  const refs = [
+    ...pod.containers.flatMap((c) => (c.env ?? []).map((e) => e.valueFrom?.secretKeyRef).filter(Boolean).map((r) => `${r.name}/${r.key}`)),
+    ...(pod.volumes ?? []).filter((v) => v.secret).flatMap((v) => (v.secret.items ?? []).map((i) => `${v.secret.secretName}/${i.key}`)),
+  ];
+  for (const ref of refs.filter((r) => !secretKeys.has(r))) {
+    problems.push(`${object.kind}/${object.metadata.name} reads secret ${ref}, which secret.example.yaml does not define`);
+  }
+}
+
+if (problems.length > 0) {
+  console.error(problems.join("\n"));
+  process.exit(1);
+}
+
+console.log(`${objects.length + secrets.length} objects valid; Builtiful's invariants hold`);

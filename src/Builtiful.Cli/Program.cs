@@ -1,0 +1,3 @@
+using Builtiful.Cli;
+
+return await BuiltifulCli.RunAsync(args, Console.Out, Console.Error);

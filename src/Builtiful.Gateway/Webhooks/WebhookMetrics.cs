@@ -1,0 +1,57 @@
+using System.Diagnostics.Metrics;
+using Builtiful.Jobs;
+
+namespace Builtiful.Gateway.Webhooks;
+
+/// <summary>
+/// The gateway's meter (<see cref="MeterName"/>); <c>builtiful.webhooks.refused</c> counts deliveries that launched
+/// nothing because the gateway or the job refused them, tagged with a short, bounded <c>reason</c>.
+/// </summary>
+public sealed class WebhookMetrics
+{
+    public const string MeterName = "Builtiful.Gateway";
+    public const string RefusedName = "builtiful.webhooks.refused";
+
+    private readonly Counter<long> _refused;
+
+    public WebhookMetrics(IMeterFactory meters)
+    {
+        ArgumentNullException.ThrowIfNull(meters);
+        _refused = meters.Create(MeterName).CreateCounter<long>(RefusedName, "{delivery}", "Deliveries refused: launched nothing, by reason");
+    }
+
+    public void Refused(string reason) => _refused.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    /// <summary>
+    /// A bounded tag value for a job's rejection reason. The grain words its reasons for people, so this reads the words;
+    /// anything new lands in <see cref="RefusalReasons.Other"/> rather than growing the tag's cardinality.
+    /// </summary>
+    public static string Classify(JobView? job) => job?.RejectionReason switch
+    {
+        null => RefusalReasons.Other,
+        var r when r.Contains("is unknown", StringComparison.Ordinal) => RefusalReasons.UnknownInstallation,
+        var r when r.Contains("is suspended", StringComparison.Ordinal) => RefusalReasons.SuspendedInstallation,
+        var r when r.Contains("was deleted", StringComparison.Ordinal) => RefusalReasons.DeletedInstallation,
+        var r when r.Contains("named no GitHub App installation", StringComparison.Ordinal) => RefusalReasons.NoInstallation,
+        var r when r.Contains("is not allowed", StringComparison.Ordinal) => RefusalReasons.MachineTypeNotAllowed,
+        var r when r.Contains("machine type", StringComparison.Ordinal) || r.Contains("label", StringComparison.Ordinal) => RefusalReasons.UnservedLabel,
+        _ => RefusalReasons.Other,
+    };
+}
+
+/// <summary>Values of the <c>reason</c> tag of <c>builtiful.webhooks.refused</c>.</summary>
+public static class RefusalReasons
+{
+    public const string UnknownInstallation = "unknown_installation";
+    public const string SuspendedInstallation = "suspended_installation";
+    public const string DeletedInstallation = "deleted_installation";
+    public const string NoInstallation = "no_installation";
+    public const string MachineTypeNotAllowed = "machine_type_not_allowed";
+    public const string UnservedLabel = "unserved_label";
+    public const string MissingSignature = "missing_signature";
+    public const string BadSignature = "bad_signature";
+    public const string Malformed = "malformed";
+    public const string TooLarge = "too_large";
+    public const string UnsupportedMediaType = "unsupported_media_type";
+    public const string Other = "other";
+}

@@ -1,0 +1,68 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Builtiful.Silo.Tests;
+
+/// <summary>Operator calls and timed deliveries against a running all-in-one, for the usage, list and action tests.</summary>
+public static class OperatorRequests
+{
+    public static async Task<HttpResponseMessage> SendAsync(this BuiltifulInstance builtiful, HttpMethod method, string path, object? body = null,
+        string? token = BuiltifulInstance.AdminToken, string? accept = null)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        if (accept is not null)
+        {
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(accept));
+        }
+
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body);
+        }
+
+        return await builtiful.Http.SendAsync(request);
+    }
+
+    public static async Task<JsonElement> JsonAsync(this BuiltifulInstance builtiful, string path)
+    {
+        using var response = await builtiful.AdminGetAsync(path);
+        Assert.True(response.IsSuccessStatusCode, $"GET {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    public static async Task<long> InstallAsync(this BuiltifulInstance builtiful)
+    {
+        var installationId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
+        using var installed = await builtiful.DeliverAsync("installation", Payloads.Installation("installation.created.1.json", installationId));
+        Assert.Equal(System.Net.HttpStatusCode.OK, installed.StatusCode);
+        return installationId;
+    }
+
+    /// <summary>A real <c>workflow_job</c> delivery with the instants a test controls; null keeps the fixture's own.</summary>
+    public static string TimedJob(string fixture, long jobId, long installationId, string label, string? runnerName = null,
+        DateTimeOffset? createdAt = null, DateTimeOffset? startedAt = null, DateTimeOffset? completedAt = null)
+    {
+        var root = JsonNode.Parse(Payloads.WorkflowJob(fixture, jobId, installationId, label, runnerName))!.AsObject();
+        var job = root["workflow_job"]!.AsObject();
+        foreach (var (field, instant) in new[] { ("created_at", createdAt), ("started_at", startedAt), ("completed_at", completedAt) })
+        {
+            if (instant is { } value)
+            {
+                job[field] = value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+            }
+        }
+
+        return root.ToJsonString();
+    }
+
+    public static Task<JsonElement> UntilAsync(this BuiltifulInstance builtiful, string path, Func<JsonElement, bool> done, string what) =>
+        Eventually.Until(() => builtiful.JsonAsync(path), done, what);
+}

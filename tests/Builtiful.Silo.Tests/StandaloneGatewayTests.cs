@@ -1,0 +1,53 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using Builtiful.GitHub;
+using Builtiful.Gateway.Host;
+
+namespace Builtiful.Silo.Tests;
+
+/// <summary>The gateway as its own stateless process: an Orleans client that finds the silos through PostgreSQL.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class StandaloneGatewayTests(PostgresServer postgres)
+{
+    [Fact]
+    public async Task A_delivery_to_the_standalone_gateway_reaches_the_silos_and_the_job_runs()
+    {
+        await using var cluster = await PostgresCluster.CreateAsync(postgres, fakeClock: false);
+        var silo = await cluster.StartSiloAsync();
+        var settings = cluster.Settings();
+        settings["urls"] = "http://127.0.0.1:0";
+        settings["GitHub:WebhookSecret"] = BuiltifulInstance.WebhookSecret;
+        settings["Admin:Token"] = BuiltifulInstance.AdminToken;
+        await using var gateway = GatewayHost.Build([.. settings.Select(kv => $"--{kv.Key}={kv.Value}")]);
+        await gateway.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(gateway.Urls.First()) };
+        var installationId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
+        var jobId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
+
+        Assert.Equal(HttpStatusCode.OK, await DeliverAsync(http, "installation", Payloads.Installation("installation.created.1.json", installationId)));
+        Assert.Equal(HttpStatusCode.OK, await DeliverAsync(http, "workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId)));
+
+        var job = await Eventually.Until(
+            async () => (await silo.AdminJsonAsync($"/api/v1/jobs/{jobId}"))?.GetProperty("status").GetString(),
+            status => status == "completed",
+            "the job delivered through the standalone gateway completes");
+        Assert.Equal("completed", job);
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/jobs/{jobId}");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", BuiltifulInstance.AdminToken);
+        using var viaGateway = await http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, viaGateway.StatusCode);
+        await gateway.StopAsync();
+    }
+
+    private static async Task<HttpStatusCode> DeliverAsync(HttpClient http, string @event, string payload)
+    {
+        var body = Encoding.UTF8.GetBytes(payload);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/github/webhooks") { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Headers.Add("X-GitHub-Event", @event);
+        request.Headers.Add(WebhookSignature.Header, WebhookSignature.Sign(BuiltifulInstance.WebhookSecret, body));
+        using var response = await http.SendAsync(request);
+        return response.StatusCode;
+    }
+}
