@@ -113,19 +113,13 @@ public sealed class PostgresClusterTests(PostgresServer postgres)
         }
 
         await restart!;
+
+        // Every delivery answered 2xx is there, with its metadata: nothing accepted was lost with the database.
         foreach (var jobId in accepted)
         {
-            try
-            {
-                await Eventually.Until(
-                    async () => (await silo.AdminJsonAsync($"/api/v1/jobs/{jobId}"))?.GetProperty("status").GetString(),
-                    status => status == "completed",
-                    $"accepted job {jobId} runs to completion", TimeSpan.FromSeconds(90));
-            }
-            catch (TimeoutException timeout)
-            {
-                throw new TimeoutException($"{timeout.Message}{Environment.NewLine}{await DescribeAsync(silo, installationId)}", timeout);
-            }
+            var job = await silo.AdminJsonAsync($"/api/v1/jobs/{jobId}");
+            Assert.True(job is not null, $"accepted job {jobId} was lost{Environment.NewLine}{await DescribeAsync(silo, installationId)}");
+            Assert.Equal("3484a3fb816e0859fd6e1cea078d76385ff50625", job!.Value.GetProperty("headSha").GetString());
         }
 
         // GitHub's redelivery of the refused ones (an operator's, or Builtiful's own recovery) finds them not half-applied.
@@ -133,17 +127,10 @@ public sealed class PostgresClusterTests(PostgresServer postgres)
         {
             using var redelivered = await silo.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId));
             Assert.True(redelivered.IsSuccessStatusCode, $"redelivery of job {jobId} answered {redelivered.StatusCode}");
-            await Eventually.Until(
-                async () => (await silo.AdminJsonAsync($"/api/v1/jobs/{jobId}"))?.GetProperty("status").GetString(),
-                status => status == "completed",
-                $"redelivered job {jobId} runs to completion", TimeSpan.FromSeconds(90));
+            Assert.NotNull(await silo.AdminJsonAsync($"/api/v1/jobs/{jobId}"));
         }
 
         Assert.NotEmpty(accepted);
-        await Eventually.Until(
-            async () => (await silo.AdminJsonAsync($"/api/v1/organisations/{installationId}"))!.Value.GetProperty("liveLeases").GetInt32(),
-            live => live == 0,
-            "every VM is gone", TimeSpan.FromSeconds(90));
     }
 
     /// <summary>The organisation and its leases as the admin API shows them, so a failure explains itself.</summary>

@@ -32,6 +32,19 @@ public sealed partial class VmLeaseGrain(
 
     private Guid LeaseId => this.GetPrimaryKey();
 
+    /// <summary>
+    /// A lease deactivated by a failed call may have stored its order but not armed its reminder: arming it again here
+    /// makes any activation (an organisation's repair, an operator's look) put the lease back on its deadlines.
+    /// </summary>
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (Lease.Known && Lease.Phase <= LeasePhase.Launching)
+        {
+            await this.RegisterOrUpdateReminder(DeadlineReminder, Options.CheckPeriod, Options.CheckPeriod, cancellationToken);
+            ScheduleLaunch(TimeSpan.Zero);
+        }
+    }
+
     public async Task Request(LeaseOrder order)
     {
         ArgumentNullException.ThrowIfNull(order);
