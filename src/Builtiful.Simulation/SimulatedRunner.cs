@@ -20,37 +20,37 @@ public sealed partial class SimulatedRunner(
     public async Task RunAsync(RunnerConfig config, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(config);
-        if (SimulatedRunnerConfigSource.TryDecode(config.EncodedJitConfig) is not { } jit)
+        if (SimulatedRunnerConfigSource.TryDecode(config.EncodedJitConfig) is not { } issued)
         {
             LogNotSimulated(logger, config.RunnerName);
             return;
         }
 
-        var github = grains.GetGrain<ISimulatedGitHubGrain>(jit.InstallationId);
+        var github = grains.GetGrain<ISimulatedGitHubGrain>(issued.InstallationId);
         while (true)
         {
             RunnerAssignment assignment;
             try
             {
-                assignment = await github.TakeJob(jit.RunnerName, jit.Credential);
+                assignment = await github.TakeJob(issued.RunnerName, issued.Credential);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 // GitHub's side was briefly unreachable (a silo died under the call): the runner keeps asking.
-                LogAskFailed(logger, jit.RunnerName, ex.Message);
+                LogAskFailed(logger, issued.RunnerName, ex.Message);
                 await Task.Delay(options.CurrentValue.RunnerPollInterval, time, cancellationToken);
                 continue;
             }
 
             if (assignment.Kind == RunnerAssignmentKind.Deregistered)
             {
-                LogDeregistered(logger, jit.RunnerName);
+                LogDeregistered(logger, issued.RunnerName);
                 return;
             }
 
             if (assignment is { Kind: RunnerAssignmentKind.Assigned, Job: { } job })
             {
-                await RunJobAsync(github, jit, job, cancellationToken);
+                await RunJobAsync(github, issued, job, cancellationToken);
                 return;
             }
 
@@ -58,29 +58,29 @@ public sealed partial class SimulatedRunner(
         }
     }
 
-    private async Task RunJobAsync(ISimulatedGitHubGrain github, SimulatedJitConfig jit, Jobs.JobView job, CancellationToken vmAlive)
+    private async Task RunJobAsync(ISimulatedGitHubGrain github, SimulatedJitConfig issued, Jobs.JobView job, CancellationToken vmAlive)
     {
         var startedAt = time.GetUtcNow();
         var plan = options.CurrentValue.Faults;
         var reordered = faults.Strike("github.reordered-delivery", plan.DeliveryReorderRate, plan.Seed);
         var started = false;
-        LogRunning(logger, jit.RunnerName, job.Id);
+        LogRunning(logger, issued.RunnerName, job.Id);
         try
         {
             if (!reordered)
             {
-                await webhooks.SendInProgressAsync(job, jit.RunnerName, startedAt, vmAlive);
+                await webhooks.SendInProgressAsync(job, issued.RunnerName, startedAt, vmAlive);
                 started = true;
             }
 
             await Task.Delay(options.CurrentValue.JobRunTime, time, vmAlive);
-            await webhooks.SendCompletedAsync(job, jit.RunnerName, startedAt, options.CurrentValue.Conclusion, vmAlive);
+            await webhooks.SendCompletedAsync(job, issued.RunnerName, startedAt, options.CurrentValue.Conclusion, vmAlive);
             if (reordered)
             {
-                await webhooks.SendInProgressAsync(job, jit.RunnerName, startedAt, vmAlive);
+                await webhooks.SendInProgressAsync(job, issued.RunnerName, startedAt, vmAlive);
             }
 
-            await github.RunnerFinished(jit.RunnerName, jit.Credential);
+            await github.RunnerFinished(issued.RunnerName, issued.Credential);
         }
         catch (Exception ex) when (vmAlive.IsCancellationRequested || ex is not OperationCanceledException)
         {
@@ -88,12 +88,12 @@ public sealed partial class SimulatedRunner(
             // queue for another runner; a started one is failed, as GitHub fails jobs whose runner disappears.
             if (started)
             {
-                await webhooks.SendCompletedAsync(job, jit.RunnerName, startedAt, "failure", CancellationToken.None);
-                await github.RunnerFinished(jit.RunnerName, jit.Credential);
+                await webhooks.SendCompletedAsync(job, issued.RunnerName, startedAt, "failure", CancellationToken.None);
+                await github.RunnerFinished(issued.RunnerName, issued.Credential);
             }
             else
             {
-                await github.RunnerLost(jit.RunnerName, jit.Credential, job.Id);
+                await github.RunnerLost(issued.RunnerName, issued.Credential, job.Id);
             }
 
             if (vmAlive.IsCancellationRequested)
@@ -101,7 +101,7 @@ public sealed partial class SimulatedRunner(
                 throw;
             }
 
-            LogRunnerFailed(logger, jit.RunnerName, job.Id, ex.Message);
+            LogRunnerFailed(logger, issued.RunnerName, job.Id, ex.Message);
         }
     }
 

@@ -322,11 +322,18 @@ public sealed partial class VmLeaseGrain(
             Telemetry.BuiltifulMetrics.RecordLaunch(Lease.MachineType.Label, Lease.RequestedAt, time.GetUtcNow());
             if (attempt > 1)
             {
-                await TerminateStraysAsync(launched.InstanceId, timeout.Token);
+                await TerminateStraysAsync(launched.InstanceId);
             }
         }
         catch (Exception ex)
         {
+            if (Lease.Phase > LeasePhase.Launching)
+            {
+                // The launch itself was recorded; what failed came after it.
+                LogStepFailedAfterLaunch(logger, LeaseId, ex.Message);
+                return;
+            }
+
             Lease.LastError = $"launch attempt {attempt} failed: {ex.Message}";
             Lease.AttemptFailed = true;
             LogLaunchFailed(logger, LeaseId, attempt, ex.Message);
@@ -348,14 +355,25 @@ public sealed partial class VmLeaseGrain(
         }
     }
 
-    /// <summary>An earlier attempt whose outcome was unknown may have made a VM after all: only one VM per lease may live.</summary>
-    private async Task TerminateStraysAsync(string keep, CancellationToken cancellationToken)
+    /// <summary>
+    /// An earlier attempt whose outcome was unknown may have made a VM after all: only one VM per lease may live. A
+    /// failure here is not a failed launch; the reconciler's sweep finds any stray this misses.
+    /// </summary>
+    private async Task TerminateStraysAsync(string keep)
     {
-        var tagged = await compute.ListByTagAsync(InstanceTags.Lease, LeaseId.ToString("N"), cancellationToken);
-        foreach (var stray in tagged.Where(i => i.InstanceId != keep && i.State is not (InstanceState.Terminated or InstanceState.NotFound)))
+        try
         {
-            LogStray(logger, LeaseId, stray.InstanceId);
-            await compute.TerminateAsync(stray.InstanceId, cancellationToken);
+            using var timeout = CallTimeout();
+            var tagged = await compute.ListByTagAsync(InstanceTags.Lease, LeaseId.ToString("N"), timeout.Token);
+            foreach (var stray in tagged.Where(i => i.InstanceId != keep && i.State is not (InstanceState.Terminated or InstanceState.NotFound)))
+            {
+                LogStray(logger, LeaseId, stray.InstanceId);
+                await compute.TerminateAsync(stray.InstanceId, timeout.Token);
+            }
+        }
+        catch (Exception ex)
+        {
+            LogTerminationFailed(logger, LeaseId, 0, ex.Message);
         }
     }
 
@@ -535,6 +553,9 @@ public sealed partial class VmLeaseGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: a step failed; the lease reloads its stored state and its reminder resumes")]
     private static partial void LogStepFailed(ILogger logger, Guid leaseId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: a step after the launch failed: {Error}")]
+    private static partial void LogStepFailedAfterLaunch(ILogger logger, Guid leaseId, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: terminating stray instance {InstanceId} left by an earlier launch attempt")]
     private static partial void LogStray(ILogger logger, Guid leaseId, string instanceId);
