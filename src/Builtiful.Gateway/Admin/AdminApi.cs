@@ -29,10 +29,17 @@ public static class AdminApi
         return api;
     }
 
-    public static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetJobAsync(long jobId, IGrainFactory grains) =>
-        await grains.GetGrain<IJobGrain>(jobId).GetView() is { } job
-            ? TypedResults.Ok(JobResponse.From(job))
-            : NotFound("Job not found", $"No delivery for job {jobId} has reached Builtiful.");
+    public static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetJobAsync(long jobId, IGrainFactory grains)
+    {
+        if (await grains.GetGrain<IJobGrain>(jobId).GetView() is not { } job)
+        {
+            return NotFound("Job not found", $"No delivery for job {jobId} has reached Builtiful.");
+        }
+
+        // The VM that ran (or runs) the job, as its lease knows it: what an operator looks up in the cloud console.
+        var lease = job.LeaseId is { } leaseId ? await grains.GetGrain<IVmLeaseGrain>(leaseId).GetView() : null;
+        return TypedResults.Ok(JobResponse.From(job) with { InstanceId = lease?.InstanceId, RunnerName = lease?.RunnerName });
+    }
 
     public static async Task<Results<Ok<LeaseResponse>, ProblemHttpResult>> GetLeaseAsync(Guid leaseId, IGrainFactory grains) =>
         await grains.GetGrain<IVmLeaseGrain>(leaseId).GetView() is { } lease

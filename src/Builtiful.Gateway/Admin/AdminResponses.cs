@@ -25,7 +25,9 @@ public sealed record JobResponse(
     string? JobName,
     double? QueueSeconds = null,
     double? DurationSeconds = null,
-    long? BillableMinutes = null)
+    long? BillableMinutes = null,
+    string? InstanceId = null,
+    string? RunnerName = null)
 {
     public static JobResponse From(JobView v) => new(
         v.Id, v.Status.ToWire(), v.Conclusion, v.InstallationId, v.Repository, v.Branch, v.HeadSha, v.Labels, v.MachineType,

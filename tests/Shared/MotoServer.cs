@@ -6,11 +6,12 @@ using Amazon.EC2;
 using Amazon.EC2.Model;
 using Amazon.Runtime;
 
-namespace Builtiful.Compute.Ec2.Tests;
+namespace Builtiful.Testing;
 
 /// <summary>
-/// A moto_server of its own on a free loopback port, with a runner network in it (a VPC, a subnet in each of three
-/// availability zones, a security group with no ingress), stopped again on dispose.
+/// A moto_server of its own on a free loopback port, stopped again on dispose. Unless told otherwise it starts with
+/// runner networks in it (a VPC, a subnet in each of three availability zones, a security group with no ingress;
+/// and a second one in another region), as the EC2 provider's tests use them.
 /// </summary>
 public sealed class MotoServer : IAsyncLifetime
 {
@@ -41,9 +42,15 @@ public sealed class MotoServer : IAsyncLifetime
 
     public static BasicAWSCredentials Credentials { get; } = new("testing", "testing");
 
+    /// <summary>False: start moto empty, for a caller that builds its own network with <see cref="CreateRunnerNetworkAsync"/>.</summary>
+    public bool CreateDefaultNetworks { get; init; } = true;
+
+    /// <summary>The moto_server executable on PATH, or null.</summary>
+    public static string? Executable => FindOnPath("moto_server");
+
     public async Task InitializeAsync()
     {
-        var executable = FindOnPath("moto_server")
+        var executable = Executable
             ?? throw new InvalidOperationException(
                 "moto_server is not on PATH. The EC2 tests need moto 5.2.1 with its server: pip install 'moto[server]==5.2.1'.");
 
@@ -63,8 +70,13 @@ public sealed class MotoServer : IAsyncLifetime
             }
         }
 
-        (SubnetIds, ZoneBySubnet, SecurityGroupId) = await CreateRunnerNetworkAsync(Region, Zones);
-        (SecondSubnetIds, _, SecondSecurityGroupId) = await CreateRunnerNetworkAsync(SecondRegion, ["us-west-2a", "us-west-2b"]);
+        if (CreateDefaultNetworks)
+        {
+            var first = await CreateRunnerNetworkAsync(Region, Zones);
+            (SubnetIds, ZoneBySubnet, SecurityGroupId) = (first.SubnetIds, first.ZoneBySubnet, first.SecurityGroupId);
+            var second = await CreateRunnerNetworkAsync(SecondRegion, ["us-west-2a", "us-west-2b"]);
+            (SecondSubnetIds, SecondSecurityGroupId) = (second.SubnetIds, second.SecurityGroupId);
+        }
     }
 
     public Task DisposeAsync()
@@ -178,13 +190,15 @@ public sealed class MotoServer : IAsyncLifetime
         }
     }
 
-    private async Task<(IReadOnlyList<string> Subnets, IReadOnlyDictionary<string, string> Zones, string SecurityGroup)> CreateRunnerNetworkAsync(string region, string[] zones)
+    /// <summary>A runner network as deploy/aws builds it: a VPC, one subnet per zone, a security group with no ingress.</summary>
+    public async Task<MotoRunnerNetwork> CreateRunnerNetworkAsync(string region, IReadOnlyList<string> zones)
     {
+        ArgumentNullException.ThrowIfNull(zones);
         using var ec2 = DirectClient(region);
         var vpc = await ec2.CreateVpcAsync(new CreateVpcRequest { CidrBlock = "10.42.0.0/16" });
         var subnets = new List<string>();
         var zoneBySubnet = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i < zones.Length; i++)
+        for (var i = 0; i < zones.Count; i++)
         {
             var subnet = await ec2.CreateSubnetAsync(new CreateSubnetRequest
             {
@@ -202,7 +216,7 @@ public sealed class MotoServer : IAsyncLifetime
             Description = "Builtiful runners: no ingress",
             VpcId = vpc.Vpc.VpcId,
         });
-        return (subnets, zoneBySubnet, group.GroupId);
+        return new MotoRunnerNetwork(vpc.Vpc.VpcId, subnets, zoneBySubnet, group.GroupId);
     }
 
     private static string? FindOnPath(string name)
@@ -227,8 +241,5 @@ public sealed class MotoServer : IAsyncLifetime
     }
 }
 
-[CollectionDefinition(Name)]
-public sealed class MotoCollection : ICollectionFixture<MotoServer>
-{
-    public const string Name = "moto";
-}
+/// <summary>A runner network made in moto.</summary>
+public sealed record MotoRunnerNetwork(string VpcId, IReadOnlyList<string> SubnetIds, IReadOnlyDictionary<string, string> ZoneBySubnet, string SecurityGroupId);

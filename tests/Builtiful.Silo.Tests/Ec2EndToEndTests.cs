@@ -1,0 +1,202 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Amazon.EC2;
+using Amazon.EC2.Model;
+using Builtiful.Providers;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Builtiful.Silo.Tests;
+
+/// <summary>
+/// The all-in-one as the README starts it, pointed at EC2 by configuration only: a moto_server of its own with a
+/// runner network in two zones, test credentials found by the AWS SDK's default chain (environment variables, as
+/// on a developer's machine), GitHub simulated. Real signed payloads in; what the provider did is read back from
+/// moto with the real AWSSDK.EC2 client.
+/// </summary>
+public sealed class Ec2EndToEndTests : IAsyncLifetime
+{
+    private static readonly string[] TwoZones = ["us-east-1a", "us-east-1b"];
+
+    private readonly MotoServer _moto = new() { CreateDefaultNetworks = false };
+    private readonly string _cluster = "e2e-" + Guid.NewGuid().ToString("N")[..12];
+    private MotoRunnerNetwork _network = null!;
+    private AmazonEC2Client _ec2 = null!;
+
+    public async Task InitializeAsync()
+    {
+        // The provider builds its client with no credentials of its own, so the SDK's chain must find these, as it finds
+        // AWS_ACCESS_KEY_ID on a developer's machine or the instance role on a silo. Process-wide, and only ever moto's.
+        Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", "testing");
+        Environment.SetEnvironmentVariable("AWS_SECRET_ACCESS_KEY", "testing");
+        Environment.SetEnvironmentVariable("AWS_EC2_METADATA_DISABLED", "true");
+        await _moto.InitializeAsync();
+        _network = await _moto.CreateRunnerNetworkAsync(MotoServer.Region, TwoZones);
+        _ec2 = _moto.DirectClient();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _ec2?.Dispose();
+        await _moto.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_queued_job_gets_one_locked_down_instance_that_is_terminated_when_the_job_completes()
+    {
+        await using var builtiful = await StartAsync();
+        var (installationId, jobId) = (NewId(), NewId());
+        await DeliverAsync(builtiful, "installation", Payloads.Installation("installation.created.1.json", installationId));
+        await DeliverAsync(builtiful, "workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId));
+
+        var lease = await LeaseWithInstanceAsync(builtiful, installationId);
+        var leaseId = lease.GetProperty("id").GetGuid();
+        var instanceId = lease.GetProperty("instanceId").GetString()!;
+        var runnerName = lease.GetProperty("runnerName").GetString()!;
+        Assert.Equal($"builtiful-{leaseId:N}", runnerName);
+
+        var instance = Assert.Single(await OurInstancesAsync());
+        Assert.Equal(instanceId, instance.InstanceId);
+        Assert.Equal(HttpTokensState.Required, instance.MetadataOptions.HttpTokens);
+        Assert.Equal(1, instance.MetadataOptions.HttpPutResponseHopLimit);
+        Assert.Equal(InstanceMetadataEndpointState.Enabled, instance.MetadataOptions.HttpEndpoint);
+        Assert.Null(instance.IamInstanceProfile);
+        Assert.Equal(_network.SecurityGroupId, Assert.Single(instance.SecurityGroups).GroupId);
+        Assert.Contains(instance.SubnetId, _network.SubnetIds);
+        Assert.Equal(_moto.ImageId, instance.ImageId);
+        Assert.Equal("m7i.large", instance.InstanceType.Value);
+
+        var tags = instance.Tags.ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal);
+        Assert.Equal(leaseId.ToString("N"), tags[InstanceTags.Lease]);
+        Assert.Equal(installationId.ToString(CultureInfo.InvariantCulture), tags[InstanceTags.Installation]);
+        Assert.Equal(jobId.ToString(CultureInfo.InvariantCulture), tags[InstanceTags.Job]);
+        Assert.Equal(_cluster, tags[InstanceTags.Cluster]);
+        Assert.Equal(lease.GetProperty("expiresAt").GetDateTimeOffset(), DateTimeOffset.Parse(tags[InstanceTags.ExpiresAt], CultureInfo.InvariantCulture));
+        Assert.Equal(runnerName, tags["Name"]);
+        Assert.Equal("builtiful-2vcpu-ubuntu-2404", tags["builtiful:machine-type"]);
+
+        var shutdown = await _ec2.DescribeInstanceAttributeAsync(new DescribeInstanceAttributeRequest
+        {
+            InstanceId = instanceId,
+            Attribute = InstanceAttributeName.InstanceInitiatedShutdownBehavior,
+        });
+        Assert.Equal("terminate", shutdown.InstanceAttribute.InstanceInitiatedShutdownBehavior);
+        var userData = await _ec2.DescribeInstanceAttributeAsync(new DescribeInstanceAttributeRequest { InstanceId = instanceId, Attribute = InstanceAttributeName.UserData });
+        var script = Encoding.UTF8.GetString(Convert.FromBase64String(userData.InstanceAttribute.UserData));
+        Assert.StartsWith("#!/bin/bash\n", script, StringComparison.Ordinal);
+        Assert.Contains("./run.sh --jitconfig '", script, StringComparison.Ordinal);
+        Assert.Contains($"deadline={lease.GetProperty("expiresAt").GetDateTimeOffset().ToUnixTimeSeconds()}", script, StringComparison.Ordinal);
+
+        var group = Assert.Single((await _ec2.DescribeSecurityGroupsAsync(new DescribeSecurityGroupsRequest { GroupIds = [_network.SecurityGroupId] })).SecurityGroups);
+        Assert.Empty(group.IpPermissions ?? []);
+
+        // GitHub hands the job to the runner and reports it, naming the runner as the lease named it.
+        await DeliverAsync(builtiful, "workflow_job", Payloads.WorkflowJob("workflow_job.in_progress.0.json", jobId, installationId, runnerName: runnerName));
+        await Eventually.Until(() => LeaseAsync(builtiful, leaseId), l => l.GetProperty("phase").GetString() == "busy", "the lease is bound to the job");
+        Assert.Equal("running", (await DescribeAsync(instanceId)).State.Name.Value);
+
+        await DeliverAsync(builtiful, "workflow_job", Payloads.WorkflowJob("workflow_job.completed.1.json", jobId, installationId, runnerName: runnerName));
+        lease = await Eventually.Until(() => LeaseAsync(builtiful, leaseId), l => l.GetProperty("phase").GetString() == "terminated", "the lease is terminated");
+        Assert.Equal("terminated", (await DescribeAsync(instanceId)).State.Name.Value);
+        Assert.Equal(instanceId, lease.GetProperty("instanceId").GetString());
+        Assert.Equal(runnerName, lease.GetProperty("runnerName").GetString());
+        Assert.Equal(jobId, lease.GetProperty("jobId").GetInt64());
+        Assert.Equal($"job {jobId} completed", lease.GetProperty("endReason").GetString());
+
+        var job = (await builtiful.AdminJsonAsync($"/api/v1/jobs/{jobId}"))!.Value;
+        Assert.Equal("completed", job.GetProperty("status").GetString());
+        Assert.Equal(leaseId, job.GetProperty("leaseId").GetGuid());
+        Assert.Equal(instanceId, job.GetProperty("instanceId").GetString());
+        Assert.Equal(runnerName, job.GetProperty("runnerName").GetString());
+
+        // Exactly one instance was ever launched for the job, and nothing of this cluster is left running.
+        Assert.All(await OurInstancesAsync(), i => Assert.Equal("terminated", i.State.Name.Value));
+        Assert.Single(await OurInstancesAsync());
+    }
+
+    [Fact]
+    public async Task An_instance_whose_runner_never_takes_a_job_is_terminated_at_the_boot_deadline()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var builtiful = await StartAsync(clock);
+        var (installationId, jobId) = (NewId(), NewId());
+        await DeliverAsync(builtiful, "installation", Payloads.Installation("installation.created.1.json", installationId));
+        await DeliverAsync(builtiful, "workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId));
+
+        var lease = await LeaseWithInstanceAsync(builtiful, installationId);
+        var leaseId = lease.GetProperty("id").GetGuid();
+        var instanceId = lease.GetProperty("instanceId").GetString()!;
+        await Eventually.Until(() => LeaseAsync(builtiful, leaseId), l => l.GetProperty("phase").GetString() == "idle", "the lease sees its VM running");
+
+        Assert.Equal(lease.GetProperty("requestedAt").GetDateTimeOffset() + TimeSpan.FromMinutes(10), lease.GetProperty("bootDeadline").GetDateTimeOffset());
+        Assert.Equal("running", (await DescribeAsync(instanceId)).State.Name.Value);
+
+        // Nobody reports back: no in_progress ever comes. Past the boot deadline the runner is deregistered and the VM destroyed.
+        clock.Advance(TimeSpan.FromMinutes(11));
+        lease = await Eventually.Until(() => LeaseAsync(builtiful, leaseId), l => l.GetProperty("phase").GetString() == "terminated", "the lease is terminated");
+        Assert.StartsWith("boot deadline passed", lease.GetProperty("endReason").GetString(), StringComparison.Ordinal);
+        Assert.Equal("terminated", (await DescribeAsync(instanceId)).State.Name.Value);
+        Assert.Single(await OurInstancesAsync());
+        var job = (await builtiful.AdminJsonAsync($"/api/v1/jobs/{jobId}"))!.Value;
+        Assert.Equal("queued", job.GetProperty("status").GetString());
+    }
+
+    /// <summary>The README's command with the environment a user would set, as configuration keys.</summary>
+    private Task<BuiltifulInstance> StartAsync(TimeProvider? clock = null)
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["Compute:Provider"] = "Ec2",
+            ["Compute:Ec2:Region"] = MotoServer.Region,
+            ["Compute:Ec2:ServiceUrl"] = _moto.Url.ToString(),
+            ["Compute:Ec2:SecurityGroupId"] = _network.SecurityGroupId,
+            ["Compute:Ec2:Images:x64"] = _moto.ImageId,
+            ["GitHub:Mode"] = "Simulated",
+            ["Leases:ClusterName"] = _cluster,
+            ["Leases:CheckPeriod"] = "00:00:01",
+            ["Leases:TerminationPollInterval"] = "00:00:01",
+        };
+        for (var i = 0; i < _network.SubnetIds.Count; i++)
+        {
+            settings[$"Compute:Ec2:SubnetIds:{i}"] = _network.SubnetIds[i];
+        }
+
+        return BuiltifulInstance.StartAsync(settings, clock is null ? null : builder => builder.Services.AddKeyedSingleton(BuiltifulClock.Key, clock));
+    }
+
+    private static long NewId() => Random.Shared.NextInt64(1_000_000, long.MaxValue);
+
+    private static async Task DeliverAsync(BuiltifulInstance builtiful, string @event, string body)
+    {
+        using var response = await builtiful.DeliverAsync(@event, body);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    private static async Task<JsonElement> LeaseAsync(BuiltifulInstance builtiful, Guid leaseId) =>
+        (await builtiful.AdminJsonAsync($"/api/v1/leases/{leaseId}"))!.Value;
+
+    private static async Task<JsonElement> LeaseWithInstanceAsync(BuiltifulInstance builtiful, long installationId)
+    {
+        var organisation = await Eventually.Until(
+            async () => (await builtiful.AdminJsonAsync($"/api/v1/organisations/{installationId}"))!.Value,
+            o => o.GetProperty("leaseIds").GetArrayLength() == 1,
+            "the organisation starts one lease");
+        var leaseId = organisation.GetProperty("leaseIds")[0].GetGuid();
+        return await Eventually.Until(
+            () => LeaseAsync(builtiful, leaseId),
+            l => l.GetProperty("instanceId").ValueKind == JsonValueKind.String,
+            "the lease has launched its instance");
+    }
+
+    private async Task<Instance> DescribeAsync(string instanceId) =>
+        (await _ec2.DescribeInstancesAsync(new DescribeInstancesRequest { InstanceIds = [instanceId] })).Reservations.SelectMany(r => r.Instances).Single();
+
+    /// <summary>Every instance tagged with this test's cluster, in any state.</summary>
+    private async Task<List<Instance>> OurInstancesAsync()
+    {
+        var response = await _ec2.DescribeInstancesAsync(new DescribeInstancesRequest { Filters = [new Filter($"tag:{InstanceTags.Cluster}", [_cluster])] });
+        return [.. (response.Reservations ?? []).SelectMany(r => r.Instances ?? [])];
+    }
+}
