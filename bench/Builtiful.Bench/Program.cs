@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Builtiful.Bench;
+using Builtiful.Bench.Ec2;
 using Builtiful.Bench.Hosting;
 using Builtiful.Bench.Load;
 using Builtiful.Bench.Micro;
@@ -23,7 +24,7 @@ if (args.Contains("--help") || args.Contains("-h"))
           dotnet run -c Release --project bench/Builtiful.Bench -- [--quick] [options]
 
           --quick               short windows (under 3 minutes on 2 cores); without it, the full set
-          --only=a,b            run only these parts: ingest, lifecycle, memory, micro, pg, pgstorage
+          --only=a,b            run only these parts: ingest, lifecycle, memory, micro, ec2, pg, pgstorage
           --connections=N       HTTP/1.1 connections of the load generator (16)
           --installations=N     GitHub App installations the jobs spread over (50)
           --out=PATH            where to write the JSON (bench/results/latest.json)
@@ -152,6 +153,21 @@ try
         MicroTables.Add("Grain-state encryption, one job record, CPU only", cipher);
         return cipher.Failure is null ? Task.CompletedTask : throw new InvalidOperationException(cipher.Failure);
     });
+
+    if (options.Runs("ec2") && MotoServer.Executable is null)
+    {
+        Console.WriteLine($"  {"EC2 on moto_server",-52}skipped: moto_server is not on PATH (pip install 'moto[server]==5.2.1')");
+        results["ec2_skipped"] = "moto_server is not on PATH";
+    }
+    else
+    {
+        await Step("ec2", "EC2 on moto_server: calls per job, 40 launches", async () =>
+        {
+            var ec2 = (await Ec2Scenario.RunAsync(options.Quick))!;
+            results["ec2"] = ec2;
+            Ec2Scenario.Headline(ec2, results);
+        });
+    }
 
     if (options.Runs("pg") || options.Runs("pgstorage"))
     {

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Creates a runner network in a running moto_server and prints the settings Builtiful needs to launch into it.
 
-    moto_server -H 127.0.0.1 -p 5000 &
-    eval "$(deploy/aws/moto-network.py http://127.0.0.1:5000)"
+    moto_server -H 127.0.0.1 -p 5005 &
+    eval "$(deploy/aws/moto-network.py http://127.0.0.1:5005)"
     dotnet run --project src/Builtiful.Silo
 
+moto listens on 5005 here because 5000 is Builtiful's own default port.
 moto stands in for EC2 only: it accepts any image id, launches nothing real, and models no throttling,
 capacity or ClientToken idempotency. Uses boto3, which moto installs.
 """
@@ -17,7 +18,7 @@ ZONES = ["us-east-1a", "us-east-1b", "us-east-1c"]
 
 
 def main() -> None:
-    url = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:5000"
+    url = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:5005"
     ec2 = boto3.client(
         "ec2",
         endpoint_url=url,

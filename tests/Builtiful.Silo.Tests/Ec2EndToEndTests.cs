@@ -4,7 +4,9 @@ using System.Text;
 using System.Text.Json;
 using Amazon.EC2;
 using Amazon.EC2.Model;
+using Builtiful.Compute.Ec2.Api;
 using Builtiful.Providers;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
@@ -138,13 +140,42 @@ public sealed class Ec2EndToEndTests : IAsyncLifetime
         lease = await Eventually.Until(() => LeaseAsync(builtiful, leaseId), l => l.GetProperty("phase").GetString() == "terminated", "the lease is terminated");
         Assert.StartsWith("boot deadline passed", lease.GetProperty("endReason").GetString(), StringComparison.Ordinal);
         Assert.Equal("terminated", (await DescribeAsync(instanceId)).State.Name.Value);
-        Assert.Single(await OurInstancesAsync());
+
+        // The job is still queued on GitHub: it gets one new VM (a new lease), and the dead one stays dead.
         var job = (await builtiful.AdminJsonAsync($"/api/v1/jobs/{jobId}"))!.Value;
         Assert.Equal("queued", job.GetProperty("status").GetString());
+        var instances = await Eventually.Until(OurInstancesAsync, all => all.Count == 2 && all.Any(i => i.State.Name.Value == "running"), "the queued job gets a new VM");
+        var replacement = Assert.Single(instances, i => i.InstanceId != instanceId);
+        var replacementTags = replacement.Tags.ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal);
+        Assert.Equal(jobId.ToString(CultureInfo.InvariantCulture), replacementTags[InstanceTags.Job]);
+        Assert.NotEqual(leaseId.ToString("N"), replacementTags[InstanceTags.Lease]);
+        Assert.Equal("terminated", instances.Single(i => i.InstanceId == instanceId).State.Name.Value);
+    }
+
+    [Fact]
+    public async Task A_VM_that_takes_its_time_to_shut_down_is_asked_to_terminate_once_and_then_only_watched()
+    {
+        // EC2 keeps a terminated instance shutting-down for a while (moto does not): the next three reads say so.
+        var slow = new SlowShutdown(reads: 3);
+        await using var builtiful = await StartAsync(configure: builder => builder.Services.AddSingleton(new Ec2Transport { HttpClientFactory = slow }));
+        var (installationId, jobId) = (NewId(), NewId());
+        await DeliverAsync(builtiful, "installation", Payloads.Installation("installation.created.1.json", installationId));
+        await DeliverAsync(builtiful, "workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId));
+        var lease = await LeaseWithInstanceAsync(builtiful, installationId);
+        var leaseId = lease.GetProperty("id").GetGuid();
+        var runnerName = lease.GetProperty("runnerName").GetString();
+
+        await DeliverAsync(builtiful, "workflow_job", Payloads.WorkflowJob("workflow_job.completed.1.json", jobId, installationId, runnerName: runnerName));
+        lease = await Eventually.Until(() => LeaseAsync(builtiful, leaseId), l => l.GetProperty("phase").GetString() == "terminated", "the lease is terminated");
+
+        Assert.Equal(0, slow.ShuttingDownReadsLeft);
+        Assert.True(lease.GetProperty("terminationAttempts").GetInt32() >= 3, $"the lease polled {lease.GetProperty("terminationAttempts")} times");
+        Assert.Equal(1, slow.TerminateRequests);
+        Assert.Equal("terminated", (await DescribeAsync(lease.GetProperty("instanceId").GetString()!)).State.Name.Value);
     }
 
     /// <summary>The README's command with the environment a user would set, as configuration keys.</summary>
-    private Task<BuiltifulInstance> StartAsync(TimeProvider? clock = null)
+    private Task<BuiltifulInstance> StartAsync(TimeProvider? clock = null, Action<WebApplicationBuilder>? configure = null)
     {
         var settings = new Dictionary<string, string>
         {
@@ -163,7 +194,15 @@ public sealed class Ec2EndToEndTests : IAsyncLifetime
             settings[$"Compute:Ec2:SubnetIds:{i}"] = _network.SubnetIds[i];
         }
 
-        return BuiltifulInstance.StartAsync(settings, clock is null ? null : builder => builder.Services.AddKeyedSingleton(BuiltifulClock.Key, clock));
+        return BuiltifulInstance.StartAsync(settings, builder =>
+        {
+            if (clock is not null)
+            {
+                builder.Services.AddKeyedSingleton(BuiltifulClock.Key, clock);
+            }
+
+            configure?.Invoke(builder);
+        });
     }
 
     private static long NewId() => Random.Shared.NextInt64(1_000_000, long.MaxValue);
@@ -198,5 +237,98 @@ public sealed class Ec2EndToEndTests : IAsyncLifetime
     {
         var response = await _ec2.DescribeInstancesAsync(new DescribeInstancesRequest { Filters = [new Filter($"tag:{InstanceTags.Cluster}", [_cluster])] });
         return [.. (response.Reservations ?? []).SelectMany(r => r.Instances ?? [])];
+    }
+}
+
+/// <summary>
+/// The SDK's HTTP stack with one change: the first few DescribeInstances answers that show an instance terminated say
+/// shutting-down instead, as EC2 does for a while after TerminateInstances. Counts TerminateInstances requests.
+/// </summary>
+internal sealed class SlowShutdown : Amazon.Runtime.HttpClientFactory
+{
+    private readonly HttpClient _client;
+    private int _shuttingDownReadsLeft;
+    private int _terminateRequests;
+
+    public SlowShutdown(int reads)
+    {
+        _shuttingDownReadsLeft = reads;
+        _client = new HttpClient(new Rewriter(this), disposeHandler: true);
+    }
+
+    public int ShuttingDownReadsLeft => Volatile.Read(ref _shuttingDownReadsLeft);
+
+    public int TerminateRequests => Volatile.Read(ref _terminateRequests);
+
+    public override HttpClient CreateHttpClient(Amazon.Runtime.IClientConfig clientConfig) => _client;
+
+    public override bool UseSDKHttpClientCaching(Amazon.Runtime.IClientConfig clientConfig) => false;
+
+    public override bool DisposeHttpClientsAfterUse(Amazon.Runtime.IClientConfig clientConfig) => false;
+
+    /// <summary>True for as many reads as were asked for, then never again.</summary>
+    private bool TakeShuttingDownRead()
+    {
+        while (true)
+        {
+            var left = Volatile.Read(ref _shuttingDownReadsLeft);
+            if (left == 0)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _shuttingDownReadsLeft, left - 1, left) == left)
+            {
+                return true;
+            }
+        }
+    }
+
+    private sealed class Rewriter(SlowShutdown owner) : DelegatingHandler(new SocketsHttpHandler())
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var body = request.Content is null ? "" : await request.Content.ReadAsStringAsync(cancellationToken);
+            if (request.Content is not null)
+            {
+                // Read the SDK's body once and send an identical copy.
+                var copy = new StringContent(body, Encoding.UTF8);
+                copy.Headers.Clear();
+                foreach (var header in request.Content.Headers)
+                {
+                    copy.Headers.TryAddWithoutValidation(header.Key, header.Value);
+                }
+
+                request.Content = copy;
+            }
+
+            if (body.Contains("Action=TerminateInstances", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref owner._terminateRequests);
+            }
+
+            var response = await base.SendAsync(request, cancellationToken);
+            if (!body.Contains("Action=DescribeInstances", StringComparison.Ordinal))
+            {
+                return response;
+            }
+
+            var xml = await response.Content.ReadAsStringAsync(cancellationToken);
+            if (xml.Contains("<name>terminated</name>", StringComparison.Ordinal) && owner.TakeShuttingDownRead())
+            {
+                xml = xml.Replace("<code>48</code>", "<code>32</code>", StringComparison.Ordinal)
+                    .Replace("<name>terminated</name>", "<name>shutting-down</name>", StringComparison.Ordinal);
+            }
+
+            var rewritten = new StringContent(xml, Encoding.UTF8);
+            rewritten.Headers.Clear();
+            foreach (var header in response.Content.Headers.Where(h => !h.Key.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)))
+            {
+                rewritten.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            }
+
+            response.Content = rewritten;
+            return response;
+        }
     }
 }

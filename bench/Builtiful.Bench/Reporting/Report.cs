@@ -63,6 +63,12 @@ public static class Report
         Row(results, "pg_cpu_ms_per_job", "ms");
         Row(results, "pg_postgres_cpu_ms_per_job", "ms");
         Row(results, "generator_cpu_ms_per_s", "ms/s");
+        Row(results, "ec2_calls_per_job", "calls");
+        Row(results, "ec2_run_instances_per_job", "calls");
+        Row(results, "ec2_describe_instances_per_job", "calls");
+        Row(results, "ec2_terminate_instances_per_job", "calls");
+        Row(results, "ec2_launches_per_s", "/s");
+        Row(results, "ec2_bucket_launches_per_s", "/s");
 
         if (results["scenarios"] is JsonObject scenarios && scenarios.Count > 0)
         {

@@ -26,6 +26,9 @@ public sealed partial class VmLeaseGrain(
     private IGrainTimer? _launchTimer;
     private IGrainTimer? _terminationTimer;
 
+    /// <summary>Instances whose termination this activation has asked for: while they shut down, a poll only reads their state.</summary>
+    private readonly HashSet<string> _terminationRequested = new(StringComparer.Ordinal);
+
     private LeaseState Lease => state.State;
 
     private LeaseOptions Options => options.Value;
@@ -429,8 +432,14 @@ public sealed partial class VmLeaseGrain(
                     continue;
                 }
 
-                await compute.TerminateAsync(instanceId, timeout.Token);
-                current = await compute.DescribeAsync(instanceId, timeout.Token);
+                // A stopped VM reads as shutting down too: only a termination this activation asked for lets a poll skip asking again.
+                if (current != InstanceState.ShuttingDown || !_terminationRequested.Contains(instanceId))
+                {
+                    await compute.TerminateAsync(instanceId, timeout.Token);
+                    _terminationRequested.Add(instanceId);
+                    current = await compute.DescribeAsync(instanceId, timeout.Token);
+                }
+
                 gone &= current is InstanceState.Terminated or InstanceState.NotFound;
             }
 
