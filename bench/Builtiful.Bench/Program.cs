@@ -161,7 +161,7 @@ try
     }
     else
     {
-        await Step("ec2", "EC2 on moto_server: calls per job, 40 launches", async () =>
+        await Step("ec2", $"EC2 on moto_server: calls per job, {(options.Quick ? 20 : 40)} launches", async () =>
         {
             var ec2 = (await Ec2Scenario.RunAsync(options.Quick))!;
             results["ec2"] = ec2;
