@@ -97,6 +97,43 @@ public sealed class OptionsTests
         Assert.Same(provider, services.GetRequiredService<Ec2ComputeProvider>());
     }
 
+    [Fact]
+    public void Without_credentials_anywhere_in_the_default_chain_the_provider_refuses_to_start_and_says_where_to_put_them()
+    {
+        // The SDK's chain reads the environment: empty it of every source for the length of this test.
+        string[] cleared = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
+            "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"];
+        var missing = Path.Combine(Path.GetTempPath(), $"builtiful-no-aws-{Guid.NewGuid():N}");
+        var overrides = cleared.Select(name => (name, (string?)null))
+            .Append(("AWS_SHARED_CREDENTIALS_FILE", Path.Combine(missing, "credentials")))
+            .Append(("AWS_CONFIG_FILE", Path.Combine(missing, "config")))
+            .Append(("AWS_EC2_METADATA_DISABLED", "true"))
+            .ToList();
+        var saved = overrides.Select(o => (o.Item1, Environment.GetEnvironmentVariable(o.Item1))).ToList();
+        try
+        {
+            foreach (var (name, value) in overrides)
+            {
+                Environment.SetEnvironmentVariable(name, value);
+            }
+
+            using var services = Services(Valid()).BuildServiceProvider();
+
+            var error = Assert.Throws<InvalidOperationException>(() => services.GetRequiredService<IComputeProvider>());
+
+            Assert.Contains("Compute:Ec2 found no AWS credentials for us-east-1", error.Message, StringComparison.Ordinal);
+            Assert.Contains("AWS_ACCESS_KEY_ID", error.Message, StringComparison.Ordinal);
+            Assert.Contains("Compute:Ec2:Profile", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            foreach (var (name, value) in saved)
+            {
+                Environment.SetEnvironmentVariable(name, value);
+            }
+        }
+    }
+
     [Theory]
     [InlineData(2, 8, CpuArchitecture.X64, "m7i.large")]
     [InlineData(4, 8, CpuArchitecture.X64, "c7i.xlarge")]

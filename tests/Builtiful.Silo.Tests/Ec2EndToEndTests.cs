@@ -174,6 +174,59 @@ public sealed class Ec2EndToEndTests : IAsyncLifetime
         Assert.Equal("terminated", (await DescribeAsync(lease.GetProperty("instanceId").GetString()!)).State.Name.Value);
     }
 
+    [Fact]
+    public async Task A_launch_interrupted_after_EC2_made_the_VM_adopts_that_VM_when_the_lease_comes_back()
+    {
+        await using var builtiful = await StartAsync();
+        var (installationId, jobId, leaseId) = (NewId(), NewId(), Guid.NewGuid());
+        await DeliverAsync(builtiful, "installation", Payloads.Installation("installation.created.1.json", installationId));
+
+        // What a silo that died mid-launch leaves behind: the lease stored as launching its first attempt, and the VM
+        // EC2 made for it (moto, unlike EC2, would not recognise the token, so a resend would show as a second VM).
+        var now = DateTimeOffset.UtcNow;
+        var machine = builtiful.App.Services.GetRequiredService<Builtiful.Machines.MachineCatalogue>().Match(["builtiful-2vcpu-ubuntu-2404"]).MachineType!;
+        var stored = new Builtiful.Leases.LeaseState
+        {
+            Known = true,
+            Phase = Builtiful.Leases.LeasePhase.Launching,
+            InstallationId = installationId,
+            LaunchedForJobId = jobId,
+            MachineType = machine,
+            Labels = ["builtiful-2vcpu-ubuntu-2404"],
+            RunnerName = Builtiful.Leases.RunnerNames.ForLease(leaseId),
+            RequestedAt = now,
+            BootDeadline = now + TimeSpan.FromMinutes(10),
+            ExpiresAt = now + TimeSpan.FromHours(6),
+            LaunchAttempts = 1,
+        };
+        var earlier = (await _ec2.RunInstancesAsync(new RunInstancesRequest
+        {
+            ImageId = _moto.ImageId,
+            InstanceType = InstanceType.M7iLarge,
+            MinCount = 1,
+            MaxCount = 1,
+            SubnetId = _network.SubnetIds[0],
+            SecurityGroupIds = [_network.SecurityGroupId],
+            TagSpecifications = [new TagSpecification
+            {
+                ResourceType = ResourceType.Instance,
+                Tags = [new Tag(InstanceTags.Lease, leaseId.ToString("N")), new Tag(InstanceTags.Cluster, _cluster), new Tag(InstanceTags.Job, jobId.ToString(CultureInfo.InvariantCulture))],
+            }],
+        })).Reservation.Instances.Single().InstanceId;
+        var grains = builtiful.App.Services.GetRequiredService<IGrainFactory>();
+        var storage = builtiful.App.Services.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(Builtiful.StorageNames.Grains);
+        await storage.WriteStateAsync("lease", grains.GetGrain<Builtiful.Leases.IVmLeaseGrain>(leaseId).GetGrainId(), new GrainState<Builtiful.Leases.LeaseState>(stored));
+
+        // Any look at the lease activates it; it resumes its attempt.
+        var lease = await Eventually.Until(() => LeaseAsync(builtiful, leaseId), l => l.GetProperty("instanceId").ValueKind == JsonValueKind.String, "the lease resumes its launch");
+
+        Assert.Equal(earlier, lease.GetProperty("instanceId").GetString());
+        Assert.Equal(1, lease.GetProperty("launchAttempts").GetInt32());
+        var instances = await OurInstancesAsync();
+        Assert.Equal(earlier, Assert.Single(instances).InstanceId);
+        Assert.Equal("running", instances[0].State.Name.Value);
+    }
+
     /// <summary>The README's command with the environment a user would set, as configuration keys.</summary>
     private Task<BuiltifulInstance> StartAsync(TimeProvider? clock = null, Action<WebApplicationBuilder>? configure = null)
     {

@@ -44,7 +44,17 @@ public static class Ec2ClientFactory
         }
 
         var credentials = transport.Credentials ?? NamedProfile(target.Profile);
-        return credentials is null ? new AmazonEC2Client(config) : new AmazonEC2Client(credentials, config);
+        try
+        {
+            return credentials is null ? new AmazonEC2Client(config) : new AmazonEC2Client(credentials, config);
+        }
+        catch (AmazonClientException ex) when (credentials is null)
+        {
+            // The SDK resolves its default chain here, at start-up: say what it looked for, not only that it failed.
+            throw new InvalidOperationException(
+                $"Compute:Ec2 found no AWS credentials for {target.Region}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, " +
+                $"AWS_PROFILE or Compute:Ec2:Profile, or run where a web identity, container or instance role is available. {ex.Message}", ex);
+        }
     }
 
     private static AWSCredentials? NamedProfile(string? profile)

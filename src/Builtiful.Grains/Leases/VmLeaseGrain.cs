@@ -278,6 +278,8 @@ public sealed partial class VmLeaseGrain(
             return;
         }
 
+        // Launching and not failed: an earlier activation started this attempt and died before it heard how it ended.
+        var resumed = Lease.Phase == LeasePhase.Launching && !Lease.AttemptFailed;
         if (Lease.Phase == LeasePhase.Requested || Lease.AttemptFailed)
         {
             Lease.LaunchAttempts++;
@@ -291,15 +293,15 @@ public sealed partial class VmLeaseGrain(
         try
         {
             using var timeout = CallTimeout();
-            var runner = await runners.CreateAsync(Registration(), timeout.Token);
-            var launched = await compute.LaunchAsync(new LaunchRequest
+            // Only a first attempt's VM can be told apart by its lease tag alone; later attempts relaunch with their token.
+            var launched = (resumed && attempt == 1 ? await FindEarlierLaunchAsync(timeout.Token) : null) ?? await compute.LaunchAsync(new LaunchRequest
             {
                 LeaseId = LeaseId,
                 InstallationId = Lease.InstallationId,
                 JobId = Lease.LaunchedForJobId,
                 MachineType = Lease.MachineType!,
                 ClientToken = $"{LeaseId:N}-{attempt}",
-                Runner = runner,
+                Runner = await runners.CreateAsync(Registration(), timeout.Token),
                 ExpiresAt = Lease.ExpiresAt,
                 Tags = new Dictionary<string, string>
                 {
@@ -356,6 +358,24 @@ public sealed partial class VmLeaseGrain(
             await state.WriteStateAsync();
             ScheduleLaunch(Options.LaunchRetryDelay * Math.Pow(2, attempt - 1));
         }
+    }
+
+    /// <summary>
+    /// The VM an interrupted attempt made, if any. It is adopted with the runner config it boots with: minting a new config
+    /// would replace that runner's registration (leaving the VM with a dead runner) and resend the attempt's token with
+    /// other user data, which EC2 refuses as a mismatch.
+    /// </summary>
+    private async Task<LaunchedInstance?> FindEarlierLaunchAsync(CancellationToken cancellationToken)
+    {
+        var tagged = await compute.ListByTagAsync(InstanceTags.Lease, LeaseId.ToString("N"), cancellationToken);
+        var earlier = tagged.FirstOrDefault(i => i.State is InstanceState.Pending or InstanceState.Running);
+        if (earlier is null)
+        {
+            return null;
+        }
+
+        LogAdopted(logger, LeaseId, earlier.InstanceId);
+        return new LaunchedInstance(earlier.InstanceId, time.GetUtcNow());
     }
 
     /// <summary>
@@ -568,6 +588,9 @@ public sealed partial class VmLeaseGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: terminating stray instance {InstanceId} left by an earlier launch attempt")]
     private static partial void LogStray(ILogger logger, Guid leaseId, string instanceId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Lease {LeaseId}: adopted {InstanceId}, launched by an interrupted attempt")]
+    private static partial void LogAdopted(ILogger logger, Guid leaseId, string instanceId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: release deferred, runner deregistration failed: {Error}")]
     private static partial void LogReleaseDeferred(ILogger logger, Guid leaseId, string error);
