@@ -129,6 +129,21 @@ public sealed class WorkflowJobPayloadTests
         Assert.Equal("Codertocat/Hello-World", payload.RepositoryFullName);
     }
 
+    [Fact]
+    public void Repeated_names_and_labels_are_one_string_across_deliveries_and_unique_values_are_not_shared()
+    {
+        var first = WorkflowJobPayload.Parse(Encoding.UTF8.GetBytes(Payloads.WorkflowJob("workflow_job.queued.5.json", 7, 8, runnerName: "builtiful-a")))!;
+        var second = WorkflowJobPayload.Parse(Encoding.UTF8.GetBytes(Payloads.WorkflowJob("workflow_job.queued.5.json", 9, 8, runnerName: "builtiful-a")))!;
+
+        Assert.Equal("Codertocat/Hello-World", second.RepositoryFullName);
+        Assert.Same(first.RepositoryFullName, second.RepositoryFullName);
+        Assert.Same(first.Labels[0], second.Labels[0]);
+        Assert.Same(first.WorkflowName, second.WorkflowName);
+        Assert.Same(first.Action, second.Action);
+        Assert.Equal(first.HeadSha, second.HeadSha);
+        Assert.NotSame(first.HeadSha, second.HeadSha);
+    }
+
     private static async Task AssertSameAsOctokitAsync(string json)
     {
         var reference = new CapturingProcessor();

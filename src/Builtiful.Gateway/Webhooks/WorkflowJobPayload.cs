@@ -70,7 +70,7 @@ public sealed class WorkflowJobPayload
             if (reader.ValueTextEquals("action"u8))
             {
                 reader.Read();
-                payload.Action = ReadString(ref reader, "action");
+                payload.Action = ReadAction(ref reader);
             }
             else if (reader.ValueTextEquals("workflow_job"u8))
             {
@@ -110,7 +110,7 @@ public sealed class WorkflowJobPayload
                         reader.Read();
                         if (isName)
                         {
-                            payload.RepositoryFullName = ReadString(ref reader, "repository.full_name");
+                            payload.RepositoryFullName = ReadString(ref reader, "repository.full_name", shared: true);
                         }
                         else
                         {
@@ -164,7 +164,7 @@ public sealed class WorkflowJobPayload
             else if (reader.ValueTextEquals("head_branch"u8))
             {
                 reader.Read();
-                HeadBranch = ReadString(ref reader, "workflow_job.head_branch");
+                HeadBranch = ReadString(ref reader, "workflow_job.head_branch", shared: true);
             }
             else if (reader.ValueTextEquals("head_sha"u8))
             {
@@ -174,12 +174,12 @@ public sealed class WorkflowJobPayload
             else if (reader.ValueTextEquals("workflow_name"u8))
             {
                 reader.Read();
-                WorkflowName = ReadString(ref reader, "workflow_job.workflow_name");
+                WorkflowName = ReadString(ref reader, "workflow_job.workflow_name", shared: true);
             }
             else if (reader.ValueTextEquals("name"u8))
             {
                 reader.Read();
-                Name = ReadString(ref reader, "workflow_job.name");
+                Name = ReadString(ref reader, "workflow_job.name", shared: true);
             }
             else if (reader.ValueTextEquals("labels"u8))
             {
@@ -194,7 +194,7 @@ public sealed class WorkflowJobPayload
             else if (reader.ValueTextEquals("conclusion"u8))
             {
                 reader.Read();
-                Conclusion = ReadString(ref reader, "workflow_job.conclusion");
+                Conclusion = ReadString(ref reader, "workflow_job.conclusion", shared: true);
             }
             else if (reader.ValueTextEquals("created_at"u8))
             {
@@ -254,7 +254,7 @@ public sealed class WorkflowJobPayload
                 Array.Resize(ref labels, count * 2);
             }
 
-            labels[count++] = reader.GetString()!;
+            labels[count++] = Utf8StringCache.Get(ref reader);
         }
 
         if (count != labels.Length)
@@ -265,9 +265,40 @@ public sealed class WorkflowJobPayload
         return labels;
     }
 
-    private static string? ReadString(ref Utf8JsonReader reader, string path) => reader.TokenType switch
+    /// <summary>The actions GitHub sends as shared literals; anything else as read.</summary>
+    private static string? ReadAction(ref Utf8JsonReader reader)
     {
-        JsonTokenType.String => reader.GetString(),
+        if (reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped)
+        {
+            var value = reader.ValueSpan;
+            if (value.SequenceEqual("queued"u8))
+            {
+                return "queued";
+            }
+
+            if (value.SequenceEqual("in_progress"u8))
+            {
+                return "in_progress";
+            }
+
+            if (value.SequenceEqual("completed"u8))
+            {
+                return "completed";
+            }
+
+            if (value.SequenceEqual("waiting"u8))
+            {
+                return "waiting";
+            }
+        }
+
+        return ReadString(ref reader, "action");
+    }
+
+    /// <summary>A string or null; <paramref name="shared"/> values come from <see cref="Utf8StringCache"/>.</summary>
+    private static string? ReadString(ref Utf8JsonReader reader, string path, bool shared = false) => reader.TokenType switch
+    {
+        JsonTokenType.String => shared ? Utf8StringCache.Get(ref reader) : reader.GetString(),
         JsonTokenType.Null => null,
         _ => throw new JsonException($"{path} must be a string, not {Describe(reader.TokenType)}."),
     };
