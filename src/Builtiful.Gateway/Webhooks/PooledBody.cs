@@ -28,8 +28,10 @@ internal struct PooledBody : IDisposable
     /// <summary>Reads at most <paramref name="limit"/> bytes; <see cref="TooLarge"/> when the body is longer.</summary>
     public static async ValueTask<PooledBody> ReadAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
     {
+        // One byte more than the limit, so a body that fills the buffer is known to be too large (bounded by what an array can hold).
+        var capacity = (int)Math.Min((long)limit + 1, Array.MaxLength);
         var declared = request.ContentLength;
-        var buffer = ArrayPool<byte>.Shared.Rent(declared is { } length and > 0 ? (int)Math.Min(length, limit) + 1 : Math.Min(ChunkedStart, limit + 1));
+        var buffer = ArrayPool<byte>.Shared.Rent(declared is { } length and > 0 ? (int)Math.Min(length + 1, capacity) : Math.Min(ChunkedStart, capacity));
         var filled = 0;
         try
         {
@@ -37,14 +39,14 @@ internal struct PooledBody : IDisposable
             {
                 if (filled == buffer.Length)
                 {
-                    if (filled > limit)
+                    if (filled > limit || filled >= capacity)
                     {
                         ArrayPool<byte>.Shared.Return(buffer);
                         buffer = null;
                         return new PooledBody { TooLarge = true, Limit = limit };
                     }
 
-                    var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, limit + 1));
+                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, capacity));
                     buffer.AsSpan(0, filled).CopyTo(larger);
                     ArrayPool<byte>.Shared.Return(buffer);
                     buffer = larger;
