@@ -130,8 +130,10 @@ public static partial class WebhookEndpoint
                 {
                     job = WorkflowJobPayload.Parse(body.Span);
                 }
-                catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+                catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
+                    // JsonException with the field named, or the reader's own errors (an escaped lone surrogate is an
+                    // InvalidOperationException): all of them the sender's 400, as on the Octokit path below.
                     return Malformed(eventName, delivery, Shorten(ex.Message), metrics, logger);
                 }
 
