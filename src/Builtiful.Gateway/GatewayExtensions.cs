@@ -25,6 +25,7 @@ public static class GatewayExtensions
         builder.Services.AddOptions<GitHubOptions>().Bind(builder.Configuration.GetSection(GitHubOptions.Section));
         builder.Services.AddOptions<GatewayOptions>().Bind(builder.Configuration.GetSection(GatewayOptions.Section));
         builder.Services.AddOptions<AdminOptions>().Bind(builder.Configuration.GetSection(AdminOptions.Section));
+        builder.Services.AddSingleton<GatewayGrains>();
         builder.Services.AddScoped<BuiltifulWebhookProcessor>();
         builder.Services.AddProblemDetails();
         builder.AddBuiltifulOperations();

@@ -140,6 +140,8 @@ public sealed class WebhookEndpointTests(WebhookEndpointTests.Host builtiful) : 
     [InlineData("not json at all")]
     [InlineData("{\"action\": \"queued\"}")]
     [InlineData("[]")]
+    [InlineData("{\"action\": \"queued\", \"workflow_job\": {\"id\": 1, \"name\": \"\\uD800\", \"labels\": [\"builtiful-2vcpu-ubuntu-2404\"]}}")]
+    [InlineData("{\"action\": \"queued\", \"workflow_job\": {\"id\": \"1\", \"labels\": [\"builtiful-2vcpu-ubuntu-2404\"]}}")]
     public async Task A_signed_but_malformed_body_is_400_with_a_clear_problem(string body)
     {
         using var response = await builtiful.DeliverAsync("workflow_job", body);

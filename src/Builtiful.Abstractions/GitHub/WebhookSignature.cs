@@ -18,9 +18,16 @@ public static class WebhookSignature
     }
 
     /// <summary>Constant-time check of <paramref name="signature"/> against the body.</summary>
-    public static bool IsValid(string secret, ReadOnlySpan<byte> body, string? signature)
+    public static bool IsValid(string secret, ReadOnlySpan<byte> body, string? signature) =>
+        !string.IsNullOrEmpty(secret) && IsValid(Encoding.UTF8.GetBytes(secret), body, signature);
+
+    /// <summary>
+    /// Constant-time check of <paramref name="signature"/> against the body under the secret's UTF-8 bytes, for callers
+    /// that encode the secret once; allocates nothing.
+    /// </summary>
+    public static bool IsValid(ReadOnlySpan<byte> secretUtf8, ReadOnlySpan<byte> body, string? signature)
     {
-        if (string.IsNullOrEmpty(secret) || signature is null || !signature.StartsWith(Prefix, StringComparison.Ordinal))
+        if (secretUtf8.IsEmpty || signature is null || !signature.StartsWith(Prefix, StringComparison.Ordinal))
         {
             return false;
         }
@@ -38,7 +45,7 @@ public static class WebhookSignature
         }
 
         Span<byte> expected = stackalloc byte[HMACSHA256.HashSizeInBytes];
-        HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body, expected);
+        HMACSHA256.HashData(secretUtf8, body, expected);
         return CryptographicOperations.FixedTimeEquals(expected, claimed);
     }
 }

@@ -45,13 +45,22 @@ public sealed class WebhookDeliveryMetrics
     };
 
     // "ignored: action Builtiful does not act on" → "ignored"; the grain's outcomes are applied, ignored and rejected.
-    private static string Verdict(string? outcome) => outcome?.Split(':', 2)[0] switch
+    private static string Verdict(string? outcome)
     {
-        "applied" => "applied",
-        "ignored" => "ignored",
-        "rejected" => "rejected",
-        _ => "other",
-    };
+        var verdict = outcome.AsSpan();
+        if (verdict.IndexOf(':') is var colon and >= 0)
+        {
+            verdict = verdict[..colon];
+        }
+
+        return verdict switch
+        {
+            "applied" => "applied",
+            "ignored" => "ignored",
+            "rejected" => "rejected",
+            _ => "other",
+        };
+    }
 }
 
 public static class WebhookDeliveryMetricsMiddleware

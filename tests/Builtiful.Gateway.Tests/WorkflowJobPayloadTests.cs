@@ -1,0 +1,189 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Builtiful.Gateway.Webhooks;
+using Builtiful.Testing;
+using Octokit.Webhooks;
+using Octokit.Webhooks.Events;
+using Octokit.Webhooks.Events.WorkflowJob;
+
+namespace Builtiful.Gateway.Tests;
+
+/// <summary>
+/// The gateway's slim workflow_job parser against Octokit.Webhooks' full model, the reference it replaced on the hot
+/// path: the same fields from every real payload, and a clear error naming the field when a kept field is wrong.
+/// </summary>
+public sealed class WorkflowJobPayloadTests
+{
+    public static TheoryData<string> WorkflowJobFixtures() =>
+        [.. Payloads.All().Where(f => f.StartsWith("workflow_job.", StringComparison.Ordinal))];
+
+    [Theory]
+    [MemberData(nameof(WorkflowJobFixtures))]
+    public async Task Every_real_payload_reads_the_same_fields_as_Octokit(string fixture)
+    {
+        await AssertSameAsOctokitAsync(Payloads.Read(fixture));
+        await AssertSameAsOctokitAsync(Payloads.WorkflowJob(fixture, 4_242_424_242, 42_424_242, runnerName: "builtiful-" + Guid.NewGuid().ToString("N")));
+    }
+
+    [Fact]
+    public async Task Escaped_strings_unusual_dates_and_many_labels_read_the_same_as_Octokit()
+    {
+        var root = JsonNode.Parse(Payloads.WorkflowJob("workflow_job.completed.1.json", 7, 8))!;
+        var job = root["workflow_job"]!;
+        job["name"] = "build \"x\" \\ \u00e9\u202e\ud83d\ude80 <tab>\t";
+        job["head_branch"] = null;
+        job["created_at"] = "2026-11-05T10:00:00.123+02:00";
+        job["started_at"] = 1_700_000_000;
+        job["labels"] = new JsonArray("self-hosted", "BUILTIFUL-4vcpu-ubuntu-2404", "x", "y", "z", "builtiful-2vcpu-ubuntu-2404-arm");
+        root["repository"]!["full_name"] = "o/r\u00fcpo";
+        root["extra"] = new JsonObject { ["deep"] = new JsonArray(new JsonObject { ["a"] = 1 }) };
+
+        await AssertSameAsOctokitAsync(root.ToJsonString());
+    }
+
+    [Theory]
+    [InlineData("workflow_job.id", "\"42\"", "workflow_job.id must be an integer, not a string")]
+    [InlineData("workflow_job.id", "1.5", "workflow_job.id must be a 64-bit integer")]
+    [InlineData("workflow_job.run_id", "true", "workflow_job.run_id must be an integer, not a boolean")]
+    [InlineData("workflow_job.labels", "\"builtiful-2vcpu-ubuntu-2404\"", "workflow_job.labels must be an array of strings, not a string")]
+    [InlineData("workflow_job.labels", "[1]", "workflow_job.labels must be an array of strings; it holds a number")]
+    [InlineData("workflow_job.labels", "[null]", "workflow_job.labels must be an array of strings; it holds null")]
+    [InlineData("workflow_job.head_sha", "{}", "workflow_job.head_sha must be a string, not an object")]
+    [InlineData("workflow_job.created_at", "\"NaN\"", "workflow_job.created_at is not a date")]
+    [InlineData("workflow_job.started_at", "\"\"", "workflow_job.started_at is not a date")]
+    [InlineData("workflow_job.completed_at", "1e300", "workflow_job.completed_at is not a date in Unix seconds")]
+    [InlineData("workflow_job", "[]", "workflow_job must be an object, not an array")]
+    [InlineData("installation", "7", "installation must be an object, not a number")]
+    [InlineData("installation.id", "\"7\"", "installation.id must be an integer, not a string")]
+    [InlineData("repository.full_name", "[]", "repository.full_name must be a string, not an array")]
+    public void A_kept_field_of_the_wrong_type_is_an_error_naming_the_field(string path, string json, string message)
+    {
+        var root = JsonNode.Parse(Payloads.WorkflowJob("workflow_job.queued.5.json", 7, 8))!.AsObject();
+        var names = path.Split('.');
+        var parent = names.Length == 1 ? root : root[names[0]]!.AsObject();
+        parent[names[^1]] = JsonNode.Parse(json);
+
+        var error = Assert.Throws<JsonException>(() => WorkflowJobPayload.Parse(Encoding.UTF8.GetBytes(root.ToJsonString())));
+
+        Assert.StartsWith(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("{\"action\": \"queued\", \"workflow_job\": ")]
+    [InlineData("not json at all")]
+    [InlineData("[]")]
+    [InlineData("\"queued\"")]
+    [InlineData("{\"action\": \"queued\"} {}")]
+    [InlineData("{\"action\": \"queued\", /* comment */ \"workflow_job\": {}}")]
+    [InlineData("{\"action\": \"queued\", \"workflow_job\": {\"id\": 1,}}")]
+    public void A_body_that_is_not_one_JSON_object_is_an_error(string body)
+    {
+        Assert.ThrowsAny<JsonException>(() => WorkflowJobPayload.Parse(Encoding.UTF8.GetBytes(body)));
+    }
+
+    [Fact]
+    public void Bytes_that_are_not_UTF_8_are_an_error_even_in_skipped_fields()
+    {
+        var body = Encoding.Latin1.GetBytes(Payloads.WorkflowJob("workflow_job.queued.5.json", 7, 8).Replace("Hello-World", "H\u00e9llo-World", StringComparison.Ordinal));
+
+        var error = Assert.Throws<JsonException>(() => WorkflowJobPayload.Parse(body));
+
+        Assert.Contains("UTF-8", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Nesting_deeper_than_64_in_a_skipped_field_is_an_error()
+    {
+        var body = "{\"action\":\"queued\",\"extra\":" + new string('[', 100) + new string(']', 100) + "}";
+
+        Assert.ThrowsAny<JsonException>(() => WorkflowJobPayload.Parse(Encoding.UTF8.GetBytes(body)));
+    }
+
+    [Fact]
+    public void JSON_null_is_no_payload_and_a_missing_workflow_job_is_reported_as_missing()
+    {
+        Assert.Null(WorkflowJobPayload.Parse(" null "u8));
+
+        var payload = WorkflowJobPayload.Parse("{\"action\":\"queued\",\"workflow_job\":null}"u8)!;
+
+        Assert.False(payload.HasWorkflowJob);
+        Assert.Equal("queued", payload.Action);
+        Assert.Empty(payload.Labels);
+    }
+
+    [Fact]
+    public void Fields_Builtiful_does_not_keep_are_skipped_whatever_their_type()
+    {
+        var root = JsonNode.Parse(Payloads.WorkflowJob("workflow_job.queued.5.json", 7, 8))!;
+        root["workflow_job"]!["steps"] = "not an array";
+        root["workflow_job"]!["runner_id"] = new JsonObject();
+        root["sender"] = 12;
+        root["repository"]!["owner"] = "not an object";
+
+        var payload = WorkflowJobPayload.Parse(Encoding.UTF8.GetBytes(root.ToJsonString()))!;
+
+        Assert.Equal(7, payload.Id);
+        Assert.Equal(8, payload.InstallationId);
+        Assert.Equal("Codertocat/Hello-World", payload.RepositoryFullName);
+    }
+
+    [Fact]
+    public void Repeated_names_and_labels_are_one_string_across_deliveries_and_unique_values_are_not_shared()
+    {
+        var first = WorkflowJobPayload.Parse(Encoding.UTF8.GetBytes(Payloads.WorkflowJob("workflow_job.queued.5.json", 7, 8, runnerName: "builtiful-a")))!;
+        var second = WorkflowJobPayload.Parse(Encoding.UTF8.GetBytes(Payloads.WorkflowJob("workflow_job.queued.5.json", 9, 8, runnerName: "builtiful-a")))!;
+
+        Assert.Equal("Codertocat/Hello-World", second.RepositoryFullName);
+        Assert.Same(first.RepositoryFullName, second.RepositoryFullName);
+        Assert.Same(first.Labels[0], second.Labels[0]);
+        Assert.Same(first.WorkflowName, second.WorkflowName);
+        Assert.Same(first.Action, second.Action);
+        Assert.Equal(first.HeadSha, second.HeadSha);
+        Assert.NotSame(first.HeadSha, second.HeadSha);
+    }
+
+    private static async Task AssertSameAsOctokitAsync(string json)
+    {
+        var reference = new CapturingProcessor();
+        await reference.ProcessWebhookAsync(
+            new Dictionary<string, Microsoft.Extensions.Primitives.StringValues>(StringComparer.OrdinalIgnoreCase) { ["X-GitHub-Event"] = "workflow_job" },
+            json);
+        var expected = Assert.IsAssignableFrom<WorkflowJobEvent>(reference.Event);
+        var job = expected.WorkflowJob;
+
+        var actual = WorkflowJobPayload.Parse(Encoding.UTF8.GetBytes(json));
+
+        Assert.NotNull(actual);
+        Assert.True(actual.HasWorkflowJob);
+        Assert.Equal(expected.Action, actual.Action);
+        Assert.Equal(job.Id, actual.Id);
+        Assert.Equal(job.RunId, actual.RunId);
+        Assert.Equal(job.RunAttempt, actual.RunAttempt);
+        Assert.Equal(job.HeadBranch, actual.HeadBranch);
+        Assert.Equal(job.HeadSha, actual.HeadSha);
+        Assert.Equal(job.WorkflowName, actual.WorkflowName);
+        Assert.Equal(job.Name, actual.Name);
+        Assert.Equal(job.Labels, actual.Labels);
+        Assert.Equal(job.RunnerName, actual.RunnerName);
+        Assert.Equal(job.Conclusion?.StringValue, actual.Conclusion);
+        Assert.Equal(job.CreatedAt == default ? null : job.CreatedAt, actual.CreatedAt);
+        Assert.Equal(job.StartedAt, actual.StartedAt);
+        Assert.Equal(job.CompletedAt, actual.CompletedAt);
+        Assert.Equal(expected.Installation?.Id ?? 0, actual.InstallationId);
+        Assert.Equal(expected.Repository?.FullName, actual.RepositoryFullName);
+    }
+
+    private sealed class CapturingProcessor : WebhookEventProcessor
+    {
+        public WebhookEvent? Event { get; private set; }
+
+        protected override ValueTask ProcessWorkflowJobWebhookAsync(
+            WebhookHeaders headers, WorkflowJobEvent workflowJobEvent, WorkflowJobAction action, CancellationToken cancellationToken = default)
+        {
+            Event = workflowJobEvent;
+            return ValueTask.CompletedTask;
+        }
+    }
+}
