@@ -25,14 +25,20 @@ public sealed record JobResponse(
     string? JobName,
     double? QueueSeconds = null,
     double? DurationSeconds = null,
-    long? BillableMinutes = null)
+    long? BillableMinutes = null,
+    bool Rejected = false,
+    string? RejectionCode = null,
+    string RepositoryVisibility = "unknown")
 {
     public static JobResponse From(JobView v) => new(
         v.Id, v.Status.ToWire(), v.Conclusion, v.InstallationId, v.Repository, v.Branch, v.HeadSha, v.Labels, v.MachineType,
         v.QueuedAt, v.StartedAt, v.CompletedAt, v.LeaseId, v.RejectionReason, v.RunId, v.RunAttempt, v.WorkflowName, v.JobName,
         v.StartedAt - v.QueuedAt is { Ticks: >= 0 } queued ? queued.TotalSeconds : null,
         v.CompletedAt - v.StartedAt is { Ticks: >= 0 } ran ? ran.TotalSeconds : null,
-        v is { LeaseId: not null, StartedAt: { } started, CompletedAt: { } completed } ? Usage.JobRun.MinutesBetween(started, completed) : null);
+        v is { LeaseId: not null, StartedAt: { } started, CompletedAt: { } completed } ? Usage.JobRun.MinutesBetween(started, completed) : null,
+        v.RejectionReason is not null,
+        v.RejectionReason is null ? null : (v.RejectionCode ?? Jobs.RejectionCode.Other).ToWire(),
+        v.Visibility.ToWire());
 }
 
 public sealed record LeaseResponse(

@@ -59,6 +59,9 @@ public sealed class BuiltifulWebhookProcessor(IGrainFactory grains, WebhookMetri
             StartedAt = job.StartedAt,
             CompletedAt = job.CompletedAt,
             DeliveryId = headers.Delivery,
+            Visibility = workflowJobEvent.Repository is { } repository
+                ? RepositoryVisibilities.From(repository.Visibility?.StringValue, repository.Private)
+                : RepositoryVisibility.Unknown,
         });
         if (result == JobEventOutcome.Rejected)
         {
