@@ -78,7 +78,7 @@ public sealed class RepositoryPolicyTests(RepositoryPolicyTests.Host builtiful) 
         Assert.False(admitted.GetProperty("rejected").GetBoolean());
         Assert.Equal(JsonValueKind.Null, admitted.GetProperty("rejectionCode").ValueKind);
         var leaseId = Assert.Single((await OrganisationAsync(installationId)).GetProperty("leaseIds").EnumerateArray()).GetString();
-        var lease = await Eventually.Until(async () => (await builtiful.AdminJsonAsync($"/api/v1/leases/{leaseId}"))!.Value,
+        var lease = await Eventually.Until(() => ReadAsync($"/api/v1/leases/{leaseId}"),
             l => l.GetProperty("instanceId").ValueKind == JsonValueKind.String, "the VM is launched");
         Assert.Equal(admittedJob, lease.GetProperty("launchedForJobId").GetInt64());
 
@@ -106,7 +106,7 @@ public sealed class RepositoryPolicyTests(RepositoryPolicyTests.Host builtiful) 
         Assert.Contains("octo-org/other-repo is not on the repository allow-list", other.GetProperty("rejectionReason").GetString(), StringComparison.Ordinal);
         var organisation = await OrganisationAsync(installationId);
         var leaseId = Assert.Single(organisation.GetProperty("leaseIds").EnumerateArray()).GetString();
-        Assert.Equal(allowedJob, (await builtiful.AdminJsonAsync($"/api/v1/leases/{leaseId}"))!.Value.GetProperty("launchedForJobId").GetInt64());
+        Assert.Equal(allowedJob, (await ReadAsync($"/api/v1/leases/{leaseId}")).GetProperty("launchedForJobId").GetInt64());
         await _refused.ReachesAsync(RefusalReasons.RepositoryNotAllowed, 1);
 
         var policy = await GetPolicyAsync(installationId, BobToken);
@@ -186,23 +186,17 @@ public sealed class RepositoryPolicyTests(RepositoryPolicyTests.Host builtiful) 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
-    private async Task<JsonElement> JobAsync(long jobId)
-    {
-        using var response = await builtiful.AdminGetAsync($"/api/v1/jobs/{jobId}", BobToken);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return await response.Content.ReadFromJsonAsync<JsonElement>();
-    }
+    private Task<JsonElement> JobAsync(long jobId) => ReadAsync($"/api/v1/jobs/{jobId}");
 
-    private async Task<JsonElement> OrganisationAsync(long installationId)
-    {
-        using var response = await builtiful.AdminGetAsync($"/api/v1/organisations/{installationId}", BobToken);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return await response.Content.ReadFromJsonAsync<JsonElement>();
-    }
+    private Task<JsonElement> OrganisationAsync(long installationId) => ReadAsync($"/api/v1/organisations/{installationId}");
 
-    private async Task<JsonElement> GetPolicyAsync(long installationId, string token)
+    private Task<JsonElement> GetPolicyAsync(long installationId, string token) =>
+        ReadAsync($"/api/v1/organisations/{installationId}/repository-policy", token);
+
+    /// <summary>A read as the read-only operator unless told otherwise: reading needs no more.</summary>
+    private async Task<JsonElement> ReadAsync(string path, string token = BobToken)
     {
-        using var response = await builtiful.AdminGetAsync($"/api/v1/organisations/{installationId}/repository-policy", token);
+        using var response = await builtiful.AdminGetAsync(path, token);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
