@@ -25,8 +25,8 @@ public interface IRetentionGrain : IGrainWithIntegerKey
 }
 
 /// <summary>
-/// The jobs and leases of one installation first seen in one UTC hour, keyed <c>{installationId}:{yyyy-MM-ddTHH}</c>
-/// (<see cref="RetentionKeys"/>). Written once per job and per lease; read and emptied by the installation's sweep.
+/// The jobs and leases of one installation first seen in one UTC hour, one of <see cref="RetentionKeys.Shards"/> shards,
+/// keyed <c>{installationId}:{yyyy-MM-ddTHH}:{shard}</c> (<see cref="RetentionKeys"/>). Written once per job and per lease; read and emptied by the installation's sweep.
 /// </summary>
 [Alias("builtiful.retention-hour")]
 public interface IRetentionHourGrain : IGrainWithStringKey
@@ -63,12 +63,19 @@ public sealed record RetentionReport(
 
 public static class RetentionKeys
 {
+    /// <summary>Each hour's records are spread over this many grains, so a busy installation's writes run side by side.</summary>
+    public const int Shards = 8;
+
+    public static string Hour(long installationId, DateTimeOffset hour, long jobId) => Hour(installationId, hour, (int)((ulong)jobId % Shards));
+
+    public static string Hour(long installationId, DateTimeOffset hour, Guid leaseId) => Hour(installationId, hour, leaseId.ToByteArray()[0] % Shards);
+
     public static DateTimeOffset HourOf(DateTimeOffset instant)
     {
         var utc = instant.ToUniversalTime();
         return new DateTimeOffset(utc.Year, utc.Month, utc.Day, utc.Hour, 0, 0, TimeSpan.Zero);
     }
 
-    public static string Hour(long installationId, DateTimeOffset hour) =>
-        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{installationId}:{HourOf(hour):yyyy-MM-ddTHH}");
+    public static string Hour(long installationId, DateTimeOffset hour, int shard) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{installationId}:{HourOf(hour):yyyy-MM-ddTHH}:{shard}");
 }

@@ -30,7 +30,7 @@ public sealed partial class JobGrain(
         if (firstSeen)
         {
             // Indexed for retention before anything else is stored, so no record of this job can escape deletion.
-            await GrainFactory.GetGrain<IRetentionHourGrain>(RetentionKeys.Hour(Job.InstallationId, Job.RecordedAt!.Value))
+            await GrainFactory.GetGrain<IRetentionHourGrain>(RetentionKeys.Hour(Job.InstallationId, Job.RecordedAt!.Value, this.GetPrimaryKeyLong()))
                 .AddJob(this.GetPrimaryKeyLong());
         }
 

@@ -79,7 +79,7 @@ public sealed partial class VmLeaseGrain(
         Lease.RequestedAt = now;
         Lease.BootDeadline = now + Options.BootDeadline;
         Lease.ExpiresAt = now + lifetime;
-        await GrainFactory.GetGrain<Retention.IRetentionHourGrain>(Retention.RetentionKeys.Hour(order.InstallationId, now)).AddLease(LeaseId);
+        await GrainFactory.GetGrain<Retention.IRetentionHourGrain>(Retention.RetentionKeys.Hour(order.InstallationId, now, LeaseId)).AddLease(LeaseId);
         await state.WriteStateAsync();
 
         // The reminder exists before any VM does, so nothing launched from here on can outlive its deadline.

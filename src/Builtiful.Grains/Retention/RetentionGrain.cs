@@ -80,46 +80,54 @@ public sealed partial class RetentionGrain(
         // An hour is due once all of it is older than the cutoff: a record is deleted at most an hour and a sweep late.
         while (budget > 0 && Hours.Count > 0 && Hours[0] + TimeSpan.FromHours(1) <= cutoff)
         {
-            var hour = GrainFactory.GetGrain<IRetentionHourGrain>(RetentionKeys.Hour(installationId, Hours[0]));
-            var batch = await hour.Take(budget);
-            foreach (var jobId in batch.Jobs)
+            var remaining = 0;
+            for (var shard = 0; shard < RetentionKeys.Shards; shard++)
             {
-                switch (await GrainFactory.GetGrain<IJobGrain>(jobId).Forget(abandonedBefore))
+                var hour = GrainFactory.GetGrain<IRetentionHourGrain>(RetentionKeys.Hour(installationId, Hours[0], shard));
+                var batch = budget > 0 ? await hour.Take(budget) : new RetentionBatch([], []);
+                foreach (var jobId in batch.Jobs)
                 {
-                    case RetentionOutcome.Deleted: jobsDeleted++; break;
-                    case RetentionOutcome.Kept: keptJobs.Add(jobId); break;
+                    switch (await GrainFactory.GetGrain<IJobGrain>(jobId).Forget(abandonedBefore))
+                    {
+                        case RetentionOutcome.Deleted: jobsDeleted++; break;
+                        case RetentionOutcome.Kept: keptJobs.Add(jobId); break;
+                    }
                 }
+
+                foreach (var leaseId in batch.Leases)
+                {
+                    switch (await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).Forget())
+                    {
+                        case RetentionOutcome.Deleted: leasesDeleted++; break;
+                        case RetentionOutcome.Kept: keptLeases.Add(leaseId); break;
+                    }
+                }
+
+                budget -= batch.Count;
+                remaining += batch.Count > 0 || budget <= 0 ? await hour.Remove(batch) : 0;
             }
 
-            foreach (var leaseId in batch.Leases)
+            if (remaining > 0)
             {
-                switch (await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).Forget())
-                {
-                    case RetentionOutcome.Deleted: leasesDeleted++; break;
-                    case RetentionOutcome.Kept: keptLeases.Add(leaseId); break;
-                }
+                break;
             }
 
-            budget -= Math.Max(1, batch.Count);
-            if (await hour.Remove(batch) == 0)
-            {
-                Hours.RemoveAt(0);
-                changed = true;
-            }
+            // Every shard of the hour is empty (an empty shard costs one read, once).
+            Hours.RemoveAt(0);
+            changed = true;
         }
 
         if (keptJobs.Count + keptLeases.Count > 0)
         {
             // Still live: moved to the current hour, looked at again once that hour is due.
-            var current = GrainFactory.GetGrain<IRetentionHourGrain>(RetentionKeys.Hour(installationId, now));
             foreach (var jobId in keptJobs)
             {
-                await current.AddJob(jobId);
+                await GrainFactory.GetGrain<IRetentionHourGrain>(RetentionKeys.Hour(installationId, now, jobId)).AddJob(jobId);
             }
 
             foreach (var leaseId in keptLeases)
             {
-                await current.AddLease(leaseId);
+                await GrainFactory.GetGrain<IRetentionHourGrain>(RetentionKeys.Hour(installationId, now, leaseId)).AddLease(leaseId);
             }
 
             var hourNow = RetentionKeys.HourOf(now);

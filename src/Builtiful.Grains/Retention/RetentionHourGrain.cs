@@ -68,8 +68,9 @@ public sealed class RetentionHourGrain(
 
         var key = this.GetPrimaryKeyString();
         var colon = key.IndexOf(':', StringComparison.Ordinal);
+        var shardColon = key.LastIndexOf(':');
         var installationId = long.Parse(key.AsSpan(0, colon), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
-        var hour = DateTimeOffset.ParseExact(key[(colon + 1)..], "yyyy-MM-ddTHH", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+        var hour = DateTimeOffset.ParseExact(key[(colon + 1)..shardColon], "yyyy-MM-ddTHH", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
         await GrainFactory.GetGrain<IRetentionGrain>(installationId).Track(hour);
         _tracked = true;
     }
