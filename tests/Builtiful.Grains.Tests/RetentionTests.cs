@@ -181,3 +181,32 @@ public sealed class RetentionTests(RetentionTests.Cluster world) : IClassFixture
 
     private IUsageGrain Usage(string key) => world.Client.GetGrain<IUsageGrain>(key);
 }
+
+/// <summary>The same sweep driven by its own reminder, as in production: nothing calls it but the reminder service.</summary>
+public sealed class RetentionReminderTests(RetentionReminderTests.Cluster world) : IClassFixture<RetentionReminderTests.Cluster>
+{
+    public sealed class Cluster : LifecycleCluster
+    {
+        protected override IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>
+        {
+            ["Retention:JobMetadata"] = "1.00:00:00",
+            ["Retention:SweepPeriod"] = "00:00:01",
+        };
+    }
+
+    [Fact]
+    public async Task The_installations_reminder_deletes_due_jobs_and_is_removed_once_nothing_is_left()
+    {
+        var installationId = await world.InstallAsync();
+        var refused = LifecycleCluster.NewJobId();
+        await world.Job(refused).Apply(LifecycleCluster.JobEvent(refused, installationId, JobStatus.Queued, visibility: RepositoryVisibility.Public));
+        var retention = world.Client.GetGrain<IRetentionGrain>(installationId);
+        await Eventually.Until(() => world.Reminders.ReadRow(retention.GetGrainId(), RetentionGrain.Reminder), row => row is not null, "the reminder is armed");
+
+        world.Clock.Advance(TimeSpan.FromDays(1) + TimeSpan.FromHours(2));
+
+        await Eventually.Until(() => world.Job(refused).GetView(), view => view is null, "the reminder's sweep deletes the job");
+        await Eventually.Until(() => world.Reminders.ReadRow(retention.GetGrainId(), RetentionGrain.Reminder), row => row is null, "the reminder is removed");
+        Assert.Empty(await retention.PendingHours());
+    }
+}
