@@ -81,6 +81,7 @@ public sealed partial class RetentionGrain(
         while (budget > 0 && Hours.Count > 0 && Hours[0] + TimeSpan.FromHours(1) <= cutoff)
         {
             var remaining = 0;
+            var taken = 0;
             for (var shard = 0; shard < RetentionKeys.Shards; shard++)
             {
                 var hour = GrainFactory.GetGrain<IRetentionHourGrain>(RetentionKeys.Hour(installationId, Hours[0], shard));
@@ -104,6 +105,7 @@ public sealed partial class RetentionGrain(
                 }
 
                 budget -= batch.Count;
+                taken += batch.Count;
                 remaining += batch.Count > 0 || budget <= 0 ? await hour.Remove(batch) : 0;
             }
 
@@ -112,9 +114,11 @@ public sealed partial class RetentionGrain(
                 break;
             }
 
-            // Every shard of the hour is empty (an empty shard costs one read, once).
+            // Every shard of the hour is empty (an empty shard costs one read, once). An hour that held nothing still
+            // counts against the bound, so a sweep over a long run of empty hours stays bounded too.
             Hours.RemoveAt(0);
             changed = true;
+            budget -= taken == 0 ? 1 : 0;
         }
 
         if (keptJobs.Count + keptLeases.Count > 0)

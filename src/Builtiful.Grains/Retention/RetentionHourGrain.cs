@@ -41,13 +41,13 @@ public sealed class RetentionHourGrain(
         ArgumentNullException.ThrowIfNull(batch);
         var removed = batch.Jobs.Count(Hour.Jobs.Remove) + batch.Leases.Count(Hour.Leases.Remove);
         var remaining = Hour.Jobs.Count + Hour.Leases.Count;
-        if (remaining == 0)
+        if (remaining == 0 && state.RecordExists)
         {
             await state.ClearStateAsync();
             state.State = new RetentionHourState();
             DeactivateOnIdle();
         }
-        else if (removed > 0)
+        else if (remaining > 0 && removed > 0)
         {
             await state.WriteStateAsync();
         }
