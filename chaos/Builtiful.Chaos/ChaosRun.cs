@@ -257,6 +257,13 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
         workflowJob["labels"] = new JsonArray(JsonValue.Create("builtiful-2vcpu-ubuntu-2404"));
         workflowJob["runner_name"] = null;
         root["installation"] = new JsonObject { ["id"] = job.InstallationId, ["node_id"] = "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u" };
+        if (root["repository"] is JsonObject repository)
+        {
+            // The recorded examples are public repositories, which organisations refuse unless they opt in.
+            repository["private"] = true;
+            repository["visibility"] = "private";
+        }
+
         return root.ToJsonString();
     }
 

@@ -39,6 +39,9 @@ public static class BuiltifulServices
         services.AddOptions<ReconcilerOptions>().Bind(configuration.GetSection(ReconcilerOptions.Section))
             .Validate(o => o.Period >= TimeSpan.FromSeconds(1) && o.MaxInstancesPerSweep > 0, "Reconciler: Period must be at least 1 s and MaxInstancesPerSweep positive")
             .ValidateOnStart();
+        services.AddOptions<Retention.RetentionOptions>().Bind(configuration.GetSection(Retention.RetentionOptions.Section))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<Retention.RetentionOptions>, RetentionOptionsValidation>();
         services.TryAddKeyedSingleton(BuiltifulClock.Key, TimeProvider.System);
 
         var compute = configuration["Compute:Provider"] ?? SimulatedComputeProvider.ProviderName;
@@ -86,6 +89,8 @@ public static class BuiltifulServices
         var checkPeriod = configuration.GetSection(LeaseOptions.Section).Get<LeaseOptions>()?.CheckPeriod ?? new LeaseOptions().CheckPeriod;
         var sweepPeriod = configuration.GetSection(ReconcilerOptions.Section).Get<ReconcilerOptions>()?.Period ?? new ReconcilerOptions().Period;
         checkPeriod = checkPeriod < sweepPeriod ? checkPeriod : sweepPeriod;
+        var retentionPeriod = configuration.GetSection(Retention.RetentionOptions.Section).Get<Retention.RetentionOptions>()?.SweepPeriod ?? new Retention.RetentionOptions().SweepPeriod;
+        checkPeriod = checkPeriod < retentionPeriod || retentionPeriod < TimeSpan.FromSeconds(1) ? checkPeriod : retentionPeriod;
         silo.Configure<ReminderOptions>(o =>
         {
             if (checkPeriod < o.MinimumReminderPeriod)
@@ -172,5 +177,16 @@ public static class BuiltifulServices
             silo.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection("Orleans:Membership"));
         });
         return builder;
+    }
+}
+
+/// <summary>Each problem of the <c>Retention</c> section as its own message, naming the key and the accepted range.</summary>
+internal sealed class RetentionOptionsValidation : IValidateOptions<Retention.RetentionOptions>
+{
+    public ValidateOptionsResult Validate(string? name, Retention.RetentionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = options.Problems().ToList();
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 }

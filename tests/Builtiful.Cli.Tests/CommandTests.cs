@@ -104,6 +104,33 @@ public sealed class CommandTests(CommandTests.Host host) : IClassFixture<Command
     }
 
     [Fact]
+    public async Task Repos_shows_and_changes_the_repository_policy_and_a_public_job_then_gets_a_VM()
+    {
+        var installationId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
+        var publicJob = Random.Shared.NextInt64(1_000_000, long.MaxValue);
+        Assert.Equal(0, (await Cli.RunAsync(Builtiful, "replay", "installation", await WriteAsync("i.json", Payloads.Installation("installation.created.1.json", installationId)))).ExitCode);
+
+        var before = await Cli.RunAsync(Builtiful, "orgs", "repos", $"{installationId}");
+        var changed = await Cli.RunAsync(Builtiful, "orgs", "repos", $"{installationId}", "--allow-repo", "Codertocat/Hello-World", "octo-org/web", "--public", "allow");
+        var bad = await Cli.RunAsync(Builtiful, "orgs", "repos", $"{installationId}", "--allow-repo", "not-a-repository");
+        var queued = await Cli.RunAsync(Builtiful, "replay", "workflow_job",
+            await WriteAsync("q.json", Payloads.WorkflowJob("workflow_job.queued.5.json", publicJob, installationId, Label, visibility: null)));
+        var cleared = await Cli.RunAsync(Builtiful, "orgs", "repos", $"{installationId}", "--allow-repo", "all", "--public", "refuse");
+
+        Assert.Equal($"Installation {installationId}:\n  repositories: all repositories of the installation\n  public repositories: refused\n", before.Output);
+        Assert.True(changed.ExitCode == 0, changed.ToString());
+        Assert.Equal($"Installation {installationId}:\n  repositories: only Codertocat/Hello-World, octo-org/web\n  public repositories: allowed\n", changed.Output);
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("400 Invalid repository policy: 'not-a-repository' is not a repository full name", bad.Error, StringComparison.Ordinal);
+        Assert.Contains("\"outcome\":\"applied\"", queued.Output, StringComparison.Ordinal);
+        // The simulated runner on the VM launched for it takes the job, as GitHub's runner would.
+        await Eventually.Until(async () => (await Builtiful.AdminJsonAsync($"/api/v1/jobs/{publicJob}"))!.Value,
+            job => job.GetProperty("leaseId").ValueKind == System.Text.Json.JsonValueKind.String, "the public job runs on a VM of ours");
+        Assert.Contains("all repositories of the installation", cleared.Output, StringComparison.Ordinal);
+        Assert.Contains("public repositories: refused", cleared.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Sweep_reports_and_a_wrong_token_or_an_unreachable_gateway_fails_clearly()
     {
         var sweep = await Cli.RunAsync(Builtiful, "sweep");

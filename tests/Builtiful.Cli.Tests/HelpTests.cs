@@ -10,6 +10,7 @@ public sealed class HelpTests
     [InlineData("orgs suspend", "orgs", "suspend", "--help")]
     [InlineData("orgs resume", "orgs", "resume", "--help")]
     [InlineData("orgs limits", "orgs", "limits", "-h")]
+    [InlineData("orgs repos", "orgs", "repos", "--help")]
     [InlineData("jobs", "jobs", "--help")]
     [InlineData("leases", "leases", "--help")]
     [InlineData("usage", "usage", "--help")]

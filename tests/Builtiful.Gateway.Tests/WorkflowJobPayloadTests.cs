@@ -3,6 +3,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Builtiful.Gateway.Webhooks;
 using Builtiful.Testing;
+using RepositoryVisibilities = Builtiful.Jobs.RepositoryVisibilities;
+using RepositoryVisibility = Builtiful.Jobs.RepositoryVisibility;
 using Octokit.Webhooks;
 using Octokit.Webhooks.Events;
 using Octokit.Webhooks.Events.WorkflowJob;
@@ -173,6 +175,33 @@ public sealed class WorkflowJobPayloadTests
         Assert.Equal(job.CompletedAt, actual.CompletedAt);
         Assert.Equal(expected.Installation?.Id ?? 0, actual.InstallationId);
         Assert.Equal(expected.Repository?.FullName, actual.RepositoryFullName);
+        Assert.Equal(
+            expected.Repository is { } repository
+                ? RepositoryVisibilities.From(repository.Visibility?.StringValue, repository.Private)
+                : RepositoryVisibility.Unknown,
+            actual.Visibility);
+    }
+
+    [Theory]
+    [InlineData("\"visibility\": \"internal\", \"private\": true", RepositoryVisibility.Internal)]
+    [InlineData("\"visibility\": \"public\", \"private\": false", RepositoryVisibility.Public)]
+    [InlineData("\"private\": true", RepositoryVisibility.Private)]
+    [InlineData("\"private\": false", RepositoryVisibility.Public)]
+    [InlineData("\"visibility\": null", RepositoryVisibility.Public)]
+    public void Repository_visibility_comes_from_visibility_then_private(string fields, RepositoryVisibility expected)
+    {
+        var json = """{"action":"queued","workflow_job":{"id":5},"repository":{"full_name":"o/r",""" + fields + "}}";
+
+        Assert.Equal(expected, WorkflowJobPayload.Parse(Encoding.UTF8.GetBytes(json))!.Visibility);
+    }
+
+    [Fact]
+    public void A_delivery_without_a_repository_has_unknown_visibility_and_a_wrongly_typed_private_flag_is_named()
+    {
+        Assert.Equal(RepositoryVisibility.Unknown, WorkflowJobPayload.Parse("""{"action":"queued","workflow_job":{"id":5}}"""u8)!.Visibility);
+
+        var error = Assert.Throws<JsonException>(() => WorkflowJobPayload.Parse("""{"workflow_job":{"id":5},"repository":{"private":"yes"}}"""u8));
+        Assert.Contains("repository.private", error.Message, StringComparison.Ordinal);
     }
 
     private sealed class CapturingProcessor : WebhookEventProcessor

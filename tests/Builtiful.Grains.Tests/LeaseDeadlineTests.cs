@@ -63,6 +63,7 @@ public sealed class LeaseDeadlineTests(LifecycleCluster world) : IClassFixture<L
         var job = await Eventually.Until(async () => (await world.Job(jobId).GetView())!, j => j.RejectionReason is not null, "the job is marked failed to provision");
         Assert.StartsWith("failed to provision: 3 VMs ended before a runner took the job", job.RejectionReason, StringComparison.Ordinal);
         Assert.Contains("boot deadline", job.RejectionReason, StringComparison.Ordinal);
+        Assert.Equal(RejectionCode.ProvisioningFailed, job.RejectionCode);
         Assert.Equal(JobStatus.Queued, job.Status);
         var after = await world.Organisation(installationId).GetView();
         Assert.Equal(0, after.LiveLeases);

@@ -15,7 +15,7 @@ namespace Builtiful.Grains.Tests;
 /// simulated cloud, simulated runners switched off (tests play GitHub) and a fake clock for deadlines.
 /// Reminders tick every second of real time; what they decide depends only on the fake clock.
 /// </summary>
-public sealed class LifecycleCluster : IAsyncLifetime
+public class LifecycleCluster : IAsyncLifetime
 {
     public static readonly DateTimeOffset Epoch = new(2026, 3, 2, 9, 0, 0, TimeSpan.Zero);
 
@@ -42,20 +42,24 @@ public sealed class LifecycleCluster : IAsyncLifetime
         })
         .Build();
 
+    /// <summary>Settings a derived cluster adds to <see cref="Configuration"/>.</summary>
+    protected virtual IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>();
+
     public async Task InitializeAsync()
     {
+        var configuration = new ConfigurationBuilder().AddConfiguration(Configuration).AddInMemoryCollection(Settings).Build();
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>
         {
             silo.Services.AddKeyedSingleton<TimeProvider>(BuiltifulClock.Key, Clock);
-            silo.Services.AddBuiltifulGrainServices(Configuration);
-            silo.AddBuiltifulRuntime(Configuration);
+            silo.Services.AddBuiltifulGrainServices(configuration);
+            silo.AddBuiltifulRuntime(configuration);
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();
     }
 
-    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+    public virtual async Task DisposeAsync() => await Cluster.DisposeAsync();
 
     public IJobGrain Job(long id) => Client.GetGrain<IJobGrain>(id);
 
@@ -74,14 +78,16 @@ public sealed class LifecycleCluster : IAsyncLifetime
     }
 
     public static WorkflowJobEvent JobEvent(long jobId, long installationId, JobStatus action, string label = "builtiful-2vcpu-ubuntu-2404",
-        string? runnerName = null, string? conclusion = null) => new()
+        string? runnerName = null, string? conclusion = null, string repository = "octo-org/octo-repo",
+        RepositoryVisibility visibility = RepositoryVisibility.Private) => new()
         {
             JobId = jobId,
             Action = action,
             InstallationId = installationId,
             RunId = 7,
             RunAttempt = 1,
-            Repository = "octo-org/octo-repo",
+            Repository = repository,
+            Visibility = visibility,
             Branch = "main",
             HeadSha = "3484a3fb816e0859fd6e1cea078d76385ff50625",
             WorkflowName = "CI",

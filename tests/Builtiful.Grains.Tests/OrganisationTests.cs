@@ -91,6 +91,7 @@ public sealed class OrganisationTests(LifecycleCluster world) : IClassFixture<Li
         var late = LifecycleCluster.NewJobId();
         Assert.Equal(JobEventOutcome.Rejected, await world.Job(late).Apply(LifecycleCluster.JobEvent(late, installationId, JobStatus.Queued)));
         Assert.Contains("deleted", (await world.Job(late).GetView())!.RejectionReason, StringComparison.Ordinal);
+        Assert.Equal(RejectionCode.DeletedInstallation, (await world.Job(late).GetView())!.RejectionCode);
         var organisation = await Eventually.Until(() => world.Organisation(installationId).GetView(), o => o.LiveLeases == 0, "all slots are freed");
         Assert.Equal(OrganisationStatus.Deleted, organisation.Status);
     }
@@ -105,6 +106,7 @@ public sealed class OrganisationTests(LifecycleCluster world) : IClassFixture<Li
 
         Assert.Equal(JobEventOutcome.Rejected, outcome);
         Assert.Contains("unknown", (await world.Job(jobId).GetView())!.RejectionReason, StringComparison.Ordinal);
+        Assert.Equal(RejectionCode.UnknownInstallation, (await world.Job(jobId).GetView())!.RejectionCode);
         Assert.Equal(0, (await world.Organisation(stranger).GetView()).LiveLeases);
     }
 
@@ -117,6 +119,7 @@ public sealed class OrganisationTests(LifecycleCluster world) : IClassFixture<Li
 
         Assert.Equal(JobEventOutcome.Rejected, await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.Queued)));
         Assert.Contains("suspended", (await world.Job(jobId).GetView())!.RejectionReason, StringComparison.Ordinal);
+        Assert.Equal(RejectionCode.SuspendedInstallation, (await world.Job(jobId).GetView())!.RejectionCode);
 
         await world.Organisation(installationId).ApplyInstallation(new InstallationChange { Action = InstallationAction.Unsuspended });
         var next = LifecycleCluster.NewJobId();

@@ -180,8 +180,14 @@ public static class Payloads
 
     public static IEnumerable<string> All() => System.IO.Directory.EnumerateFiles(Directory, "*.json").Select(Path.GetFileName)!;
 
-    /// <summary>A real <c>workflow_job</c> delivery for our label, job id and installation; every other field stays as GitHub sent it.</summary>
-    public static string WorkflowJob(string fixture, long jobId, long installationId, string label = "builtiful-2vcpu-ubuntu-2404", string? runnerName = null)
+    /// <summary>
+    /// A real <c>workflow_job</c> delivery for our label, job id and installation; every other field stays as GitHub sent
+    /// it, except the repository's visibility: the recorded examples are public repositories, which Builtiful refuses
+    /// unless the organisation opts in, so by default the repository is made private. Pass <paramref name="visibility"/>
+    /// null to keep the example's own <c>private</c> and <c>visibility</c>.
+    /// </summary>
+    public static string WorkflowJob(string fixture, long jobId, long installationId, string label = "builtiful-2vcpu-ubuntu-2404", string? runnerName = null,
+        string? visibility = "private", string? repository = null)
     {
         var root = JsonNode.Parse(Read(fixture))!.AsObject();
         var job = root["workflow_job"]!.AsObject();
@@ -189,6 +195,21 @@ public static class Payloads
         job["labels"] = new JsonArray(JsonValue.Create(label));
         job["runner_name"] = runnerName;
         root["installation"] = new JsonObject { ["id"] = installationId, ["node_id"] = "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u" };
+        if (root["repository"] is JsonObject repo)
+        {
+            if (visibility is not null)
+            {
+                repo["visibility"] = visibility;
+                repo["private"] = visibility != "public";
+            }
+
+            if (repository is not null)
+            {
+                repo["full_name"] = repository;
+                repo["name"] = repository[(repository.IndexOf('/', StringComparison.Ordinal) + 1)..];
+            }
+        }
+
         return root.ToJsonString();
     }
 

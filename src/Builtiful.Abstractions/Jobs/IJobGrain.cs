@@ -17,10 +17,26 @@ public interface IJobGrain : IGrainWithIntegerKey
     [OneWay, Alias("provisioning-failed")]
     Task ProvisioningFailed(string reason);
 
-    /// <summary>Null when the job was never seen.</summary>
-    /// <summary>A read that never waits behind a slow launch or termination.</summary>
+    /// <summary>
+    /// Retention: deletes the job's stored record, and its repository in the month's usage, unless the job may still be
+    /// live at GitHub (neither completed nor rejected, and first seen at or after <paramref name="abandonedBefore"/>).
+    /// </summary>
+    [Alias("forget")]
+    Task<RetentionOutcome> Forget(DateTimeOffset abandonedBefore);
+
+    /// <summary>Null when the job was never seen. A read that never waits behind a slow launch or termination.</summary>
     [ReadOnly, AlwaysInterleave, Alias("view")]
     Task<JobView?> GetView();
+}
+
+public enum RetentionOutcome
+{
+    /// <summary>The record was deleted.</summary>
+    Deleted = 0,
+    /// <summary>The record is still in use (a live job or lease) and was kept.</summary>
+    Kept = 1,
+    /// <summary>There was no record.</summary>
+    Absent = 2,
 }
 
 public enum JobEventOutcome

@@ -22,4 +22,7 @@ public sealed record JobView
     [Id(15)] public long RunAttempt { get; init; }
     [Id(16)] public string? WorkflowName { get; init; }
     [Id(17)] public string? JobName { get; init; }
+    /// <summary>Set with <see cref="RejectionReason"/>: the bounded code of why the job launched nothing.</summary>
+    [Id(18)] public RejectionCode? RejectionCode { get; init; }
+    [Id(19)] public RepositoryVisibility Visibility { get; init; }
 }

@@ -25,4 +25,6 @@ public sealed record WorkflowJobEvent
     [Id(14)] public DateTimeOffset? StartedAt { get; init; }
     [Id(15)] public DateTimeOffset? CompletedAt { get; init; }
     [Id(16)] public string? DeliveryId { get; init; }
+    /// <summary>From <c>repository.visibility</c> and <c>repository.private</c>; decides the public-repository opt-in.</summary>
+    [Id(17)] public RepositoryVisibility Visibility { get; init; }
 }

@@ -33,6 +33,10 @@ public interface IVmLeaseGrain : IGrainWithGuidKey
     [Alias("terminate")]
     Task Terminate(string reason);
 
+    /// <summary>Retention: a lease whose VM is gone forgets its jobs, labels and repository; a live lease is kept.</summary>
+    [Alias("forget")]
+    Task<Jobs.RetentionOutcome> Forget();
+
     /// <summary>A read that never waits behind a slow launch or termination.</summary>
     [ReadOnly, AlwaysInterleave, Alias("view")]
     Task<LeaseView?> GetView();

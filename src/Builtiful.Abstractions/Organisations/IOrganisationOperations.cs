@@ -27,6 +27,16 @@ public interface IOrganisationOperations : IGrainWithIntegerKey
     [ReadOnly, AlwaysInterleave, Alias("suspension")]
     Task<OperatorSuspension?> GetSuspension();
 
+    /// <summary>
+    /// Replaces the repository allow-list and the public-repository opt-in. Applies to jobs that ask for a VM from now on;
+    /// jobs already admitted keep their place. Null when the installation was never seen.
+    /// </summary>
+    [Alias("set-repository-policy")]
+    Task<RepositoryPolicy?> SetRepositoryPolicy(RepositoryPolicy policy);
+
+    [ReadOnly, AlwaysInterleave, Alias("repository-policy")]
+    Task<RepositoryPolicy> GetRepositoryPolicy();
+
     /// <summary>Jobs the organisation still tracks: queued (with or without a VM yet) and running on its leases.</summary>
     [ReadOnly, AlwaysInterleave, Alias("jobs")]
     Task<OrganisationJobs> GetJobs();

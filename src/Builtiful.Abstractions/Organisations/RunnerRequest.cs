@@ -11,6 +11,7 @@ public sealed record RunnerRequest
     [Id(2)] public required IReadOnlyList<string> Labels { get; init; }
     [Id(3)] public required DateTimeOffset QueuedAt { get; init; }
     [Id(4)] public string? Repository { get; init; }
+    [Id(5)] public Jobs.RepositoryVisibility Visibility { get; init; }
 }
 
 public enum AdmissionKind
@@ -30,4 +31,5 @@ public sealed record Admission(
     [property: Id(0)] AdmissionKind Kind,
     [property: Id(1)] Guid? LeaseId = null,
     [property: Id(2)] int? Position = null,
-    [property: Id(3)] string? Reason = null);
+    [property: Id(3)] string? Reason = null,
+    [property: Id(4)] Jobs.RejectionCode Code = Jobs.RejectionCode.Other);

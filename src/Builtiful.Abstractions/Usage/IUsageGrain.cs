@@ -14,6 +14,10 @@ public interface IUsageGrain : IGrainWithStringKey
     [Alias("record")]
     Task<bool> Record(JobRun run);
 
+    /// <summary>Retention: the job's minutes stay billed, its repository is dropped. False when nothing changed.</summary>
+    [Alias("forget-job")]
+    Task<bool> ForgetRepository(long jobId);
+
     [ReadOnly, AlwaysInterleave, Alias("view")]
     Task<UsageView> GetView();
 

@@ -3,7 +3,7 @@ using System.Globalization;
 
 namespace Builtiful.Cli.Commands;
 
-/// <summary><c>builtiful orgs</c>: list installations; show, suspend, resume one, or change its limits.</summary>
+/// <summary><c>builtiful orgs</c>: list installations; show, suspend, resume one, or change its limits or repository policy.</summary>
 public static class OrganisationsCommand
 {
     public static Command Create(CliOptions options)
@@ -53,6 +53,7 @@ public static class OrganisationsCommand
         command.Subcommands.Add(Suspend(options));
         command.Subcommands.Add(Resume(options));
         command.Subcommands.Add(Limits(options));
+        command.Subcommands.Add(RepositoryPolicy(options));
         return command;
     }
 
@@ -120,6 +121,60 @@ public static class OrganisationsCommand
             var answer = await context.Client.PutAsync($"/api/v1/organisations/{context.Value(id)}/limits",
                 new { maxConcurrentVms = context.Value(maxVms), allowedMachineTypes = allowed, maxJobLifetime = context.Value(lifetime) }, context.CancellationToken);
             return answer.Succeeded ? context.PrintJson(answer) : context.Fail(answer);
+        });
+        return command;
+    }
+
+    private static Command RepositoryPolicy(CliOptions options)
+    {
+        var id = InstallationId();
+        var repositories = new Option<string[]>("--allow-repo")
+        {
+            Description = "Only these repositories (owner/name, repeat the option) may start VMs; --allow-repo all removes the allow-list.",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var publicRepositories = new Option<string?>("--public")
+        {
+            Description = "allow: jobs of public repositories get VMs (pull requests from forks can run untrusted code); refuse: they do not (the default).",
+        };
+        publicRepositories.AcceptOnlyFromAmong("allow", "refuse");
+        var command = new Command("repos", "Show an installation's repository policy, or change it (the operator role): an allow-list and the public-repository opt-in.")
+        {
+            id, repositories, publicRepositories,
+        };
+        command.SetApiAction(options, async context =>
+        {
+            var path = $"/api/v1/organisations/{context.Value(id)}/repository-policy";
+            var allowed = context.Value(repositories) is { Length: > 0 } names ? names is ["all"] ? [] : names : null;
+            bool? allowPublic = context.Value(publicRepositories) switch
+            {
+                "allow" => true,
+                "refuse" => false,
+                _ => null,
+            };
+            var answer = allowed is null && allowPublic is null
+                ? await context.Client.GetAsync(path, context.CancellationToken)
+                : await context.Client.PutAsync(path, new { allowedRepositories = allowed, allowPublicRepositories = allowPublic }, context.CancellationToken);
+            if (!answer.Succeeded)
+            {
+                return context.Fail(answer);
+            }
+
+            if (context.Json)
+            {
+                return context.PrintJson(answer);
+            }
+
+            var policy = answer.Json;
+            var list = policy.GetProperty("allowedRepositories").EnumerateArray().Select(r => r.GetString()).ToList();
+            await context.Output.WriteLineAsync($"Installation {context.Value(id)}:");
+            await context.Output.WriteLineAsync(list.Count == 0
+                ? "  repositories: all repositories of the installation"
+                : "  repositories: only " + string.Join(", ", list));
+            await context.Output.WriteLineAsync(policy.GetProperty("allowPublicRepositories").GetBoolean()
+                ? "  public repositories: allowed"
+                : "  public repositories: refused");
+            return ExitCodes.Ok;
         });
         return command;
     }

@@ -26,6 +26,9 @@ public sealed record JobResponse(
     double? QueueSeconds = null,
     double? DurationSeconds = null,
     long? BillableMinutes = null,
+    bool Rejected = false,
+    string? RejectionCode = null,
+    string RepositoryVisibility = "unknown",
     string? InstanceId = null,
     string? RunnerName = null)
 {
@@ -34,7 +37,10 @@ public sealed record JobResponse(
         v.QueuedAt, v.StartedAt, v.CompletedAt, v.LeaseId, v.RejectionReason, v.RunId, v.RunAttempt, v.WorkflowName, v.JobName,
         v.StartedAt - v.QueuedAt is { Ticks: >= 0 } queued ? queued.TotalSeconds : null,
         v.CompletedAt - v.StartedAt is { Ticks: >= 0 } ran ? ran.TotalSeconds : null,
-        v is { LeaseId: not null, StartedAt: { } started, CompletedAt: { } completed } ? Usage.JobRun.MinutesBetween(started, completed) : null);
+        v is { LeaseId: not null, StartedAt: { } started, CompletedAt: { } completed } ? Usage.JobRun.MinutesBetween(started, completed) : null,
+        v.RejectionReason is not null,
+        v.RejectionReason is null ? null : (v.RejectionCode ?? Jobs.RejectionCode.Other).ToWire(),
+        v.Visibility.ToWire());
 }
 
 public sealed record LeaseResponse(

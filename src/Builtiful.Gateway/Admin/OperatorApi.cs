@@ -28,9 +28,11 @@ public static class OperatorApi
         reads.MapGet("/organisations", ListOrganisationsAsync);
         reads.MapGet("/organisations/{installationId:long}/jobs", ListJobsAsync);
         reads.MapGet("/leases", ListLeasesAsync);
+        reads.MapGet("/organisations/{installationId:long}/repository-policy", GetRepositoryPolicyAsync);
 
         var actions = endpoints.MapGroup("/api/v1").RequireAuthorization(AdminApi.OperatorPolicy);
         actions.MapPut("/organisations/{installationId:long}/limits", SetLimitsAsync);
+        actions.MapPut("/organisations/{installationId:long}/repository-policy", SetRepositoryPolicyAsync);
         actions.MapPost("/organisations/{installationId:long}/suspend", SuspendAsync);
         actions.MapPost("/organisations/{installationId:long}/resume", ResumeAsync);
         actions.MapPost("/leases/{leaseId:guid}/terminate", TerminateLeaseAsync);
@@ -221,6 +223,52 @@ public static class OperatorApi
             ? TypedResults.Ok(OrganisationResponse.From(view))
             : OrganisationNotFound(installationId);
     }
+
+    public static async Task<Results<Ok<RepositoryPolicyResponse>, ProblemHttpResult>> GetRepositoryPolicyAsync(long installationId, IGrainFactory grains) =>
+        await FindOrganisationAsync(grains, installationId) is null
+            ? OrganisationNotFound(installationId)
+            : TypedResults.Ok(RepositoryPolicyResponse.From(installationId, await grains.GetGrain<IOrganisationOperations>(installationId).GetRepositoryPolicy()));
+
+    /// <summary>Which repositories may start VMs: an allow-list (empty: all) and the opt-in to public repositories.</summary>
+    public static async Task<Results<Ok<RepositoryPolicyResponse>, ProblemHttpResult>> SetRepositoryPolicyAsync(
+        long installationId, RepositoryPolicyRequest request, IGrainFactory grains)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.AllowedRepositories is null && request.AllowPublicRepositories is null)
+        {
+            return BadRequest("Invalid repository policy", "Name allowedRepositories, allowPublicRepositories or both.");
+        }
+
+        var problems = (request.AllowedRepositories ?? []).Select(RepositoryPolicy.Validate).OfType<string>().Distinct().ToList();
+        if (request.AllowedRepositories is { Count: > RepositoryPolicyLimit })
+        {
+            problems.Add($"allowedRepositories lists {request.AllowedRepositories.Count} repositories; at most {RepositoryPolicyLimit} are allowed");
+        }
+
+        if (problems.Count > 0)
+        {
+            return BadRequest("Invalid repository policy", string.Join("; ", problems) + ".");
+        }
+
+        if (await FindOrganisationAsync(grains, installationId) is null)
+        {
+            return OrganisationNotFound(installationId);
+        }
+
+        var organisation = grains.GetGrain<IOrganisationOperations>(installationId);
+        var current = await organisation.GetRepositoryPolicy();
+        var policy = new RepositoryPolicy
+        {
+            AllowedRepositories = request.AllowedRepositories is { } allowed ? [.. allowed] : current.AllowedRepositories,
+            AllowPublicRepositories = request.AllowPublicRepositories ?? current.AllowPublicRepositories,
+        };
+        return await organisation.SetRepositoryPolicy(policy) is { } stored
+            ? TypedResults.Ok(RepositoryPolicyResponse.From(installationId, stored))
+            : OrganisationNotFound(installationId);
+    }
+
+    /// <summary>Repositories one allow-list may name: enough for any real organisation, bounded so the grain's state stays small.</summary>
+    public const int RepositoryPolicyLimit = 10_000;
 
     public static async Task<Results<Ok<OperatorSuspensionResponse>, ProblemHttpResult>> SuspendAsync(
         long installationId, ReasonRequest? request, IGrainFactory grains) =>

@@ -58,3 +58,15 @@ public sealed record LimitsRequest(int? MaxConcurrentVms, IReadOnlyList<string>?
 
 /// <summary>Why an operator acts; recorded on the organisation or the lease, and visible to other operators.</summary>
 public sealed record ReasonRequest(string? Reason);
+
+/// <summary>
+/// An installation's repository policy. In a request, members left out keep their value; an empty
+/// <c>allowedRepositories</c> removes the allow-list.
+/// </summary>
+public sealed record RepositoryPolicyRequest(IReadOnlyList<string>? AllowedRepositories, bool? AllowPublicRepositories);
+
+public sealed record RepositoryPolicyResponse(long InstallationId, IReadOnlyList<string> AllowedRepositories, bool AllowPublicRepositories)
+{
+    public static RepositoryPolicyResponse From(long installationId, RepositoryPolicy policy) =>
+        new(installationId, policy.AllowedRepositories, policy.AllowPublicRepositories);
+}

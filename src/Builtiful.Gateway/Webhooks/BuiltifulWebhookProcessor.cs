@@ -67,6 +67,7 @@ public sealed class BuiltifulWebhookProcessor(GatewayGrains jobs, WebhookMetrics
             StartedAt = delivery.StartedAt,
             CompletedAt = delivery.CompletedAt,
             DeliveryId = deliveryId,
+            Visibility = delivery.Visibility,
         });
         if (result == JobEventOutcome.Rejected)
         {

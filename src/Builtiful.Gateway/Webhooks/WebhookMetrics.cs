@@ -23,20 +23,10 @@ public sealed class WebhookMetrics
     public void Refused(string reason) => _refused.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     /// <summary>
-    /// A bounded tag value for a job's rejection reason. The grain words its reasons for people, so this reads the words;
-    /// anything new lands in <see cref="RefusalReasons.Other"/> rather than growing the tag's cardinality.
+    /// A bounded tag value for a job's rejection: the wire name of the grain's <see cref="RejectionCode"/>, so the tag never
+    /// depends on how a reason is worded.
     /// </summary>
-    public static string Classify(JobView? job) => job?.RejectionReason switch
-    {
-        null => RefusalReasons.Other,
-        var r when r.Contains("is unknown", StringComparison.Ordinal) => RefusalReasons.UnknownInstallation,
-        var r when r.Contains("is suspended", StringComparison.Ordinal) => RefusalReasons.SuspendedInstallation,
-        var r when r.Contains("was deleted", StringComparison.Ordinal) => RefusalReasons.DeletedInstallation,
-        var r when r.Contains("named no GitHub App installation", StringComparison.Ordinal) => RefusalReasons.NoInstallation,
-        var r when r.Contains("is not allowed", StringComparison.Ordinal) => RefusalReasons.MachineTypeNotAllowed,
-        var r when r.Contains("machine type", StringComparison.Ordinal) || r.Contains("label", StringComparison.Ordinal) => RefusalReasons.UnservedLabel,
-        _ => RefusalReasons.Other,
-    };
+    public static string Classify(JobView? job) => job?.RejectionCode is { } code ? code.ToWire() : RefusalReasons.Other;
 }
 
 /// <summary>Values of the <c>reason</c> tag of <c>builtiful.webhooks.refused</c>.</summary>
@@ -48,6 +38,10 @@ public static class RefusalReasons
     public const string NoInstallation = "no_installation";
     public const string MachineTypeNotAllowed = "machine_type_not_allowed";
     public const string UnservedLabel = "unserved_label";
+    public const string OperatorSuspended = "operator_suspended";
+    public const string RepositoryNotAllowed = "repository_not_allowed";
+    public const string PublicRepository = "public_repository";
+    public const string ProvisioningFailed = "provisioning_failed";
     public const string MissingSignature = "missing_signature";
     public const string BadSignature = "bad_signature";
     public const string Malformed = "malformed";

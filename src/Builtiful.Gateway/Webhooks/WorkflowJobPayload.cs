@@ -1,4 +1,5 @@
 using System.Globalization;
+using Builtiful.Jobs;
 using System.Text.Json;
 using System.Text.Unicode;
 
@@ -39,6 +40,12 @@ public sealed class WorkflowJobPayload
 
     /// <summary><c>repository.full_name</c>; null when absent.</summary>
     public string? RepositoryFullName { get; private set; }
+
+    /// <summary>
+    /// <c>repository.visibility</c>, else <c>repository.private</c> (absent reads as false, as GitHub's schema defaults it);
+    /// <see cref="RepositoryVisibility.Unknown"/> when the delivery has no repository object.
+    /// </summary>
+    public RepositoryVisibility Visibility { get; private set; }
 
     /// <summary>
     /// Parses one delivery body. Null when the body is the JSON literal <c>null</c>. Throws <see cref="JsonException"/>
@@ -102,21 +109,36 @@ public sealed class WorkflowJobPayload
             {
                 reader.Read();
                 payload.RepositoryFullName = null;
+                payload.Visibility = RepositoryVisibility.Unknown;
                 if (Enter(ref reader, "repository"))
                 {
+                    string? visibility = null;
+                    var isPrivate = false;
                     while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                     {
-                        var isName = reader.ValueTextEquals("full_name"u8);
-                        reader.Read();
-                        if (isName)
+                        if (reader.ValueTextEquals("full_name"u8))
                         {
+                            reader.Read();
                             payload.RepositoryFullName = ReadString(ref reader, "repository.full_name", shared: true);
+                        }
+                        else if (reader.ValueTextEquals("visibility"u8))
+                        {
+                            reader.Read();
+                            visibility = ReadString(ref reader, "repository.visibility", shared: true);
+                        }
+                        else if (reader.ValueTextEquals("private"u8))
+                        {
+                            reader.Read();
+                            isPrivate = ReadBoolean(ref reader, "repository.private");
                         }
                         else
                         {
+                            reader.Read();
                             reader.Skip();
                         }
                     }
+
+                    payload.Visibility = RepositoryVisibilities.From(visibility, isPrivate);
                 }
             }
             else
@@ -301,6 +323,13 @@ public sealed class WorkflowJobPayload
         JsonTokenType.String => shared ? Utf8StringCache.Get(ref reader) : reader.GetString(),
         JsonTokenType.Null => null,
         _ => throw new JsonException($"{path} must be a string, not {Describe(reader.TokenType)}."),
+    };
+
+    private static bool ReadBoolean(ref Utf8JsonReader reader, string path) => reader.TokenType switch
+    {
+        JsonTokenType.True => true,
+        JsonTokenType.False or JsonTokenType.Null => false,
+        _ => throw new JsonException($"{path} must be true or false, not {Describe(reader.TokenType)}."),
     };
 
     private static long ReadInt64(ref Utf8JsonReader reader, string path)

@@ -1,6 +1,8 @@
 using Builtiful.Leases;
 using Builtiful.Machines;
 using Builtiful.Organisations;
+using Builtiful.Retention;
+using Builtiful.Usage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -23,7 +25,15 @@ public sealed partial class JobGrain(
             return JobEventOutcome.Ignored;
         }
 
+        var firstSeen = !Job.Known;
         Record(jobEvent);
+        if (firstSeen)
+        {
+            // Indexed for retention before anything else is stored, so no record of this job can escape deletion.
+            await GrainFactory.GetGrain<IRetentionHourGrain>(RetentionKeys.Hour(Job.InstallationId, Job.RecordedAt!.Value, this.GetPrimaryKeyLong()))
+                .AddJob(this.GetPrimaryKeyLong());
+        }
+
         var outcome = JobEventOutcome.Applied;
         switch (jobEvent.Action)
         {
@@ -65,8 +75,41 @@ public sealed partial class JobGrain(
             return;
         }
 
-        Reject(reason);
+        Reject(RejectionCode.ProvisioningFailed, reason);
         await state.WriteStateAsync();
+    }
+
+    public async Task<RetentionOutcome> Forget(DateTimeOffset abandonedBefore)
+    {
+        if (!Job.Known)
+        {
+            return RetentionOutcome.Absent;
+        }
+
+        var finished = Job.Status == JobStatus.Completed || Job.RejectionReason is not null;
+        if (!finished && (Job.RecordedAt ?? Job.QueuedAt) >= abandonedBefore)
+        {
+            return RetentionOutcome.Kept;
+        }
+
+        var jobId = this.GetPrimaryKeyLong();
+        if (!finished && Job.InstallationId != 0 && Job.RunnerRequested)
+        {
+            // GitHub gave up on this job long ago and its completion never reached us: the organisation lets it go too.
+            await GrainFactory.GetGrain<IOrganisationGrain>(Job.InstallationId).JobFinished(jobId);
+        }
+
+        if (Job is { InstallationId: not 0, LeaseId: not null, CompletedAt: { } completed })
+        {
+            // Billed minutes stay; the repository they were billed for does not.
+            await GrainFactory.GetGrain<IUsageGrain>(UsageMonth.Key(Job.InstallationId, UsageMonth.Of(completed))).ForgetRepository(jobId);
+        }
+
+        await state.ClearStateAsync();
+        state.State = new JobState();
+        LogForgotten(logger, jobId);
+        DeactivateOnIdle();
+        return RetentionOutcome.Deleted;
     }
 
     public Task<JobView?> GetView() => Task.FromResult(Job.Known
@@ -86,6 +129,8 @@ public sealed partial class JobGrain(
             CompletedAt = Job.CompletedAt,
             LeaseId = Job.LeaseId,
             RejectionReason = Job.RejectionReason,
+            RejectionCode = Job.RejectionCode,
+            Visibility = Job.Visibility,
             RunId = Job.RunId,
             RunAttempt = Job.RunAttempt,
             WorkflowName = Job.WorkflowName,
@@ -107,6 +152,8 @@ public sealed partial class JobGrain(
             Job.JobName = e.JobName;
             Job.Labels = [.. e.Labels];
             Job.QueuedAt = e.CreatedAt ?? time.GetUtcNow();
+            Job.RecordedAt = time.GetUtcNow();
+            Job.Visibility = e.Visibility;
         }
 
         if (Job.InstallationId == 0)
@@ -123,18 +170,18 @@ public sealed partial class JobGrain(
         if (!match.IsOurs)
         {
             // The gateway filters these out; a job reaching here without our label still launches nothing.
-            return Reject("the job's labels name no builtiful- machine type");
+            return Reject(RejectionCode.UnservedLabel, "the job's labels name no builtiful- machine type");
         }
 
         if (match.MachineType is not { } machineType)
         {
-            return Reject(match.Reason!);
+            return Reject(RejectionCode.UnservedLabel, match.Reason!);
         }
 
         Job.MachineType = machineType.Label;
         if (Job.InstallationId == 0)
         {
-            return Reject("the delivery named no GitHub App installation");
+            return Reject(RejectionCode.NoInstallation, "the delivery named no GitHub App installation");
         }
 
         var admission = await GrainFactory.GetGrain<IOrganisationGrain>(Job.InstallationId).RequestRunner(new RunnerRequest
@@ -144,11 +191,12 @@ public sealed partial class JobGrain(
             Labels = [.. Job.Labels],
             QueuedAt = Job.QueuedAt ?? time.GetUtcNow(),
             Repository = Job.Repository,
+            Visibility = Job.Visibility,
         });
 
         if (admission.Kind == AdmissionKind.Refused)
         {
-            return Reject(admission.Reason ?? "the organisation refused the job");
+            return Reject(admission.Code, admission.Reason ?? "the organisation refused the job");
         }
 
         Job.RunnerRequested = true;
@@ -156,10 +204,11 @@ public sealed partial class JobGrain(
         return JobEventOutcome.Applied;
     }
 
-    private JobEventOutcome Reject(string reason)
+    private JobEventOutcome Reject(RejectionCode code, string reason)
     {
         Job.RejectionReason = reason;
-        LogRejected(logger, this.GetPrimaryKeyLong(), reason);
+        Job.RejectionCode = code;
+        LogRejected(logger, this.GetPrimaryKeyLong(), code.ToWire(), reason);
         return JobEventOutcome.Rejected;
     }
 
@@ -211,8 +260,11 @@ public sealed partial class JobGrain(
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} of installation {InstallationId}: {Admission} (lease {LeaseId})")]
     private static partial void LogAdmitted(ILogger logger, long jobId, long installationId, AdmissionKind admission, Guid? leaseId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} rejected: {Reason}")]
-    private static partial void LogRejected(ILogger logger, long jobId, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} rejected ({Code}): {Reason}")]
+    private static partial void LogRejected(ILogger logger, long jobId, string code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: metadata past its retention deleted")]
+    private static partial void LogForgotten(ILogger logger, long jobId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} started on lease {LeaseId}, which refused the binding: {Outcome}")]
     private static partial void LogBindRefused(ILogger logger, long jobId, Guid leaseId, BindOutcome outcome);

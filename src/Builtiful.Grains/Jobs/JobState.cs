@@ -26,4 +26,8 @@ public sealed record JobState
     [Id(17)] public string? RejectionReason { get; set; }
     /// <summary>True once the organisation has been asked for a VM, so a redelivery never asks twice.</summary>
     [Id(18)] public bool RunnerRequested { get; set; }
+    [Id(19)] public RejectionCode? RejectionCode { get; set; }
+    [Id(20)] public RepositoryVisibility Visibility { get; set; }
+    /// <summary>When Builtiful first saw the job (its own clock, not the payload's): retention counts from here.</summary>
+    [Id(21)] public DateTimeOffset? RecordedAt { get; set; }
 }

@@ -82,11 +82,43 @@ public sealed partial class VmLeaseGrain(
         Lease.RequestedAt = now;
         Lease.BootDeadline = now + Options.BootDeadline;
         Lease.ExpiresAt = now + lifetime;
+        await GrainFactory.GetGrain<Retention.IRetentionHourGrain>(Retention.RetentionKeys.Hour(order.InstallationId, now, LeaseId)).AddLease(LeaseId);
         await state.WriteStateAsync();
 
         // The reminder exists before any VM does, so nothing launched from here on can outlive its deadline.
         await this.RegisterOrUpdateReminder(DeadlineReminder, Options.CheckPeriod, Options.CheckPeriod);
         ScheduleLaunch(TimeSpan.Zero);
+    }
+
+    public async Task<Jobs.RetentionOutcome> Forget()
+    {
+        if (!Lease.Known)
+        {
+            return Jobs.RetentionOutcome.Absent;
+        }
+
+        if (!Lease.Phase.IsFinal())
+        {
+            return Jobs.RetentionOutcome.Kept;
+        }
+
+        if (Lease.Repository is null && Lease.LaunchedForJobId == 0 && Lease.JobId is null && Lease.Labels.Count == 0)
+        {
+            return Jobs.RetentionOutcome.Absent;
+        }
+
+        // What tied the VM to a job and a repository goes; the ended lease itself stays, so an organisation that still
+        // counts it (a lost "lease ended") finds it over rather than unknown and never launches for it again.
+        Lease.Repository = null;
+        Lease.LaunchedForJobId = 0;
+        Lease.JobId = null;
+        Lease.Labels = [];
+        Lease.AccountLogin = null;
+        Lease.EndReason = null;
+        Lease.LastError = null;
+        await state.WriteStateAsync();
+        DeactivateOnIdle();
+        return Jobs.RetentionOutcome.Deleted;
     }
 
     public async Task<BindOutcome> BindJob(long jobId)

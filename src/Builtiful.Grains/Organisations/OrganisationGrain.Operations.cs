@@ -1,3 +1,4 @@
+using Builtiful.Jobs;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Builtiful.Organisations;
@@ -70,8 +71,50 @@ public sealed partial class OrganisationGrain : IOrganisationOperations
 
     /// <summary>Refuses new jobs while an operator holds the installation; null when no one does.</summary>
     private Admission? OperatorRefusal() => Org.OperatorSuspension is { } suspension
-        ? new Admission(AdmissionKind.Refused, Reason: $"installation {InstallationId} is suspended by an operator: {suspension.Reason}")
+        ? Refuse(RejectionCode.OperatorSuspended, $"installation {InstallationId} is suspended by an operator: {suspension.Reason}")
         : null;
+
+    public async Task<RepositoryPolicy?> SetRepositoryPolicy(RepositoryPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        if (Unseen)
+        {
+            return null;
+        }
+
+        // Stored normalised: one entry per repository, whatever case the operator typed.
+        Org.RepositoryPolicy = policy with
+        {
+            AllowedRepositories = [.. policy.AllowedRepositories.Select(r => r.Trim()).Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.OrdinalIgnoreCase)],
+        };
+        await state.WriteStateAsync();
+        return Org.RepositoryPolicy;
+    }
+
+    public Task<RepositoryPolicy> GetRepositoryPolicy() => Task.FromResult(Policy);
+
+    private RepositoryPolicy Policy => Org.RepositoryPolicy ?? new RepositoryPolicy();
+
+    /// <summary>The allow-list first (it names the repository), then the public-repository opt-in; null when both allow the job.</summary>
+    private Admission? RepositoryRefusal(RunnerRequest request)
+    {
+        if (!Policy.Allows(request.Repository))
+        {
+            return Refuse(RejectionCode.RepositoryNotAllowed,
+                $"repository {(string.IsNullOrEmpty(request.Repository) ? "(none named)" : request.Repository)} is not on the repository allow-list of installation {InstallationId}");
+        }
+
+        if (request.Visibility.NeedsPublicOptIn() && !Policy.AllowPublicRepositories)
+        {
+            return Refuse(RejectionCode.PublicRepository, request.Visibility == RepositoryVisibility.Unknown
+                ? $"the delivery does not say whether repository {request.Repository} is private, so it is treated as public; installation {InstallationId} has not opted in to public repositories"
+                : $"repository {request.Repository} is public and installation {InstallationId} has not opted in to public repositories (pull requests from forks could run untrusted code)");
+        }
+
+        return null;
+    }
+
+    private static Admission Refuse(RejectionCode code, string reason) => new(AdmissionKind.Refused, Reason: reason, Code: code);
 
     private Task RegisterInDirectoryAsync() =>
         GrainFactory.GetGrain<IOrganisationDirectoryGrain>(IOrganisationDirectoryGrain.Key)

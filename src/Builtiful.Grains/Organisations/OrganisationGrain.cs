@@ -104,12 +104,12 @@ public sealed partial class OrganisationGrain(
         ArgumentNullException.ThrowIfNull(request);
         if (Org.Status != OrganisationStatus.Active)
         {
-            return new Admission(AdmissionKind.Refused, Reason: Org.Status switch
+            return Org.Status switch
             {
-                OrganisationStatus.Unknown => $"installation {InstallationId} is unknown: Builtiful never received its installation.created",
-                OrganisationStatus.Suspended => $"installation {InstallationId} is suspended",
-                _ => $"installation {InstallationId} was deleted",
-            });
+                OrganisationStatus.Unknown => Refuse(RejectionCode.UnknownInstallation, $"installation {InstallationId} is unknown: Builtiful never received its installation.created"),
+                OrganisationStatus.Suspended => Refuse(RejectionCode.SuspendedInstallation, $"installation {InstallationId} is suspended"),
+                _ => Refuse(RejectionCode.DeletedInstallation, $"installation {InstallationId} was deleted"),
+            };
         }
 
         if (OperatorRefusal() is { } held)
@@ -120,7 +120,12 @@ public sealed partial class OrganisationGrain(
         if (Limits.AllowedMachineTypes.Count > 0
             && !Limits.AllowedMachineTypes.Contains(request.MachineType.Label, StringComparer.OrdinalIgnoreCase))
         {
-            return new Admission(AdmissionKind.Refused, Reason: $"machine type {request.MachineType.Label} is not allowed for installation {InstallationId}");
+            return Refuse(RejectionCode.MachineTypeNotAllowed, $"machine type {request.MachineType.Label} is not allowed for installation {InstallationId}");
+        }
+
+        if (RepositoryRefusal(request) is { } refused)
+        {
+            return refused;
         }
 
         var waitingIndex = Org.WaitingLine.FindIndex(w => w.JobId == request.JobId);

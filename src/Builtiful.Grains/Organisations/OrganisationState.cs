@@ -16,6 +16,8 @@ public sealed record OrganisationState
     [Id(8)] public int? RepositoryCount { get; set; }
     [Id(9)] public string? RepositorySelection { get; set; }
     [Id(10)] public OperatorSuspension? OperatorSuspension { get; set; }
+    /// <summary>The repository allow-list and public-repository opt-in an operator set; null: none, public refused.</summary>
+    [Id(11)] public RepositoryPolicy? RepositoryPolicy { get; set; }
 }
 
 /// <summary>

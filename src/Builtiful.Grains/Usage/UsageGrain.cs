@@ -25,6 +25,18 @@ public sealed partial class UsageGrain(
         return true;
     }
 
+    public async Task<bool> ForgetRepository(long jobId)
+    {
+        if (!Usage.Jobs.TryGetValue(jobId, out var counted) || counted.Repository is null)
+        {
+            return false;
+        }
+
+        Usage.Jobs[jobId] = counted with { Repository = null };
+        await state.WriteStateAsync();
+        return true;
+    }
+
     public Task<UsageView> GetView()
     {
         var (installationId, month) = UsageMonth.ParseKey(this.GetPrimaryKeyString());
