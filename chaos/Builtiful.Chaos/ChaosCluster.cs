@@ -32,6 +32,8 @@ public sealed class ChaosCluster : IAsyncDisposable
 
     public SimulatedComputeProvider Cloud => _silos[0].App.Services.GetRequiredService<SimulatedComputeProvider>();
 
+    public SimulatedJobRuns Runs => _silos[0].App.Services.GetRequiredService<SimulatedJobRuns>();
+
     public SimulatedFaultLedger Faults => _silos[0].App.Services.GetRequiredService<SimulatedFaultLedger>();
 
     public static async Task<ChaosCluster> StartAsync(ChaosSettings settings, Dictionary<string, string> hostSettings, TextWriter output, CancellationToken cancellationToken)

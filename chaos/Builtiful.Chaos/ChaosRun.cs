@@ -11,6 +11,7 @@ using Builtiful.Providers;
 using Builtiful.Reconciliation;
 using Builtiful.Silo;
 using Builtiful.Simulation;
+using Builtiful.Usage;
 
 namespace Builtiful.Chaos;
 
@@ -56,8 +57,10 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
             .ToList();
         output.WriteLine($"chaos: {jobs.Count} jobs across {organisations.Count} organisations on {settings.Silos} silo(s), {jobs.Count(j => j.Cancelled)} to be cancelled");
 
+        var startedMonth = UsageMonth.Of(DateTimeOffset.UtcNow);
         await QueueAllAsync(cluster, jobs, cancellationToken);
-        var problems = await SettleAsync(grains, jobs, organisations, clock, cancellationToken);
+        var diagnosis = new ChaosDiagnosis(grains, cloud, cluster.Runs);
+        var problems = await SettleAsync(grains, jobs, organisations, clock, diagnosis, cancellationToken);
 
         // Every job is settled; the reconciler's reminder now has a few periods to sweep up strays (its own calls fail
         // too, by design). A VM still alive after that, or one that outlived its deadline plus a period, is a leak.
@@ -67,8 +70,13 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
             await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
         }
 
-        var leaked = cloud.Vms.Count(vm => vm.State is not (InstanceState.Terminated or InstanceState.NotFound)
-            || (vm.TerminatedAt is { } at && vm.ExpiresAt is { } deadline && at > deadline + ReconcilerPeriod));
+        var leakedVms = cloud.Vms.Where(vm => vm.State is not (InstanceState.Terminated or InstanceState.NotFound)
+            || (vm.TerminatedAt is { } at && vm.ExpiresAt is { } deadline && at > deadline + ReconcilerPeriod)).ToList();
+        foreach (var vm in leakedVms.Take(20))
+        {
+            problems.AddRange(await diagnosis.DescribeVmAsync(vm));
+        }
+
         var stranded = 0;
         foreach (var job in jobs.Where(j => !j.Cancelled))
         {
@@ -76,15 +84,22 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
             if (view is not { Status: JobStatus.Completed })
             {
                 stranded++;
-                problems.Add($"job {job.Id} ended {view?.Status.ToWire() ?? "unknown"}{(view?.RejectionReason is { } r ? $": {r}" : "")}");
+                problems.Add($"stranded: job {job.Id} ended {view?.Status.ToWire() ?? "unknown"}{(view?.RejectionReason is { } r ? $": {r}" : "")}");
+                if (stranded <= 20)
+                {
+                    problems.AddRange(await diagnosis.DescribeJobAsync(job.Id, job.InstallationId));
+                }
             }
         }
+
+        var (duplicateUsage, billingProblems) = await ChaosBilling.CheckAsync(grains, cluster.Runs.Runs, organisations, [startedMonth, UsageMonth.Of(DateTimeOffset.UtcNow)]);
+        problems.AddRange(billingProblems);
 
         var ran = jobs.Count(j => !j.Cancelled);
         var extra = Math.Max(0, cloud.Vms.Count - ran);
         var faults = ledger.Injected.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         faults["github.queued-dropped-duplicated-reordered"] = _driverFaults;
-        return new ChaosResult(jobs.Count, faults.Values.Sum(), leaked, stranded, extra, DuplicateUsage: 0, clock.Elapsed.TotalSeconds, faults, problems);
+        return new ChaosResult(jobs.Count, faults.Values.Sum(), leakedVms.Count, stranded, extra, (int)duplicateUsage, clock.Elapsed.TotalSeconds, faults, problems);
     }
 
     private Dictionary<string, string> HostSettings() => new()
@@ -173,17 +188,23 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
         }
     }
 
-    private async Task<List<string>> SettleAsync(IGrainFactory grains, List<ChaosJob> jobs, List<long> organisations, Stopwatch clock, CancellationToken cancellationToken)
+    private async Task<List<string>> SettleAsync(IGrainFactory grains, List<ChaosJob> jobs, List<long> organisations, Stopwatch clock, ChaosDiagnosis diagnosis, CancellationToken cancellationToken)
     {
+        var settled = new HashSet<long>();
         while (true)
         {
             var open = 0;
-            foreach (var job in jobs)
+            foreach (var job in jobs.Where(j => !settled.Contains(j.Id)))
             {
                 var view = await grains.GetGrain<IJobGrain>(job.Id).GetView();
                 if (view is not { Status: JobStatus.Completed } && view?.RejectionReason is null)
                 {
                     open++;
+                }
+                else if (view is { Status: JobStatus.Completed })
+                {
+                    // Completed is final: no need to ask again (a rejection is not, the job may yet run).
+                    settled.Add(job.Id);
                 }
             }
 
@@ -201,49 +222,18 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
 
             if (clock.Elapsed > settings.Deadline)
             {
-                return [$"not settled after {settings.Deadline}: {open} jobs still open, {live} leases or waiting jobs still live", .. await DescribeOpenAsync(grains, jobs)];
+                var lines = new List<string> { $"not settled after {settings.Deadline}: {open} jobs still open, {live} leases or waiting jobs still live" };
+                foreach (var job in jobs.Where(j => !settled.Contains(j.Id)).Take(20))
+                {
+                    lines.AddRange(await diagnosis.DescribeJobAsync(job.Id, job.InstallationId));
+                }
+
+                return lines;
             }
 
             output.WriteLine($"chaos: {clock.Elapsed.TotalSeconds:0}s: {open} jobs open, {live} leases or waiting jobs live");
             await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
         }
-    }
-
-    /// <summary>What the first few unsettled jobs look like, so a failed run explains itself.</summary>
-    private static async Task<List<string>> DescribeOpenAsync(IGrainFactory grains, List<ChaosJob> jobs)
-    {
-        var lines = new List<string>();
-        foreach (var job in jobs)
-        {
-            var view = await grains.GetGrain<IJobGrain>(job.Id).GetView();
-            if (view is { Status: JobStatus.Completed } || view?.RejectionReason is not null)
-            {
-                continue;
-            }
-
-            lines.Add($"job {job.Id}: {(view is null ? "never seen" : $"{view.Status.ToWire()} lease={view.LeaseId}")}");
-            var organisation = await grains.GetGrain<IOrganisationGrain>(job.InstallationId).GetView();
-            foreach (var leaseId in organisation.LeaseIds)
-            {
-                var lease = await grains.GetGrain<Builtiful.Leases.IVmLeaseGrain>(leaseId).GetView();
-                if (lease?.LaunchedForJobId == job.Id || lease?.JobId == job.Id)
-                {
-                    lines.Add($"  lease {leaseId}: {lease.Phase.ToWire()} instance={lease.InstanceId} job={lease.JobId} error={lease.LastError} end={lease.EndReason}");
-                }
-            }
-
-            if (organisation.WaitingJobIds.Contains(job.Id))
-            {
-                lines.Add("  waiting in line");
-            }
-
-            if (lines.Count > 30)
-            {
-                break;
-            }
-        }
-
-        return lines;
     }
 
     private static string Payload(string template, ChaosJob job, string action, string? conclusion)

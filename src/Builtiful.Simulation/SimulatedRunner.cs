@@ -15,6 +15,7 @@ public sealed partial class SimulatedRunner(
     IOptionsMonitor<SimulationOptions> options,
     [FromKeyedServices(BuiltifulClock.Key)] TimeProvider time,
     SimulatedFaultLedger faults,
+    SimulatedJobRuns runs,
     ILogger<SimulatedRunner> logger)
 {
     public async Task RunAsync(RunnerConfig config, CancellationToken cancellationToken)
@@ -64,6 +65,7 @@ public sealed partial class SimulatedRunner(
         var plan = options.CurrentValue.Faults;
         var reordered = faults.Strike("github.reordered-delivery", plan.DeliveryReorderRate, plan.Seed);
         var started = false;
+        var run = runs.Started(job.Id, issued.InstallationId, issued.RunnerName, startedAt);
         LogRunning(logger, issued.RunnerName, job.Id);
         try
         {
@@ -74,7 +76,9 @@ public sealed partial class SimulatedRunner(
             }
 
             await Task.Delay(options.CurrentValue.JobRunTime, time, vmAlive);
-            await webhooks.SendCompletedAsync(job, issued.RunnerName, startedAt, options.CurrentValue.Conclusion, vmAlive);
+            var completedAt = time.GetUtcNow();
+            run.Ended(completedAt, options.CurrentValue.Conclusion);
+            await webhooks.SendCompletedAsync(job, issued.RunnerName, startedAt, completedAt, options.CurrentValue.Conclusion, vmAlive);
             if (reordered)
             {
                 await webhooks.SendInProgressAsync(job, issued.RunnerName, startedAt, vmAlive);
@@ -86,9 +90,12 @@ public sealed partial class SimulatedRunner(
         {
             // The VM died under the job, or the runner failed. GitHub notices the lost runner: a job that never started goes back to the
             // queue for another runner; a started one is failed, as GitHub fails jobs whose runner disappears.
-            if (started)
+            // A job that had already finished when its VM died keeps the end it reported.
+            var finished = run.EndedAt is not null;
+            run.Ended(time.GetUtcNow(), started ? "failure" : "returned to the queue");
+            if (started || finished)
             {
-                await webhooks.SendCompletedAsync(job, issued.RunnerName, startedAt, "failure", CancellationToken.None);
+                await webhooks.SendCompletedAsync(job, issued.RunnerName, startedAt, run.EndedAt!.Value, run.Conclusion!, CancellationToken.None);
                 await github.RunnerFinished(issued.RunnerName, issued.Credential);
             }
             else
