@@ -84,7 +84,7 @@ internal sealed class ChaosDiagnosis(IGrainFactory grains, SimulatedComputeProvi
     {
         if (_leases is null)
         {
-            var ids = new HashSet<Guid>(cloud.Vms.Select(vm => vm.LeaseId));
+            var ids = new HashSet<Guid>(cloud.Vms.Select(vm => vm.LeaseId).Concat(cloud.LeasesAsked));
             foreach (var ended in await grains.GetGrain<ILeaseHistoryGrain>(ILeaseHistoryGrain.Key).Recent())
             {
                 ids.Add(ended.LeaseId);

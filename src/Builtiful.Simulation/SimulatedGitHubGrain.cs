@@ -50,17 +50,17 @@ public sealed class SimulatedGitHubGrain : Grain, ISimulatedGitHubGrain
         return Task.CompletedTask;
     }
 
-    public Task RunnerLost(string runnerName, string credential, long jobId)
-    {
-        _assignedJobs.Remove(jobId);
-        return RunnerFinished(runnerName, credential);
-    }
-
     public async Task<RunnerAssignment> TakeJob(string runnerName, string credential)
     {
         if (!_runners.TryGetValue(runnerName, out var runner) || runner.Credential != credential)
         {
             return new RunnerAssignment(RunnerAssignmentKind.Deregistered);
+        }
+
+        if (runner.JobId is { } handed)
+        {
+            // The runner asks again after losing the answer: it gets the job it was handed.
+            return new RunnerAssignment(RunnerAssignmentKind.Assigned, await GrainFactory.GetGrain<IJobGrain>(handed).GetView());
         }
 
         var pending = await GrainFactory.GetGrain<IOrganisationGrain>(this.GetPrimaryKeyLong()).GetPendingJobs();

@@ -118,6 +118,11 @@ public sealed partial class SimulatedWebhookSender(
             {
                 LogUnreachable(logger, url, ex.Message, attempt);
             }
+            catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                // No answer within the client's timeout: GitHub records a failed delivery, which is redelivered.
+                LogUnreachable(logger, url, ex.Message, attempt);
+            }
 
             if (attempt >= simulation.CurrentValue.DeliveryAttempts)
             {

@@ -34,6 +34,14 @@ public interface IOrganisationGrain : IGrainWithIntegerKey
     Task LeaseEnded(Guid leaseId);
 
     /// <summary>A read that never waits behind a slow launch or termination.</summary>
+    /// <summary>
+    /// Checks every slot against its lease: a slot whose lease is over (its one-way <see cref="LeaseEnded"/> was lost
+    /// with a silo) is freed and its job gets another VM; waiting jobs are then admitted. Returns the slots freed.
+    /// The reconciler calls it on each sweep, so a lost notice delays a job by at most one period.
+    /// </summary>
+    [Alias("reconcile")]
+    Task<int> Reconcile();
+
     [ReadOnly, AlwaysInterleave, Alias("view")]
     Task<OrganisationView> GetView();
 

@@ -275,6 +275,8 @@ public sealed partial class VmLeaseGrain(
             return;
         }
 
+        // Any launch after the first may follow one whose answer was lost (or a silo that died mid-launch).
+        var earlierMayExist = Lease.Phase == LeasePhase.Launching;
         if (Lease.Phase == LeasePhase.Requested || Lease.AttemptFailed)
         {
             Lease.LaunchAttempts++;
@@ -288,6 +290,13 @@ public sealed partial class VmLeaseGrain(
         try
         {
             using var timeout = CallTimeout();
+            if (earlierMayExist && await EarlierLaunchAsync(timeout.Token) is { } earlier)
+            {
+                // That VM carries this lease's runner and may already run a job: keep it rather than launch another.
+                await AdoptAsync(earlier, attempt);
+                return;
+            }
+
             var runner = await runners.CreateAsync(Registration(), timeout.Token);
             var launched = await compute.LaunchAsync(new LaunchRequest
             {
@@ -353,6 +362,25 @@ public sealed partial class VmLeaseGrain(
             await state.WriteStateAsync();
             ScheduleLaunch(Options.LaunchRetryDelay * Math.Pow(2, attempt - 1));
         }
+    }
+
+    private async Task<InstanceSummary?> EarlierLaunchAsync(CancellationToken cancellationToken)
+    {
+        var tagged = await compute.ListByTagAsync(InstanceTags.Lease, LeaseId.ToString("N"), cancellationToken);
+        return tagged.Where(i => i.State is InstanceState.Pending or InstanceState.Running)
+            .OrderBy(i => i.State == InstanceState.Running ? 0 : 1)
+            .FirstOrDefault();
+    }
+
+    private async Task AdoptAsync(InstanceSummary instance, int attempt)
+    {
+        Lease.InstanceId = instance.InstanceId;
+        Lease.LaunchedAt ??= time.GetUtcNow();
+        Lease.Phase = LeasePhase.Booting;
+        Lease.LastError = null;
+        await state.WriteStateAsync();
+        LogAdopted(logger, LeaseId, instance.InstanceId, attempt);
+        await TerminateStraysAsync(instance.InstanceId);
     }
 
     /// <summary>
@@ -532,6 +560,9 @@ public sealed partial class VmLeaseGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Lease {LeaseId}: launched {InstanceId} ({MachineType}) on attempt {Attempt}")]
     private static partial void LogLaunched(ILogger logger, Guid leaseId, string instanceId, string machineType, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: instance {InstanceId} from an earlier launch whose answer was lost is this lease's VM (attempt {Attempt} launches nothing)")]
+    private static partial void LogAdopted(ILogger logger, Guid leaseId, string instanceId, int attempt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: launch attempt {Attempt} failed: {Error}")]
     private static partial void LogLaunchFailed(ILogger logger, Guid leaseId, int attempt, string error);

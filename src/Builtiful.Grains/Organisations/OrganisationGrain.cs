@@ -231,9 +231,21 @@ public sealed partial class OrganisationGrain(
 
     public async Task LeaseEnded(Guid leaseId)
     {
-        if (!Org.Leases.Remove(leaseId, out var slot))
+        if (!await ForgetSlotAsync(leaseId))
         {
             return;
+        }
+
+        await state.WriteStateAsync();
+        await AdmitWaitingAsync();
+    }
+
+    /// <summary>Frees an ended lease's slot; a job still waiting for that VM gets another, a bounded number of times.</summary>
+    private async Task<bool> ForgetSlotAsync(Guid leaseId)
+    {
+        if (!Org.Leases.Remove(leaseId, out var slot))
+        {
+            return false;
         }
 
         if (slot.ForJob is { } pending && slot.BoundJobId is null && Org.Status == OrganisationStatus.Active)
@@ -258,8 +270,7 @@ public sealed partial class OrganisationGrain(
             }
         }
 
-        await state.WriteStateAsync();
-        await AdmitWaitingAsync();
+        return true;
     }
 
     public Task<OrganisationView> GetView() => Task.FromResult(new OrganisationView
@@ -340,7 +351,7 @@ public sealed partial class OrganisationGrain(
     /// The one-way "lease ended" notice is lost if a silo dies in between; before a job is made to wait,
     /// slots whose lease is over are found by asking the leases themselves.
     /// </summary>
-    private async Task ForgetEndedLeasesAsync()
+    private async Task<int> ForgetEndedLeasesAsync()
     {
         var ended = new List<Guid>();
         foreach (var leaseId in Org.Leases.Keys)
@@ -354,10 +365,16 @@ public sealed partial class OrganisationGrain(
 
         if (ended.Count > 0)
         {
-            ended.ForEach(id => Org.Leases.Remove(id));
+            foreach (var id in ended)
+            {
+                await ForgetSlotAsync(id);
+            }
+
             await state.WriteStateAsync();
             LogForgotten(logger, InstallationId, ended.Count);
         }
+
+        return ended.Count;
     }
 
     /// <summary>Starts waiting jobs, oldest first, while the organisation is under its VM limit.</summary>
