@@ -10,7 +10,7 @@ namespace Builtiful.Chaos;
 /// Explains a stranded job or a leaked VM from everything that knows about it: the job grain, every lease launched
 /// for it or bound to it, the organisation's slots and line, and the simulator's record of which runner ran it.
 /// </summary>
-internal sealed class ChaosDiagnosis(IGrainFactory grains, SimulatedComputeProvider cloud, SimulatedJobRuns runs)
+internal sealed class ChaosDiagnosis(IGrainFactory grains, IReadOnlyList<IGrainFactory> everySilo, SimulatedComputeProvider cloud, SimulatedJobRuns runs)
 {
     private Dictionary<Guid, LeaseView>? _leases;
 
@@ -24,6 +24,15 @@ internal sealed class ChaosDiagnosis(IGrainFactory grains, SimulatedComputeProvi
                 ? "never seen"
                 : $"{view.Status.ToWire()} lease={view.LeaseId?.ToString("N") ?? "none"} started={view.StartedAt:HH:mm:ss.fff} completed={view.CompletedAt:HH:mm:ss.fff} conclusion={view.Conclusion ?? "none"} rejected={view.RejectionReason ?? "no"}"),
         };
+
+        for (var silo = 0; silo < everySilo.Count; silo++)
+        {
+            var seen = await everySilo[silo].GetGrain<IJobGrain>(jobId).GetView();
+            if (seen?.Status != view?.Status)
+            {
+                lines.Add($"  silo {silo} sees it {seen?.Status.ToWire() ?? "never seen"}: a duplicate activation");
+            }
+        }
 
         foreach (var lease in leases.Values.Where(l => l.LaunchedForJobId == jobId || l.JobId == jobId).OrderBy(l => l.RequestedAt))
         {

@@ -30,6 +30,7 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
     private readonly string _queuedTemplate = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Payloads", "workflow_job.queued.json"));
     private readonly string _completedTemplate = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Payloads", "workflow_job.completed.json"));
     private readonly string _installationTemplate = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Payloads", "installation.created.json"));
+    private readonly System.Collections.Concurrent.ConcurrentBag<string> _abandoned = [];
     private int _driverFaults;
 
     public async Task<ChaosResult> RunAsync(CancellationToken cancellationToken = default)
@@ -59,8 +60,10 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
 
         var startedMonth = UsageMonth.Of(DateTimeOffset.UtcNow);
         await QueueAllAsync(cluster, jobs, cancellationToken);
-        var diagnosis = new ChaosDiagnosis(grains, cloud, cluster.Runs);
+        var abandoned = _abandoned.ToList();
+        var diagnosis = new ChaosDiagnosis(grains, cluster.EverySilo, cloud, cluster.Runs);
         var problems = await SettleAsync(grains, jobs, organisations, clock, diagnosis, cancellationToken);
+        problems.AddRange(abandoned);
 
         // Every job is settled; the reconciler's reminder now has a few periods to sweep up strays (its own calls fail
         // too, by design). A VM still alive after that, or one that outlived its deadline plus a period, is a leak.
@@ -250,7 +253,7 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
         return root.ToJsonString();
     }
 
-    private static async Task DeliverAsync(ChaosCluster cluster, string @event, string payload, CancellationToken cancellationToken)
+    private async Task DeliverAsync(ChaosCluster cluster, string @event, string payload, CancellationToken cancellationToken)
     {
         var body = Encoding.UTF8.GetBytes(payload);
         for (var attempt = 1; ; attempt++)
@@ -264,8 +267,15 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
             try
             {
                 using var response = await http.SendAsync(request, cancellationToken);
-                if (response.IsSuccessStatusCode || attempt == 8)
+                if (response.IsSuccessStatusCode)
                 {
+                    return;
+                }
+
+                if (attempt == 8)
+                {
+                    var about = JsonNode.Parse(payload)!;
+                    _abandoned.Add($"{@event} {about["action"]} for job {about["workflow_job"]?["id"]} abandoned: refused {attempt} times, last with {(int)response.StatusCode}");
                     return;
                 }
             }

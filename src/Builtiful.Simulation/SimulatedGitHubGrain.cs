@@ -57,10 +57,10 @@ public sealed class SimulatedGitHubGrain : Grain, ISimulatedGitHubGrain
             return new RunnerAssignment(RunnerAssignmentKind.Deregistered);
         }
 
-        if (runner.JobId is { } handed)
+        if (runner.Job is { } handed)
         {
             // The runner asks again after losing the answer: it gets the job it was handed.
-            return new RunnerAssignment(RunnerAssignmentKind.Assigned, await GrainFactory.GetGrain<IJobGrain>(handed).GetView());
+            return new RunnerAssignment(RunnerAssignmentKind.Assigned, handed);
         }
 
         var pending = await GrainFactory.GetGrain<IOrganisationGrain>(this.GetPrimaryKeyLong()).GetPendingJobs();
@@ -79,8 +79,18 @@ public sealed class SimulatedGitHubGrain : Grain, ISimulatedGitHubGrain
 
             _assignedJobs.Add(candidate.JobId);
             runner.JobId = candidate.JobId;
-            var job = await GrainFactory.GetGrain<IJobGrain>(candidate.JobId).GetView();
-            return new RunnerAssignment(RunnerAssignmentKind.Assigned, job);
+            // GitHub knows its own jobs: what Builtiful's job grain says only fills in the payload's details.
+            var known = await GrainFactory.GetGrain<IJobGrain>(candidate.JobId).GetView();
+            runner.Job = known ?? new JobView
+            {
+                Id = candidate.JobId,
+                Status = JobStatus.Queued,
+                InstallationId = this.GetPrimaryKeyLong(),
+                Repository = candidate.Repository ?? "",
+                Labels = candidate.Labels,
+                QueuedAt = candidate.QueuedAt,
+            };
+            return new RunnerAssignment(RunnerAssignmentKind.Assigned, runner.Job);
         }
 
         return new RunnerAssignment(_runners.TryGetValue(runnerName, out var still) && still == runner ? RunnerAssignmentKind.NoJobYet : RunnerAssignmentKind.Deregistered);
@@ -93,5 +103,7 @@ public sealed class SimulatedGitHubGrain : Grain, ISimulatedGitHubGrain
         public HashSet<string> Labels { get; } = labels;
 
         public long? JobId { get; set; }
+
+        public JobView? Job { get; set; }
     }
 }

@@ -15,7 +15,7 @@ namespace Builtiful.Grains.Tests;
 /// simulated cloud, simulated runners switched off (tests play GitHub) and a fake clock for deadlines.
 /// Reminders tick every second of real time; what they decide depends only on the fake clock.
 /// </summary>
-public sealed class LifecycleCluster : IAsyncLifetime
+public class LifecycleCluster : IAsyncLifetime
 {
     public static readonly DateTimeOffset Epoch = new(2026, 3, 2, 9, 0, 0, TimeSpan.Zero);
 
@@ -26,6 +26,9 @@ public sealed class LifecycleCluster : IAsyncLifetime
     public IClusterClient Client => Cluster.Client;
 
     public SimulatedComputeProvider Compute => Cluster.Silos[0].ServiceProvider.GetRequiredService<SimulatedComputeProvider>();
+
+    /// <summary>Grain calls a test chooses to lose on the way.</summary>
+    public LostMessages Lost { get; } = new();
 
     public IReminderTable Reminders => Cluster.Silos[0].ServiceProvider.GetRequiredService<IReminderTable>();
 
@@ -44,18 +47,25 @@ public sealed class LifecycleCluster : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        var configuration = Overrides.Count == 0
+            ? Configuration
+            : new ConfigurationBuilder().AddConfiguration(Configuration).AddInMemoryCollection(Overrides).Build();
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>
         {
             silo.Services.AddKeyedSingleton<TimeProvider>(BuiltifulClock.Key, Clock);
-            silo.Services.AddBuiltifulGrainServices(Configuration);
-            silo.AddBuiltifulRuntime(Configuration);
+            silo.Services.AddBuiltifulGrainServices(configuration);
+            silo.AddBuiltifulRuntime(configuration);
+            silo.AddIncomingGrainCallFilter(Lost);
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();
     }
 
     public async Task DisposeAsync() => await Cluster.DisposeAsync();
+
+    /// <summary>Settings this cluster changes on top of <see cref="Configuration"/>.</summary>
+    protected virtual IReadOnlyDictionary<string, string?> Overrides { get; } = new Dictionary<string, string?>();
 
     public IJobGrain Job(long id) => Client.GetGrain<IJobGrain>(id);
 

@@ -145,9 +145,10 @@ public sealed partial class OrganisationGrain(
         }
 
         var waiting = new WaitingJob { JobId = request.JobId, MachineType = request.MachineType, Labels = request.Labels, QueuedAt = request.QueuedAt, Repository = request.Repository };
-        if (Org.Leases.Count >= Limits.MaxConcurrentVms)
+        if (Org.Leases.Count >= Limits.MaxConcurrentVms && await ForgetEndedLeasesAsync() > 0)
         {
-            await ForgetEndedLeasesAsync();
+            // Jobs whose VMs ended unnoticed went back to the head of the line: they come before this one.
+            await AdmitWaitingAsync();
         }
 
         if (Org.Leases.Count < Limits.MaxConcurrentVms)
