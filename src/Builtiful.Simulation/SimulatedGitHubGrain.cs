@@ -79,8 +79,18 @@ public sealed class SimulatedGitHubGrain : Grain, ISimulatedGitHubGrain
 
             _assignedJobs.Add(candidate.JobId);
             runner.JobId = candidate.JobId;
-            // GitHub knows its own jobs: what Builtiful's job grain says only fills in the payload's details.
-            var known = await GrainFactory.GetGrain<IJobGrain>(candidate.JobId).GetView();
+            // GitHub knows its own jobs: what Builtiful's job grain says only fills in the payload's details, and a
+            // job grain that cannot answer (its silo died, the database restarts) must not lose the hand-out.
+            JobView? known;
+            try
+            {
+                known = await GrainFactory.GetGrain<IJobGrain>(candidate.JobId).GetView();
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                known = null;
+            }
+
             runner.Job = known ?? new JobView
             {
                 Id = candidate.JobId,
