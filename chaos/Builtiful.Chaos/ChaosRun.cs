@@ -264,6 +264,7 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
             request.Headers.Add("X-GitHub-Event", @event);
             request.Headers.Add("X-GitHub-Delivery", Guid.NewGuid().ToString());
             request.Headers.Add(WebhookSignature.Header, WebhookSignature.Sign(Secret, body));
+            string failure;
             try
             {
                 using var response = await http.SendAsync(request, cancellationToken);
@@ -272,16 +273,24 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
                     return;
                 }
 
-                if (attempt == 8)
-                {
-                    var about = JsonNode.Parse(payload)!;
-                    _abandoned.Add($"{@event} {about["action"]} for job {about["workflow_job"]?["id"]} abandoned: refused {attempt} times, last with {(int)response.StatusCode}");
-                    return;
-                }
+                failure = $"answered {(int)response.StatusCode}";
             }
-            catch (HttpRequestException) when (attempt < 8)
+            catch (HttpRequestException ex)
             {
                 // A silo's gateway died with it; the delivery fails and is redelivered to another.
+                failure = ex.Message;
+            }
+            catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                // No answer in time (GitHub waits 10 s): a failed delivery, redelivered like any other.
+                failure = ex.Message;
+            }
+
+            if (attempt == 8)
+            {
+                var about = JsonNode.Parse(payload)!;
+                _abandoned.Add($"{@event} {about["action"]} for job {about["workflow_job"]?["id"]} abandoned after {attempt} failed deliveries, the last {failure}");
+                return;
             }
 
             // A refused delivery is redelivered, as Builtiful's lost-delivery recovery makes GitHub do.
