@@ -9,13 +9,17 @@ namespace Builtiful.Chaos;
 /// of a runner running that job, rounded the way billing rounds (whole minutes, up, at least one). Minutes beyond
 /// that are billed twice or for nothing: a redelivered, duplicated or reordered <c>completed</c> must never add any.
 /// </summary>
-internal static class ChaosBilling
+public static class ChaosBilling
 {
     private const int PageSize = 500;
 
     public static async Task<(long ExtraMinutes, List<string> Problems)> CheckAsync(
         IGrainFactory grains, IReadOnlyList<SimulatedJobRun> runs, IEnumerable<long> organisations, IEnumerable<string> months)
     {
+        ArgumentNullException.ThrowIfNull(grains);
+        ArgumentNullException.ThrowIfNull(runs);
+        ArgumentNullException.ThrowIfNull(organisations);
+        ArgumentNullException.ThrowIfNull(months);
         var byJob = runs.ToLookup(r => r.JobId);
         var billedJobs = new HashSet<long>();
         var problems = new List<string>();
@@ -59,8 +63,11 @@ internal static class ChaosBilling
         return (extra, problems);
     }
 
-    private static long Overbilled(JobRun billed, IEnumerable<SimulatedJobRun> ran, bool first, out string why)
+    /// <summary>Minutes <paramref name="billed"/> charges beyond what the job really ran; <paramref name="first"/> is false when the job was already billed.</summary>
+    public static long Overbilled(JobRun billed, IEnumerable<SimulatedJobRun> ran, bool first, out string why)
     {
+        ArgumentNullException.ThrowIfNull(billed);
+        ArgumentNullException.ThrowIfNull(ran);
         if (!first)
         {
             why = "the job was already billed in another month";

@@ -33,7 +33,6 @@ public interface IOrganisationGrain : IGrainWithIntegerKey
     [OneWay, Alias("lease-ended")]
     Task LeaseEnded(Guid leaseId);
 
-    /// <summary>A read that never waits behind a slow launch or termination.</summary>
     /// <summary>
     /// Checks every slot against its lease: a slot whose lease is over (its one-way <see cref="LeaseEnded"/> was lost
     /// with a silo) is freed and its job gets another VM; waiting jobs are then admitted. Returns the slots freed.
@@ -42,6 +41,7 @@ public interface IOrganisationGrain : IGrainWithIntegerKey
     [Alias("reconcile")]
     Task<int> Reconcile();
 
+    /// <summary>A read that never waits behind a slow launch or termination.</summary>
     [ReadOnly, AlwaysInterleave, Alias("view")]
     Task<OrganisationView> GetView();
 
