@@ -39,7 +39,9 @@ public sealed class LostMessages : IIncomingGrainCallFilter
 
         if (lose)
         {
+            // An empty result, so Orleans sees a completed call (and the grain no failure) but the grain never runs it.
             Interlocked.Increment(ref _dropped);
+            context.Result = null;
             return Task.CompletedTask;
         }
 
