@@ -202,6 +202,7 @@ public sealed partial class VmLeaseGrain(
             LastError = Lease.LastError,
             LaunchAttempts = Lease.LaunchAttempts,
             TerminationAttempts = Lease.TerminationAttempts,
+            Refused = Lease.Refused,
         }
         : null);
 
@@ -349,6 +350,7 @@ public sealed partial class VmLeaseGrain(
             Telemetry.BuiltifulMetrics.RecordLaunchFailure(ex, Lease.MachineType?.Label);
             if (ex is IProviderFailure { IsPermanent: true })
             {
+                Lease.Refused = true;
                 await FailAsync($"launch attempt {attempt} was refused and retrying cannot help: {ex.Message}");
                 return;
             }

@@ -252,11 +252,11 @@ public sealed partial class OrganisationGrain(
         if (slot.ForJob is { } pending && slot.BoundJobId is null && Org.Status == OrganisationStatus.Active)
         {
             // The job is still queued at GitHub and its VM is gone: start another, a bounded number of times,
-            // unless no VM could be launched at all (a refusal would only repeat).
+            // unless the launch was refused for good (a refusal would only repeat; capacity errors pass).
             var ended = await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).GetView();
             var reason = ended?.EndReason ?? "the lease is unknown";
             LogLeaseEndedUnused(logger, InstallationId, leaseId, pending.JobId, reason);
-            if (pending.Attempts < defaults.Value.ProvisionAttempts && ended?.Phase != LeasePhase.Failed)
+            if (pending.Attempts < defaults.Value.ProvisionAttempts && ended is not { Refused: true })
             {
                 Org.WaitingLine.Insert(0, new WaitingJob
                 {
