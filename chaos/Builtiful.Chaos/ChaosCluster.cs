@@ -32,6 +32,20 @@ public sealed class ChaosCluster : IAsyncDisposable
 
     public SimulatedComputeProvider Cloud => _silos[0].App.Services.GetRequiredService<SimulatedComputeProvider>();
 
+    /// <summary>Each live silo's own grain factory: silos that disagree about a grain point at duplicate activations.</summary>
+    public IReadOnlyList<IGrainFactory> EverySilo
+    {
+        get
+        {
+            lock (_silos)
+            {
+                return [.. _silos.Select(s => s.App.Services.GetRequiredService<IGrainFactory>())];
+            }
+        }
+    }
+
+    public SimulatedJobRuns Runs => _silos[0].App.Services.GetRequiredService<SimulatedJobRuns>();
+
     public SimulatedFaultLedger Faults => _silos[0].App.Services.GetRequiredService<SimulatedFaultLedger>();
 
     public static async Task<ChaosCluster> StartAsync(ChaosSettings settings, Dictionary<string, string> hostSettings, TextWriter output, CancellationToken cancellationToken)

@@ -11,6 +11,7 @@ using Builtiful.Providers;
 using Builtiful.Reconciliation;
 using Builtiful.Silo;
 using Builtiful.Simulation;
+using Builtiful.Usage;
 
 namespace Builtiful.Chaos;
 
@@ -29,6 +30,7 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
     private readonly string _queuedTemplate = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Payloads", "workflow_job.queued.json"));
     private readonly string _completedTemplate = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Payloads", "workflow_job.completed.json"));
     private readonly string _installationTemplate = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Payloads", "installation.created.json"));
+    private readonly System.Collections.Concurrent.ConcurrentBag<string> _abandoned = [];
     private int _driverFaults;
 
     public async Task<ChaosResult> RunAsync(CancellationToken cancellationToken = default)
@@ -56,8 +58,12 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
             .ToList();
         output.WriteLine($"chaos: {jobs.Count} jobs across {organisations.Count} organisations on {settings.Silos} silo(s), {jobs.Count(j => j.Cancelled)} to be cancelled");
 
+        var startedMonth = UsageMonth.Of(DateTimeOffset.UtcNow);
         await QueueAllAsync(cluster, jobs, cancellationToken);
-        var problems = await SettleAsync(grains, jobs, organisations, clock, cancellationToken);
+        var abandoned = _abandoned.ToList();
+        var diagnosis = new ChaosDiagnosis(grains, cluster.EverySilo, cloud, cluster.Runs);
+        var problems = await SettleAsync(grains, jobs, organisations, clock, diagnosis, cancellationToken);
+        problems.AddRange(abandoned);
 
         // Every job is settled; the reconciler's reminder now has a few periods to sweep up strays (its own calls fail
         // too, by design). A VM still alive after that, or one that outlived its deadline plus a period, is a leak.
@@ -67,8 +73,13 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
             await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
         }
 
-        var leaked = cloud.Vms.Count(vm => vm.State is not (InstanceState.Terminated or InstanceState.NotFound)
-            || (vm.TerminatedAt is { } at && vm.ExpiresAt is { } deadline && at > deadline + ReconcilerPeriod));
+        var leakedVms = cloud.Vms.Where(vm => vm.State is not (InstanceState.Terminated or InstanceState.NotFound)
+            || (vm.TerminatedAt is { } at && vm.ExpiresAt is { } deadline && at > deadline + ReconcilerPeriod)).ToList();
+        foreach (var vm in leakedVms.Take(20))
+        {
+            problems.AddRange(await diagnosis.DescribeVmAsync(vm));
+        }
+
         var stranded = 0;
         foreach (var job in jobs.Where(j => !j.Cancelled))
         {
@@ -76,15 +87,22 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
             if (view is not { Status: JobStatus.Completed })
             {
                 stranded++;
-                problems.Add($"job {job.Id} ended {view?.Status.ToWire() ?? "unknown"}{(view?.RejectionReason is { } r ? $": {r}" : "")}");
+                problems.Add($"stranded: job {job.Id} ended {view?.Status.ToWire() ?? "unknown"}{(view?.RejectionReason is { } r ? $": {r}" : "")}");
+                if (stranded <= 20)
+                {
+                    problems.AddRange(await diagnosis.DescribeJobAsync(job.Id, job.InstallationId));
+                }
             }
         }
+
+        var (duplicateUsage, billingProblems) = await ChaosBilling.CheckAsync(grains, cluster.Runs.Runs, organisations, [startedMonth, UsageMonth.Of(DateTimeOffset.UtcNow)]);
+        problems.AddRange(billingProblems);
 
         var ran = jobs.Count(j => !j.Cancelled);
         var extra = Math.Max(0, cloud.Vms.Count - ran);
         var faults = ledger.Injected.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         faults["github.queued-dropped-duplicated-reordered"] = _driverFaults;
-        return new ChaosResult(jobs.Count, faults.Values.Sum(), leaked, stranded, extra, DuplicateUsage: 0, clock.Elapsed.TotalSeconds, faults, problems);
+        return new ChaosResult(jobs.Count, faults.Values.Sum(), leakedVms.Count, stranded, extra, (int)duplicateUsage, clock.Elapsed.TotalSeconds, faults, problems);
     }
 
     private Dictionary<string, string> HostSettings() => new()
@@ -173,17 +191,23 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
         }
     }
 
-    private async Task<List<string>> SettleAsync(IGrainFactory grains, List<ChaosJob> jobs, List<long> organisations, Stopwatch clock, CancellationToken cancellationToken)
+    private async Task<List<string>> SettleAsync(IGrainFactory grains, List<ChaosJob> jobs, List<long> organisations, Stopwatch clock, ChaosDiagnosis diagnosis, CancellationToken cancellationToken)
     {
+        var settled = new HashSet<long>();
         while (true)
         {
             var open = 0;
-            foreach (var job in jobs)
+            foreach (var job in jobs.Where(j => !settled.Contains(j.Id)))
             {
                 var view = await grains.GetGrain<IJobGrain>(job.Id).GetView();
                 if (view is not { Status: JobStatus.Completed } && view?.RejectionReason is null)
                 {
                     open++;
+                }
+                else if (view is { Status: JobStatus.Completed })
+                {
+                    // Completed is final: no need to ask again (a rejection is not, the job may yet run).
+                    settled.Add(job.Id);
                 }
             }
 
@@ -201,49 +225,18 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
 
             if (clock.Elapsed > settings.Deadline)
             {
-                return [$"not settled after {settings.Deadline}: {open} jobs still open, {live} leases or waiting jobs still live", .. await DescribeOpenAsync(grains, jobs)];
+                var lines = new List<string> { $"not settled after {settings.Deadline}: {open} jobs still open, {live} leases or waiting jobs still live" };
+                foreach (var job in jobs.Where(j => !settled.Contains(j.Id)).Take(20))
+                {
+                    lines.AddRange(await diagnosis.DescribeJobAsync(job.Id, job.InstallationId));
+                }
+
+                return lines;
             }
 
             output.WriteLine($"chaos: {clock.Elapsed.TotalSeconds:0}s: {open} jobs open, {live} leases or waiting jobs live");
             await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
         }
-    }
-
-    /// <summary>What the first few unsettled jobs look like, so a failed run explains itself.</summary>
-    private static async Task<List<string>> DescribeOpenAsync(IGrainFactory grains, List<ChaosJob> jobs)
-    {
-        var lines = new List<string>();
-        foreach (var job in jobs)
-        {
-            var view = await grains.GetGrain<IJobGrain>(job.Id).GetView();
-            if (view is { Status: JobStatus.Completed } || view?.RejectionReason is not null)
-            {
-                continue;
-            }
-
-            lines.Add($"job {job.Id}: {(view is null ? "never seen" : $"{view.Status.ToWire()} lease={view.LeaseId}")}");
-            var organisation = await grains.GetGrain<IOrganisationGrain>(job.InstallationId).GetView();
-            foreach (var leaseId in organisation.LeaseIds)
-            {
-                var lease = await grains.GetGrain<Builtiful.Leases.IVmLeaseGrain>(leaseId).GetView();
-                if (lease?.LaunchedForJobId == job.Id || lease?.JobId == job.Id)
-                {
-                    lines.Add($"  lease {leaseId}: {lease.Phase.ToWire()} instance={lease.InstanceId} job={lease.JobId} error={lease.LastError} end={lease.EndReason}");
-                }
-            }
-
-            if (organisation.WaitingJobIds.Contains(job.Id))
-            {
-                lines.Add("  waiting in line");
-            }
-
-            if (lines.Count > 30)
-            {
-                break;
-            }
-        }
-
-        return lines;
     }
 
     private static string Payload(string template, ChaosJob job, string action, string? conclusion)
@@ -267,7 +260,7 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
         return root.ToJsonString();
     }
 
-    private static async Task DeliverAsync(ChaosCluster cluster, string @event, string payload, CancellationToken cancellationToken)
+    private async Task DeliverAsync(ChaosCluster cluster, string @event, string payload, CancellationToken cancellationToken)
     {
         var body = Encoding.UTF8.GetBytes(payload);
         for (var attempt = 1; ; attempt++)
@@ -278,17 +271,33 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
             request.Headers.Add("X-GitHub-Event", @event);
             request.Headers.Add("X-GitHub-Delivery", Guid.NewGuid().ToString());
             request.Headers.Add(WebhookSignature.Header, WebhookSignature.Sign(Secret, body));
+            string failure;
             try
             {
                 using var response = await http.SendAsync(request, cancellationToken);
-                if (response.IsSuccessStatusCode || attempt == 8)
+                if (response.IsSuccessStatusCode)
                 {
                     return;
                 }
+
+                failure = $"answered {(int)response.StatusCode}";
             }
-            catch (HttpRequestException) when (attempt < 8)
+            catch (HttpRequestException ex)
             {
                 // A silo's gateway died with it; the delivery fails and is redelivered to another.
+                failure = ex.Message;
+            }
+            catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                // No answer in time (GitHub waits 10 s): a failed delivery, redelivered like any other.
+                failure = ex.Message;
+            }
+
+            if (attempt == 8)
+            {
+                var about = JsonNode.Parse(payload)!;
+                _abandoned.Add($"{@event} {about["action"]} for job {about["workflow_job"]?["id"]} abandoned after {attempt} failed deliveries, the last {failure}");
+                return;
             }
 
             // A refused delivery is redelivered, as Builtiful's lost-delivery recovery makes GitHub do.

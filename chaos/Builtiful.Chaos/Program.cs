@@ -24,7 +24,7 @@ foreach (var (kind, count) in result.FaultsByKind.OrderBy(f => f.Key))
     Console.WriteLine($"chaos: fault {kind} x{count}");
 }
 
-foreach (var problem in result.Problems.Take(40))
+foreach (var problem in result.Problems.Take(400))
 {
     Console.WriteLine($"chaos: problem: {problem}");
 }

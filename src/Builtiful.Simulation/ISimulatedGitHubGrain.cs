@@ -23,10 +23,6 @@ public interface ISimulatedGitHubGrain : IGrainWithIntegerKey
     [Alias("runner-finished")]
     Task RunnerFinished(string runnerName, string credential);
 
-    /// <summary>The runner's VM died before it reported the job started: GitHub hands the job to another runner.</summary>
-    [Alias("runner-lost")]
-    Task RunnerLost(string runnerName, string credential, long jobId);
-
     /// <summary>Hands the runner the oldest queued job whose labels it carries; null when there is none yet.</summary>
     [Alias("take-job")]
     Task<RunnerAssignment> TakeJob(string runnerName, string credential);

@@ -21,10 +21,14 @@ public sealed partial class SimulatedComputeProvider(
 
     private readonly ConcurrentDictionary<string, SimulatedVm> _vms = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _byClientToken = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Guid, bool> _leasesAsked = new();
     private readonly CancellationTokenSource _stopping = new();
     private int _disposed;
 
     public string Name => ProviderName;
+
+    /// <summary>Every lease that ever asked for a VM, launched or not, for a chaos run's diagnosis.</summary>
+    public IReadOnlyCollection<Guid> LeasesAsked => [.. _leasesAsked.Keys];
 
     /// <summary>Every VM ever launched, for tests and the dashboard of a demo.</summary>
     public IReadOnlyCollection<SimulatedVm> Vms => [.. _vms.Values];
@@ -37,6 +41,7 @@ public sealed partial class SimulatedComputeProvider(
             throw new InvalidOperationException($"Machine type {request.MachineType.Label} has no image for provider {ProviderName}.");
         }
 
+        _leasesAsked.TryAdd(request.LeaseId, true);
         var faultPlan = options.CurrentValue.Faults;
         if (!_byClientToken.ContainsKey(request.ClientToken) && faults.Strike("cloud.capacity", faultPlan.LaunchCapacityErrorRate, faultPlan.Seed))
         {

@@ -74,5 +74,21 @@ public sealed class SimulatedFaultLedger
     public void Count(string kind, int n = 1) => _injected.AddOrUpdate(kind, n, (_, total) => total + n);
 }
 
-/// <summary>A simulated cloud error; transient, so a lease retries.</summary>
-public sealed class SimulatedCloudException(string message) : Exception(message);
+/// <summary>A simulated cloud error; transient, so a lease retries. Serializable: the simulated GitHub throws it across silos.</summary>
+[GenerateSerializer, Alias("builtiful.simulated-cloud-exception")]
+public sealed class SimulatedCloudException : Exception
+{
+    public SimulatedCloudException()
+    {
+    }
+
+    public SimulatedCloudException(string message)
+        : base(message)
+    {
+    }
+
+    public SimulatedCloudException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

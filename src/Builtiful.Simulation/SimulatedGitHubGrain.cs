@@ -50,17 +50,17 @@ public sealed class SimulatedGitHubGrain : Grain, ISimulatedGitHubGrain
         return Task.CompletedTask;
     }
 
-    public Task RunnerLost(string runnerName, string credential, long jobId)
-    {
-        _assignedJobs.Remove(jobId);
-        return RunnerFinished(runnerName, credential);
-    }
-
     public async Task<RunnerAssignment> TakeJob(string runnerName, string credential)
     {
         if (!_runners.TryGetValue(runnerName, out var runner) || runner.Credential != credential)
         {
             return new RunnerAssignment(RunnerAssignmentKind.Deregistered);
+        }
+
+        if (runner.Job is { } handed)
+        {
+            // The runner asks again after losing the answer: it gets the job it was handed.
+            return new RunnerAssignment(RunnerAssignmentKind.Assigned, handed);
         }
 
         var pending = await GrainFactory.GetGrain<IOrganisationGrain>(this.GetPrimaryKeyLong()).GetPendingJobs();
@@ -79,8 +79,28 @@ public sealed class SimulatedGitHubGrain : Grain, ISimulatedGitHubGrain
 
             _assignedJobs.Add(candidate.JobId);
             runner.JobId = candidate.JobId;
-            var job = await GrainFactory.GetGrain<IJobGrain>(candidate.JobId).GetView();
-            return new RunnerAssignment(RunnerAssignmentKind.Assigned, job);
+            // GitHub knows its own jobs: what Builtiful's job grain says only fills in the payload's details, and a
+            // job grain that cannot answer (its silo died, the database restarts) must not lose the hand-out.
+            JobView? known;
+            try
+            {
+                known = await GrainFactory.GetGrain<IJobGrain>(candidate.JobId).GetView();
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                known = null;
+            }
+
+            runner.Job = known ?? new JobView
+            {
+                Id = candidate.JobId,
+                Status = JobStatus.Queued,
+                InstallationId = this.GetPrimaryKeyLong(),
+                Repository = candidate.Repository ?? "",
+                Labels = candidate.Labels,
+                QueuedAt = candidate.QueuedAt,
+            };
+            return new RunnerAssignment(RunnerAssignmentKind.Assigned, runner.Job);
         }
 
         return new RunnerAssignment(_runners.TryGetValue(runnerName, out var still) && still == runner ? RunnerAssignmentKind.NoJobYet : RunnerAssignmentKind.Deregistered);
@@ -93,5 +113,7 @@ public sealed class SimulatedGitHubGrain : Grain, ISimulatedGitHubGrain
         public HashSet<string> Labels { get; } = labels;
 
         public long? JobId { get; set; }
+
+        public JobView? Job { get; set; }
     }
 }

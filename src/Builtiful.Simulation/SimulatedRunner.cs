@@ -15,6 +15,7 @@ public sealed partial class SimulatedRunner(
     IOptionsMonitor<SimulationOptions> options,
     [FromKeyedServices(BuiltifulClock.Key)] TimeProvider time,
     SimulatedFaultLedger faults,
+    SimulatedJobRuns runs,
     ILogger<SimulatedRunner> logger)
 {
     public async Task RunAsync(RunnerConfig config, CancellationToken cancellationToken)
@@ -58,50 +59,48 @@ public sealed partial class SimulatedRunner(
         }
     }
 
+    /// <summary>
+    /// Runs one job. The deliveries are GitHub's, not the VM's: once GitHub has handed a runner the job it reports
+    /// <c>in_progress</c> and, when the job ends or its runner disappears with the VM, <c>completed</c> (a job whose
+    /// runner is lost fails; GitHub never hands it to another runner).
+    /// </summary>
     private async Task RunJobAsync(ISimulatedGitHubGrain github, SimulatedJitConfig issued, Jobs.JobView job, CancellationToken vmAlive)
     {
         var startedAt = time.GetUtcNow();
         var plan = options.CurrentValue.Faults;
         var reordered = faults.Strike("github.reordered-delivery", plan.DeliveryReorderRate, plan.Seed);
-        var started = false;
+        var run = runs.Started(job.Id, issued.InstallationId, issued.RunnerName, startedAt);
         LogRunning(logger, issued.RunnerName, job.Id);
+        if (!reordered)
+        {
+            await webhooks.SendInProgressAsync(job, issued.RunnerName, startedAt, CancellationToken.None);
+        }
+
         try
         {
-            if (!reordered)
-            {
-                await webhooks.SendInProgressAsync(job, issued.RunnerName, startedAt, vmAlive);
-                started = true;
-            }
-
             await Task.Delay(options.CurrentValue.JobRunTime, time, vmAlive);
-            await webhooks.SendCompletedAsync(job, issued.RunnerName, startedAt, options.CurrentValue.Conclusion, vmAlive);
-            if (reordered)
-            {
-                await webhooks.SendInProgressAsync(job, issued.RunnerName, startedAt, vmAlive);
-            }
+            run.Ended(time.GetUtcNow(), options.CurrentValue.Conclusion);
+        }
+        catch (OperationCanceledException) when (vmAlive.IsCancellationRequested)
+        {
+            run.Ended(time.GetUtcNow(), "failure");
+            LogRunnerFailed(logger, issued.RunnerName, job.Id, "the VM was terminated under the job");
+        }
 
+        await webhooks.SendCompletedAsync(job, issued.RunnerName, startedAt, run.EndedAt!.Value, run.Conclusion!, CancellationToken.None);
+        if (reordered)
+        {
+            await webhooks.SendInProgressAsync(job, issued.RunnerName, startedAt, CancellationToken.None);
+        }
+
+        try
+        {
             await github.RunnerFinished(issued.RunnerName, issued.Credential);
         }
-        catch (Exception ex) when (vmAlive.IsCancellationRequested || ex is not OperationCanceledException)
+        catch (Exception ex)
         {
-            // The VM died under the job, or the runner failed. GitHub notices the lost runner: a job that never started goes back to the
-            // queue for another runner; a started one is failed, as GitHub fails jobs whose runner disappears.
-            if (started)
-            {
-                await webhooks.SendCompletedAsync(job, issued.RunnerName, startedAt, "failure", CancellationToken.None);
-                await github.RunnerFinished(issued.RunnerName, issued.Credential);
-            }
-            else
-            {
-                await github.RunnerLost(issued.RunnerName, issued.Credential, job.Id);
-            }
-
-            if (vmAlive.IsCancellationRequested)
-            {
-                throw;
-            }
-
-            LogRunnerFailed(logger, issued.RunnerName, job.Id, ex.Message);
+            // GitHub's side lost the registration with a silo; nothing is left to drop.
+            LogAskFailed(logger, issued.RunnerName, ex.Message);
         }
     }
 

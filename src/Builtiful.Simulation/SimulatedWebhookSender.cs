@@ -29,8 +29,8 @@ public sealed partial class SimulatedWebhookSender(
     public Task SendInProgressAsync(JobView job, string runnerName, DateTimeOffset startedAt, CancellationToken cancellationToken) =>
         SendAsync(Build(InProgressTemplate, job, runnerName, "in_progress", null, startedAt, null), cancellationToken);
 
-    public Task SendCompletedAsync(JobView job, string runnerName, DateTimeOffset startedAt, string conclusion, CancellationToken cancellationToken) =>
-        SendAsync(Build(CompletedTemplate, job, runnerName, "completed", conclusion, startedAt, time.GetUtcNow()), cancellationToken);
+    public Task SendCompletedAsync(JobView job, string runnerName, DateTimeOffset startedAt, DateTimeOffset completedAt, string conclusion, CancellationToken cancellationToken) =>
+        SendAsync(Build(CompletedTemplate, job, runnerName, "completed", conclusion, startedAt, completedAt), cancellationToken);
 
     /// <summary>Edits a real payload so that every field Builtiful does not set stays as GitHub sends it.</summary>
     public static string Build(string template, JobView job, string runnerName, string action, string? conclusion, DateTimeOffset startedAt, DateTimeOffset? completedAt)
@@ -116,6 +116,11 @@ public sealed partial class SimulatedWebhookSender(
             }
             catch (HttpRequestException ex)
             {
+                LogUnreachable(logger, url, ex.Message, attempt);
+            }
+            catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                // No answer within the client's timeout: GitHub records a failed delivery, which is redelivered.
                 LogUnreachable(logger, url, ex.Message, attempt);
             }
 

@@ -27,6 +27,9 @@ public class LifecycleCluster : IAsyncLifetime
 
     public SimulatedComputeProvider Compute => Cluster.Silos[0].ServiceProvider.GetRequiredService<SimulatedComputeProvider>();
 
+    /// <summary>Grain calls a test chooses to lose on the way.</summary>
+    public LostMessages Lost { get; } = new();
+
     public IReminderTable Reminders => Cluster.Silos[0].ServiceProvider.GetRequiredService<IReminderTable>();
 
     public static IConfiguration Configuration { get; } = new ConfigurationBuilder()
@@ -54,6 +57,7 @@ public class LifecycleCluster : IAsyncLifetime
             silo.Services.AddKeyedSingleton<TimeProvider>(BuiltifulClock.Key, Clock);
             silo.Services.AddBuiltifulGrainServices(configuration);
             silo.AddBuiltifulRuntime(configuration);
+            silo.AddIncomingGrainCallFilter(Lost);
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();

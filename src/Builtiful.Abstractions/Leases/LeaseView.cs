@@ -21,4 +21,6 @@ public sealed record LeaseView
     [Id(14)] public string? LastError { get; init; }
     [Id(15)] public int LaunchAttempts { get; init; }
     [Id(16)] public int TerminationAttempts { get; init; }
+    /// <summary>The launch was refused for good (not merely failed for a while): another VM would be refused too.</summary>
+    [Id(17)] public bool Refused { get; init; }
 }

@@ -33,6 +33,14 @@ public interface IOrganisationGrain : IGrainWithIntegerKey
     [OneWay, Alias("lease-ended")]
     Task LeaseEnded(Guid leaseId);
 
+    /// <summary>
+    /// Checks every slot against its lease: a slot whose lease is over (its one-way <see cref="LeaseEnded"/> was lost
+    /// with a silo) is freed and its job gets another VM; waiting jobs are then admitted. Returns the slots freed.
+    /// The reconciler calls it on each sweep, so a lost notice delays a job by at most one period.
+    /// </summary>
+    [Alias("reconcile")]
+    Task<int> Reconcile();
+
     /// <summary>A read that never waits behind a slow launch or termination.</summary>
     [ReadOnly, AlwaysInterleave, Alias("view")]
     Task<OrganisationView> GetView();

@@ -21,4 +21,5 @@ public sealed record SweepReport(
     [property: Id(0)] int InstancesExamined,
     [property: Id(1)] int Terminated,
     [property: Id(2)] IReadOnlyList<string> Reasons,
-    [property: Id(3)] bool Truncated);
+    [property: Id(3)] bool Truncated,
+    [property: Id(4)] int SlotsFreed = 0);

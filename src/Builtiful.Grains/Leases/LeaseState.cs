@@ -36,4 +36,6 @@ public sealed record LeaseState
     [Id(21)] public string? AccountType { get; set; }
     [Id(22)] public string? Repository { get; set; }
     [Id(23)] public long RunnerGroupId { get; set; } = 1;
+    /// <summary>Failed because the launch was refused for good, not because transient errors used up the attempts.</summary>
+    [Id(24)] public bool Refused { get; set; }
 }

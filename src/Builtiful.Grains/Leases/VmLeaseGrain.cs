@@ -237,6 +237,7 @@ public sealed partial class VmLeaseGrain(
             LastError = Lease.LastError,
             LaunchAttempts = Lease.LaunchAttempts,
             TerminationAttempts = Lease.TerminationAttempts,
+            Refused = Lease.Refused,
         }
         : null);
 
@@ -310,8 +311,8 @@ public sealed partial class VmLeaseGrain(
             return;
         }
 
-        // Launching and not failed: an earlier activation started this attempt and died before it heard how it ended.
-        var resumed = Lease.Phase == LeasePhase.Launching && !Lease.AttemptFailed;
+        // Any launch after the first may follow one whose answer was lost (or a silo that died mid-launch).
+        var earlierMayExist = Lease.Phase == LeasePhase.Launching;
         if (Lease.Phase == LeasePhase.Requested || Lease.AttemptFailed)
         {
             Lease.LaunchAttempts++;
@@ -325,8 +326,14 @@ public sealed partial class VmLeaseGrain(
         try
         {
             using var timeout = CallTimeout();
-            // Only a first attempt's VM can be told apart by its lease tag alone; later attempts relaunch with their token.
-            var launched = (resumed && attempt == 1 ? await FindEarlierLaunchAsync(timeout.Token) : null) ?? await compute.LaunchAsync(new LaunchRequest
+            if (earlierMayExist && await EarlierLaunchAsync(timeout.Token) is { } earlier)
+            {
+                // That VM carries this lease's runner and may already run a job: keep it rather than launch another.
+                await AdoptAsync(earlier, attempt);
+                return;
+            }
+
+            var launched = await compute.LaunchAsync(new LaunchRequest
             {
                 LeaseId = LeaseId,
                 InstallationId = Lease.InstallationId,
@@ -377,6 +384,7 @@ public sealed partial class VmLeaseGrain(
             Telemetry.BuiltifulMetrics.RecordLaunchFailure(ex, Lease.MachineType?.Label);
             if (ex is IProviderFailure { IsPermanent: true })
             {
+                Lease.Refused = true;
                 await FailAsync($"launch attempt {attempt} was refused and retrying cannot help: {ex.Message}");
                 return;
             }
@@ -392,22 +400,23 @@ public sealed partial class VmLeaseGrain(
         }
     }
 
-    /// <summary>
-    /// The VM an interrupted attempt made, if any. It is adopted with the runner config it boots with: minting a new config
-    /// would replace that runner's registration (leaving the VM with a dead runner) and resend the attempt's token with
-    /// other user data, which EC2 refuses as a mismatch.
-    /// </summary>
-    private async Task<LaunchedInstance?> FindEarlierLaunchAsync(CancellationToken cancellationToken)
+    private async Task<InstanceSummary?> EarlierLaunchAsync(CancellationToken cancellationToken)
     {
         var tagged = await compute.ListByTagAsync(InstanceTags.Lease, LeaseId.ToString("N"), cancellationToken);
-        var earlier = tagged.FirstOrDefault(i => i.State is InstanceState.Pending or InstanceState.Running);
-        if (earlier is null)
-        {
-            return null;
-        }
+        return tagged.Where(i => i.State is InstanceState.Pending or InstanceState.Running)
+            .OrderBy(i => i.State == InstanceState.Running ? 0 : 1)
+            .FirstOrDefault();
+    }
 
-        LogAdopted(logger, LeaseId, earlier.InstanceId);
-        return new LaunchedInstance(earlier.InstanceId, time.GetUtcNow());
+    private async Task AdoptAsync(InstanceSummary instance, int attempt)
+    {
+        Lease.InstanceId = instance.InstanceId;
+        Lease.LaunchedAt ??= time.GetUtcNow();
+        Lease.Phase = LeasePhase.Booting;
+        Lease.LastError = null;
+        await state.WriteStateAsync();
+        LogAdopted(logger, LeaseId, instance.InstanceId, attempt);
+        await TerminateStraysAsync(instance.InstanceId);
     }
 
     /// <summary>
@@ -594,6 +603,9 @@ public sealed partial class VmLeaseGrain(
     [LoggerMessage(Level = LogLevel.Information, Message = "Lease {LeaseId}: launched {InstanceId} ({MachineType}) on attempt {Attempt}")]
     private static partial void LogLaunched(ILogger logger, Guid leaseId, string instanceId, string machineType, int attempt);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: instance {InstanceId} from an earlier launch whose answer was lost is this lease's VM (attempt {Attempt} launches nothing)")]
+    private static partial void LogAdopted(ILogger logger, Guid leaseId, string instanceId, int attempt);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: launch attempt {Attempt} failed: {Error}")]
     private static partial void LogLaunchFailed(ILogger logger, Guid leaseId, int attempt, string error);
 
@@ -620,9 +632,6 @@ public sealed partial class VmLeaseGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: terminating stray instance {InstanceId} left by an earlier launch attempt")]
     private static partial void LogStray(ILogger logger, Guid leaseId, string instanceId);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Lease {LeaseId}: adopted {InstanceId}, launched by an interrupted attempt")]
-    private static partial void LogAdopted(ILogger logger, Guid leaseId, string instanceId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: release deferred, runner deregistration failed: {Error}")]
     private static partial void LogReleaseDeferred(ILogger logger, Guid leaseId, string error);

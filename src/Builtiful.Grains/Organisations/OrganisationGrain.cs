@@ -150,9 +150,10 @@ public sealed partial class OrganisationGrain(
         }
 
         var waiting = new WaitingJob { JobId = request.JobId, MachineType = request.MachineType, Labels = request.Labels, QueuedAt = request.QueuedAt, Repository = request.Repository };
-        if (Org.Leases.Count >= Limits.MaxConcurrentVms)
+        if (Org.Leases.Count >= Limits.MaxConcurrentVms && await ForgetEndedLeasesAsync() > 0)
         {
-            await ForgetEndedLeasesAsync();
+            // Jobs whose VMs ended unnoticed went back to the head of the line: they come before this one.
+            await AdmitWaitingAsync();
         }
 
         if (Org.Leases.Count < Limits.MaxConcurrentVms)
@@ -236,19 +237,31 @@ public sealed partial class OrganisationGrain(
 
     public async Task LeaseEnded(Guid leaseId)
     {
-        if (!Org.Leases.Remove(leaseId, out var slot))
+        if (!await ForgetSlotAsync(leaseId))
         {
             return;
+        }
+
+        await state.WriteStateAsync();
+        await AdmitWaitingAsync();
+    }
+
+    /// <summary>Frees an ended lease's slot; a job still waiting for that VM gets another, a bounded number of times.</summary>
+    private async Task<bool> ForgetSlotAsync(Guid leaseId)
+    {
+        if (!Org.Leases.Remove(leaseId, out var slot))
+        {
+            return false;
         }
 
         if (slot.ForJob is { } pending && slot.BoundJobId is null && Org.Status == OrganisationStatus.Active)
         {
             // The job is still queued at GitHub and its VM is gone: start another, a bounded number of times,
-            // unless no VM could be launched at all (a refusal would only repeat).
+            // unless the launch was refused for good (a refusal would only repeat; capacity errors pass).
             var ended = await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).GetView();
             var reason = ended?.EndReason ?? "the lease is unknown";
             LogLeaseEndedUnused(logger, InstallationId, leaseId, pending.JobId, reason);
-            if (pending.Attempts < defaults.Value.ProvisionAttempts && ended?.Phase != LeasePhase.Failed)
+            if (pending.Attempts < defaults.Value.ProvisionAttempts && ended is not { Refused: true })
             {
                 Org.WaitingLine.Insert(0, new WaitingJob
                 {
@@ -263,8 +276,7 @@ public sealed partial class OrganisationGrain(
             }
         }
 
-        await state.WriteStateAsync();
-        await AdmitWaitingAsync();
+        return true;
     }
 
     public Task<OrganisationView> GetView() => Task.FromResult(new OrganisationView
@@ -345,7 +357,7 @@ public sealed partial class OrganisationGrain(
     /// The one-way "lease ended" notice is lost if a silo dies in between; before a job is made to wait,
     /// slots whose lease is over are found by asking the leases themselves.
     /// </summary>
-    private async Task ForgetEndedLeasesAsync()
+    private async Task<int> ForgetEndedLeasesAsync()
     {
         var ended = new List<Guid>();
         foreach (var leaseId in Org.Leases.Keys)
@@ -359,10 +371,16 @@ public sealed partial class OrganisationGrain(
 
         if (ended.Count > 0)
         {
-            ended.ForEach(id => Org.Leases.Remove(id));
+            foreach (var id in ended)
+            {
+                await ForgetSlotAsync(id);
+            }
+
             await state.WriteStateAsync();
             LogForgotten(logger, InstallationId, ended.Count);
         }
+
+        return ended.Count;
     }
 
     /// <summary>Starts waiting jobs, oldest first, while the organisation is under its VM limit.</summary>

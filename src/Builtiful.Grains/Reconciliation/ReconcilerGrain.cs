@@ -1,5 +1,6 @@
 using System.Globalization;
 using Builtiful.Leases;
+using Builtiful.Organisations;
 using Builtiful.Providers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -43,6 +44,8 @@ public sealed partial class ReconcilerGrain(
 
     public async Task<SweepReport> Sweep()
     {
+        // First, so a cloud that cannot be listed does not keep organisations from freeing their slots.
+        var freed = await ReconcileOrganisationsAsync();
         using var timeout = new CancellationTokenSource(options.Value.Period);
         var instances = await compute.ListByTagAsync(InstanceTags.Cluster, leases.Value.ClusterName, timeout.Token);
         var live = instances.Where(i => i.State is not (InstanceState.Terminated or InstanceState.NotFound)).ToList();
@@ -70,7 +73,41 @@ public sealed partial class ReconcilerGrain(
             }
         }
 
-        return new SweepReport(live.Count, reasons.Count, reasons, truncated);
+        return new SweepReport(live.Count, reasons.Count, reasons, truncated, freed);
+    }
+
+    /// <summary>
+    /// A lease's end reaches its organisation one way and is lost if a silo dies in between; the organisation would
+    /// count the slot forever and its job would never get another VM. Each organisation checks its slots here.
+    /// </summary>
+    private async Task<int> ReconcileOrganisationsAsync()
+    {
+        DirectoryPage directory;
+        try
+        {
+            directory = await GrainFactory.GetGrain<IOrganisationDirectoryGrain>(IOrganisationDirectoryGrain.Key).List(null, 0, int.MaxValue);
+        }
+        catch (Exception ex)
+        {
+            LogSweepFailed(logger, ex.Message);
+            return 0;
+        }
+
+        var freed = 0;
+        foreach (var entry in directory.Items.Where(e => e.Status != OrganisationStatus.Deleted))
+        {
+            try
+            {
+                freed += await GrainFactory.GetGrain<IOrganisationGrain>(entry.InstallationId).Reconcile();
+            }
+            catch (Exception ex)
+            {
+                // One organisation's failure must not stop the others; the next sweep tries it again.
+                LogOrganisationFailed(logger, entry.InstallationId, ex.Message);
+            }
+        }
+
+        return freed;
     }
 
     private async Task<string?> WhyTerminateAsync(InstanceSummary instance, DateTimeOffset now)
@@ -102,6 +139,9 @@ public sealed partial class ReconcilerGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reconciler could not terminate {InstanceId}: {Error}")]
     private static partial void LogTerminateFailed(ILogger logger, string instanceId, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconciler could not check installation {InstallationId}'s slots: {Error}")]
+    private static partial void LogOrganisationFailed(ILogger logger, long installationId, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reconciliation sweep failed; the next one retries: {Error}")]
     private static partial void LogSweepFailed(ILogger logger, string error);
