@@ -1,75 +1,123 @@
-using Builtiful.Telemetry;
-using Microsoft.Extensions.Logging;
-
 namespace Builtiful.Usage;
 
-public sealed partial class UsageGrain(
-    [PersistentState("usage", StorageNames.Grains)] IPersistentState<UsageState> state,
-    ILogger<UsageGrain> logger) : Grain, IUsageGrain
+/// <summary>
+/// An installation's month as per-hour totals. Its view is summed from them; its runs are read from the hour shards
+/// a page spans, found by the hours' job counts.
+/// </summary>
+public sealed class UsageGrain(
+    [PersistentState("usage", StorageNames.Grains)] IPersistentState<UsageState> state) : Grain, IUsageGrain
 {
     private UsageState Usage => state.State;
 
-    public async Task<bool> Record(JobRun run)
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(run);
-        if (Usage.Jobs.ContainsKey(run.JobId))
+        // Jobs counted before sharding: until their hour's shard sets its totals, the totals are derived from them here.
+        foreach (var hour in Usage.Jobs.Values.GroupBy(j => UsageHour.IndexInMonth(j.CompletedAt)))
         {
-            return false;
+            Usage.Hours.TryAdd(hour.Key, UsageHourGrain.Totals(hour));
         }
 
-        var counted = CountedJob.From(run);
-        Usage.Jobs[run.JobId] = counted;
-        await state.WriteStateAsync();
-        BuiltifulMetrics.RecordCompletedJob(counted.MachineType, counted.QueueTime, counted.BillableMinutes);
-        LogCounted(logger, run.JobId, this.GetPrimaryKeyString(), counted.BillableMinutes, counted.MachineType);
-        return true;
+        return Task.CompletedTask;
     }
 
-    public async Task<bool> ForgetRepository(long jobId)
+    public async Task SetHour(int hourIndex, UsageHourTotals totals)
     {
-        if (!Usage.Jobs.TryGetValue(jobId, out var counted) || counted.Repository is null)
+        ArgumentNullException.ThrowIfNull(totals);
+        var (_, month) = UsageMonth.ParseKey(this.GetPrimaryKeyString());
+        if (hourIndex < 0 || hourIndex >= DateTime.DaysInMonth(int.Parse(month[..4], System.Globalization.CultureInfo.InvariantCulture),
+                int.Parse(month[5..], System.Globalization.CultureInfo.InvariantCulture)) * 24)
         {
-            return false;
+            throw new ArgumentOutOfRangeException(nameof(hourIndex), hourIndex, $"Month {month} has no hour {hourIndex}.");
         }
 
-        Usage.Jobs[jobId] = counted with { Repository = null };
+        Usage.Hours[hourIndex] = totals;
+        // The shard has taken this hour's legacy jobs over (it does on activation, before any write of its own).
+        foreach (var jobId in Usage.Jobs.Where(j => UsageHour.IndexInMonth(j.Value.CompletedAt) == hourIndex).Select(j => j.Key).ToList())
+        {
+            Usage.Jobs.Remove(jobId);
+        }
+
         await state.WriteStateAsync();
-        return true;
     }
+
+    public Task<IReadOnlyList<JobRun>> LegacyRuns(int hourIndex) => Task.FromResult<IReadOnlyList<JobRun>>(
+        [.. Usage.Jobs.Values.Where(j => UsageHour.IndexInMonth(j.CompletedAt) == hourIndex).Select(j => j.ToRun())]);
 
     public Task<UsageView> GetView()
     {
         var (installationId, month) = UsageMonth.ParseKey(this.GetPrimaryKeyString());
-        var jobs = Usage.Jobs.Values;
-        var queueTimes = jobs.Select(j => j.QueueTime).OfType<TimeSpan>().Order().ToList();
+        var hours = Usage.Hours.Values;
+        var minutes = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var byType = new Dictionary<string, int>(StringComparer.Ordinal);
+        var conclusions = new Dictionary<string, int>(StringComparer.Ordinal);
+        var histogram = new Dictionary<int, QueueBucket>();
+        int jobs = 0, queueCount = 0;
+        long queueTicks = 0, durationTicks = 0;
+        foreach (var hour in hours)
+        {
+            jobs += hour.Jobs;
+            queueCount += hour.QueueCount;
+            queueTicks += hour.QueueTicks;
+            durationTicks += hour.DurationTicks;
+            Add(minutes, hour.Minutes);
+            Add(byType, hour.JobsByMachineType);
+            Add(conclusions, hour.Conclusions);
+            foreach (var (key, bucket) in hour.QueueHistogram)
+            {
+                var was = histogram.GetValueOrDefault(key) ?? new QueueBucket(0, 0);
+                histogram[key] = new QueueBucket(was.Count + bucket.Count, was.Ticks + bucket.Ticks);
+            }
+        }
+
         return Task.FromResult(new UsageView
         {
             Month = month,
             InstallationId = installationId,
-            Minutes = jobs.GroupBy(j => j.MachineType, StringComparer.Ordinal)
-                .OrderBy(g => g.Key, StringComparer.Ordinal)
-                .ToDictionary(g => g.Key, g => g.Sum(j => j.BillableMinutes), StringComparer.Ordinal),
-            Jobs = jobs.Count,
-            JobsByMachineType = jobs.GroupBy(j => j.MachineType, StringComparer.Ordinal)
-                .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal),
-            QueueTimeP50 = queueTimes.Count == 0 ? null : queueTimes[(queueTimes.Count - 1) / 2],
-            QueueTimeAverage = queueTimes.Count == 0 ? null : TimeSpan.FromTicks((long)queueTimes.Average(t => t.Ticks)),
-            DurationAverage = jobs.Count == 0 ? null : TimeSpan.FromTicks((long)jobs.Average(j => j.Duration.Ticks)),
-            Conclusions = jobs.GroupBy(j => j.Conclusion ?? "unknown", StringComparer.Ordinal)
-                .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal),
+            Minutes = minutes.ToDictionary(StringComparer.Ordinal),
+            Jobs = jobs,
+            JobsByMachineType = byType,
+            QueueTimeP50 = QueueBucket.Median(histogram),
+            QueueTimeAverage = queueCount == 0 ? null : TimeSpan.FromTicks(queueTicks / queueCount),
+            DurationAverage = jobs == 0 ? null : TimeSpan.FromTicks(durationTicks / jobs),
+            Conclusions = conclusions,
         });
     }
 
-    public Task<JobRunPage> GetRuns(int offset, int limit)
+    public async Task<JobRunPage> GetRuns(int offset, int limit)
     {
-        IReadOnlyList<JobRun> page =
-        [
-            .. Usage.Jobs.Values.OrderByDescending(j => j.CompletedAt).ThenByDescending(j => j.JobId)
-                .Skip(Math.Max(0, offset)).Take(Math.Max(0, limit)).Select(j => j.ToRun()),
-        ];
-        return Task.FromResult(new JobRunPage(page, Usage.Jobs.Count));
+        var (installationId, month) = UsageMonth.ParseKey(this.GetPrimaryKeyString());
+        var total = Usage.Hours.Values.Sum(h => h.Jobs);
+        var items = new List<JobRun>();
+        var skip = Math.Max(0, offset);
+        var wanted = Math.Max(0, limit);
+        foreach (var (hourIndex, hour) in Usage.Hours.Where(h => h.Value.Jobs > 0).OrderByDescending(h => h.Key).ToList())
+        {
+            if (wanted == 0)
+            {
+                break;
+            }
+
+            if (skip >= hour.Jobs)
+            {
+                skip -= hour.Jobs;
+                continue;
+            }
+
+            var page = await GrainFactory.GetGrain<IUsageHourGrain>(UsageHour.Key(installationId, month, hourIndex)).GetRuns(skip, wanted);
+            items.AddRange(page.Items);
+            wanted -= page.Items.Count;
+            skip = 0;
+        }
+
+        return new JobRunPage(items, total);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} counted in usage {UsageKey}: {Minutes} min on {MachineType}")]
-    private static partial void LogCounted(ILogger logger, long jobId, string usageKey, long minutes, string machineType);
+    private static void Add<TValue>(IDictionary<string, TValue> sum, IReadOnlyDictionary<string, TValue> part)
+        where TValue : System.Numerics.INumber<TValue>
+    {
+        foreach (var (key, value) in part)
+        {
+            sum[key] = (sum.TryGetValue(key, out var was) ? was : TValue.Zero) + value;
+        }
+    }
 }
