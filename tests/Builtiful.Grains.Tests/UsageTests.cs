@@ -1,4 +1,8 @@
 using Builtiful.Usage;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
+using Orleans.Storage;
+using Xunit.Abstractions;
 
 namespace Builtiful.Grains.Tests;
 
@@ -6,7 +10,7 @@ namespace Builtiful.Grains.Tests;
 /// Usage is counted by hour shards and summed by the month: counting stays idempotent by job id across hours and
 /// months, the month's totals are the sum of its runs, and runs page newest first across shard boundaries.
 /// </summary>
-public sealed class UsageTests(LifecycleCluster world) : IClassFixture<LifecycleCluster>
+public sealed class UsageTests(LifecycleCluster world, ITestOutputHelper output) : IClassFixture<LifecycleCluster>
 {
     private const string Small = "builtiful-2vcpu-ubuntu-2404";
     private const string Large = "builtiful-8vcpu-ubuntu-2404";
@@ -186,5 +190,67 @@ public sealed class UsageTests(LifecycleCluster world) : IClassFixture<Lifecycle
         Assert.InRange(QueueBucket.Median(totals.QueueHistogram)!.Value.TotalSeconds, exact.TotalSeconds / 1.19, exact.TotalSeconds * 1.19);
         Assert.Equal(0, QueueBucket.Of(TimeSpan.FromMilliseconds(999)));
         Assert.Equal(1, QueueBucket.Of(TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
+    public async Task A_month_counted_before_sharding_is_taken_over_by_its_hour_shards()
+    {
+        var installationId = NewInstallation();
+        var start = new DateTimeOffset(2026, 10, 5, 14, 10, 0, TimeSpan.Zero);
+        JobRun[] legacy = [Run(21, start), Run(22, start.AddMinutes(20), Large, minutes: 6), Run(23, start.AddHours(2))];
+        var month = Month(installationId, "2026-10");
+        var storage = world.Cluster.Silos[0].ServiceProvider.GetRequiredKeyedService<IGrainStorage>(StorageNames.Grains);
+        await storage.WriteStateAsync("usage", month.GetGrainId(), new GrainState<UsageState>(new UsageState
+        {
+            Jobs = legacy.ToDictionary(r => r.JobId, CountedJob.From),
+        }));
+
+        var view = await month.GetView();
+        Assert.Equal(3, view.Jobs);
+        Assert.Equal(12, view.TotalMinutes);
+        Assert.Equal([23, 22, 21], (await month.GetRuns(0, 10)).Items.Select(r => r.JobId));
+
+        Assert.False(await Record(installationId, legacy[0]), "a job counted before sharding stays counted once");
+        Assert.True(await Record(installationId, Run(24, start.AddMinutes(30))));
+        Assert.True(await world.Client.GetGrain<IUsageHourGrain>(UsageHour.Key(installationId, legacy[2].CompletedAt)).ForgetRepository(23));
+
+        view = await month.GetView();
+        Assert.Equal(4, view.Jobs);
+        Assert.Equal(15, view.TotalMinutes);
+        Assert.Equal([23, 24, 22, 21], (await month.GetRuns(0, 10)).Items.Select(r => r.JobId));
+        Assert.Null((await month.GetRuns(0, 1)).Items[0].Repository);
+        var stored = new GrainState<UsageState>(new UsageState());
+        await storage.ReadStateAsync("usage", month.GetGrainId(), stored);
+        Assert.Equal([23], stored.State!.Jobs.Keys);
+    }
+
+    /// <summary>
+    /// Not a timing: the bytes a <c>Record</c> serialises into storage with 10,000 jobs already in the month, before
+    /// sharding (the whole month's jobs) and after (the hour's jobs plus the month's hour totals).
+    /// </summary>
+    [Fact]
+    public void A_record_writes_the_hour_and_the_month_totals_not_the_month_of_jobs()
+    {
+        var serializer = world.Cluster.Silos[0].ServiceProvider.GetRequiredService<Serializer>();
+        var start = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+        string?[] conclusions = ["success", "success", "success", "failure", "cancelled"];
+        foreach (var hours in new[] { 240, 720 })
+        {
+            var jobs = Enumerable.Range(0, 10_000).Select(i => CountedJob.From(Run(
+                5_000_000_000L + i, start.AddHours(i % hours).AddMinutes(i % 60), i % 4 == 0 ? Large : Small, minutes: 1 + (i % 9),
+                queueSeconds: 3 + (i % 97), conclusion: conclusions[i % conclusions.Length], repository: $"octo-org/repo-{i % 40}"))).ToList();
+            var before = serializer.SerializeToArray(new UsageState { Jobs = jobs.ToDictionary(j => j.JobId) }).Length;
+            var byHour = jobs.GroupBy(j => UsageHour.IndexInMonth(j.CompletedAt)).ToList();
+            var month = serializer.SerializeToArray(new UsageState
+            {
+                Hours = byHour.ToDictionary(g => g.Key, g => UsageHourGrain.Totals(g)),
+            }).Length;
+            var shard = serializer.SerializeToArray(new UsageHourState
+            {
+                Jobs = byHour[^1].ToDictionary(j => j.JobId), LegacyTaken = true,
+            }).Length;
+            output.WriteLine($"10,000 jobs over {hours} hours: before {before:N0} B per record; after {shard:N0} B (hour shard) + {month:N0} B (month totals) = {shard + month:N0} B");
+            Assert.True(shard + month < before / 4, $"{shard + month} B after, {before} B before");
+        }
     }
 }
