@@ -14,7 +14,12 @@ public sealed partial class UsageHourGrain(
 {
     private UsageHourState Hour => state.State;
 
-    private (long InstallationId, string Month, int HourIndex) Key => UsageHour.ParseKey(this.GetPrimaryKeyString());
+    /// <summary>Jobs counted before sharding were taken over in this activation and the month still holds copies.</summary>
+    private bool legacyPending;
+
+    private (long InstallationId, string Month, int HourIndex)? parsedKey;
+
+    private (long InstallationId, string Month, int HourIndex) Key => parsedKey ??= UsageHour.ParseKey(this.GetPrimaryKeyString());
 
     private IUsageGrain Month => GrainFactory.GetGrain<IUsageGrain>(UsageMonth.Key(Key.InstallationId, Key.Month));
 
@@ -25,13 +30,16 @@ public sealed partial class UsageHourGrain(
             return;
         }
 
-        // Jobs of this hour counted before usage was sharded by hour; recorded here on this shard's first write.
-        foreach (var run in await Month.LegacyRuns(Key.HourIndex))
+        // Jobs of this hour counted before usage was sharded by hour, written here with this shard's next write. The
+        // month keeps its copies until this shard sets the hour's totals; until then each activation asks again.
+        var legacy = await Month.LegacyRuns(Key.HourIndex);
+        foreach (var run in legacy)
         {
             Hour.Jobs.TryAdd(run.JobId, CountedJob.From(run) with { BillableMinutes = run.BillableMinutes });
         }
 
-        Hour.LegacyTaken = true;
+        legacyPending = legacy.Count > 0;
+        Hour.LegacyTaken = legacy.Count == 0;
     }
 
     public async Task<bool> Record(JobRun run)
@@ -46,7 +54,7 @@ public sealed partial class UsageHourGrain(
         if (Hour.Jobs.ContainsKey(run.JobId))
         {
             // Counted already; the retry may come from a crash before the month heard of it.
-            await Month.SetHour(Key.HourIndex, Totals(Hour.Jobs.Values));
+            await PushTotals();
             return false;
         }
 
@@ -55,21 +63,27 @@ public sealed partial class UsageHourGrain(
         await state.WriteStateAsync();
         BuiltifulMetrics.RecordCompletedJob(counted.MachineType, counted.QueueTime, counted.BillableMinutes);
         LogCounted(logger, run.JobId, key, counted.BillableMinutes, counted.MachineType);
-        await Month.SetHour(Key.HourIndex, Totals(Hour.Jobs.Values));
+        await PushTotals();
         return true;
     }
 
     public async Task<bool> ForgetRepository(long jobId)
     {
-        if (!Hour.Jobs.TryGetValue(jobId, out var counted) || counted.Repository is null)
+        var changed = Hour.Jobs.TryGetValue(jobId, out var counted) && counted.Repository is not null;
+        if (changed)
         {
-            return false;
+            Hour.Jobs[jobId] = counted! with { Repository = null };
+            await state.WriteStateAsync();
         }
 
-        // The totals do not depend on the repository: the month need not hear of it.
-        Hour.Jobs[jobId] = counted with { Repository = null };
-        await state.WriteStateAsync();
-        return true;
+        if (legacyPending)
+        {
+            // The totals do not depend on the repository, but the month's copies of jobs counted before sharding
+            // do: setting the hour's totals makes the month drop its copies of this hour's jobs.
+            await PushTotals();
+        }
+
+        return changed;
     }
 
     public Task<JobRunPage> GetRuns(int offset, int limit)
@@ -80,6 +94,12 @@ public sealed partial class UsageHourGrain(
                 .Skip(Math.Max(0, offset)).Take(Math.Max(0, limit)).Select(j => j.ToRun()),
         ];
         return Task.FromResult(new JobRunPage(page, Hour.Jobs.Count));
+    }
+
+    private async Task PushTotals()
+    {
+        await Month.SetHour(Key.HourIndex, Totals(Hour.Jobs.Values));
+        legacyPending = false;
     }
 
     internal static UsageHourTotals Totals(IEnumerable<CountedJob> jobs) =>

@@ -24,6 +24,9 @@ public sealed record UsageHourState
     /// <summary>By job id: the key is what makes counting idempotent.</summary>
     [Id(0)] public Dictionary<long, CountedJob> Jobs { get; set; } = [];
 
-    /// <summary>Whether the month's jobs counted before sharding have been taken over (see <see cref="UsageState.Jobs"/>).</summary>
+    /// <summary>
+    /// Whether the month holds no more copies of this hour's jobs counted before sharding (see
+    /// <see cref="UsageState.Jobs"/>), so that an activation need not ask it.
+    /// </summary>
     [Id(1)] public bool LegacyTaken { get; set; }
 }
