@@ -1,20 +1,42 @@
 namespace Builtiful.Usage;
 
 /// <summary>
-/// An installation's month as per-hour totals. Its view is summed from them; its runs are read from the hour shards
-/// a page spans, found by the hours' job counts.
+/// An installation's month as per-hour totals, stored one state per day so that a job's write is one day's totals.
+/// Its view is summed from them; its runs are read from the hour shards a page spans, found by the hours' job counts.
 /// </summary>
-public sealed class UsageGrain(
-    [PersistentState("usage", StorageNames.Grains)] IPersistentState<UsageState> state) : Grain, IUsageGrain
+public sealed class UsageGrain : Grain, IUsageGrain
 {
-    private UsageState Usage => state.State;
+    private const int MaxDays = 31;
+
+    private readonly IPersistentState<UsageState> legacy;
+    private readonly IPersistentState<UsageDayState>[] days;
+
+    /// <summary>Every hour with totals: the days' hours, and hours known only from jobs counted before sharding.</summary>
+    private readonly SortedDictionary<int, UsageHourTotals> hours = [];
+
+    public UsageGrain(
+        [PersistentState("usage", StorageNames.Grains)] IPersistentState<UsageState> legacy,
+        IPersistentStateFactory states,
+        IGrainContext context)
+    {
+        ArgumentNullException.ThrowIfNull(states);
+        this.legacy = legacy;
+        days = [.. Enumerable.Range(1, MaxDays).Select(day => states.Create<UsageDayState>(context, new DayState(day)))];
+    }
+
+    private UsageState Legacy => legacy.State;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        // Jobs counted before sharding: until their hour's shard sets its totals, the totals are derived from them here.
-        foreach (var hour in Usage.Jobs.Values.GroupBy(j => UsageHour.IndexInMonth(j.CompletedAt)))
+        foreach (var (hourIndex, totals) in days.SelectMany(d => d.State.Hours))
         {
-            Usage.Hours.TryAdd(hour.Key, UsageHourGrain.Totals(hour));
+            hours[hourIndex] = totals;
+        }
+
+        // Jobs counted before sharding: until their hour's shard sets its totals, the totals are derived from them here.
+        foreach (var hour in Legacy.Jobs.Values.GroupBy(j => UsageHour.IndexInMonth(j.CompletedAt)))
+        {
+            hours.TryAdd(hour.Key, UsageHourGrain.Totals(hour));
         }
 
         return Task.CompletedTask;
@@ -24,36 +46,39 @@ public sealed class UsageGrain(
     {
         ArgumentNullException.ThrowIfNull(totals);
         var (_, month) = UsageMonth.ParseKey(this.GetPrimaryKeyString());
-        if (hourIndex < 0 || hourIndex >= DateTime.DaysInMonth(int.Parse(month[..4], System.Globalization.CultureInfo.InvariantCulture),
-                int.Parse(month[5..], System.Globalization.CultureInfo.InvariantCulture)) * 24)
+        var first = DateTime.ParseExact(month, "yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+        if (hourIndex < 0 || hourIndex >= DateTime.DaysInMonth(first.Year, first.Month) * 24)
         {
             throw new ArgumentOutOfRangeException(nameof(hourIndex), hourIndex, $"Month {month} has no hour {hourIndex}.");
         }
 
-        Usage.Hours[hourIndex] = totals;
-        // The shard has taken this hour's legacy jobs over (it does on activation, before any write of its own).
-        foreach (var jobId in Usage.Jobs.Where(j => UsageHour.IndexInMonth(j.Value.CompletedAt) == hourIndex).Select(j => j.Key).ToList())
-        {
-            Usage.Jobs.Remove(jobId);
-        }
+        var day = days[hourIndex / 24];
+        day.State.Hours[hourIndex] = totals;
+        await day.WriteStateAsync();
+        hours[hourIndex] = totals;
 
-        await state.WriteStateAsync();
+        // The shard has taken this hour's jobs counted before sharding over (it does on activation, before any write).
+        var taken = Legacy.Jobs.Where(j => UsageHour.IndexInMonth(j.Value.CompletedAt) == hourIndex).Select(j => j.Key).ToList();
+        if (taken.Count > 0)
+        {
+            taken.ForEach(jobId => Legacy.Jobs.Remove(jobId));
+            await legacy.WriteStateAsync();
+        }
     }
 
     public Task<IReadOnlyList<JobRun>> LegacyRuns(int hourIndex) => Task.FromResult<IReadOnlyList<JobRun>>(
-        [.. Usage.Jobs.Values.Where(j => UsageHour.IndexInMonth(j.CompletedAt) == hourIndex).Select(j => j.ToRun())]);
+        [.. Legacy.Jobs.Values.Where(j => UsageHour.IndexInMonth(j.CompletedAt) == hourIndex).Select(j => j.ToRun())]);
 
     public Task<UsageView> GetView()
     {
         var (installationId, month) = UsageMonth.ParseKey(this.GetPrimaryKeyString());
-        var hours = Usage.Hours.Values;
         var minutes = new SortedDictionary<string, long>(StringComparer.Ordinal);
         var byType = new Dictionary<string, int>(StringComparer.Ordinal);
         var conclusions = new Dictionary<string, int>(StringComparer.Ordinal);
         var histogram = new Dictionary<int, QueueBucket>();
         int jobs = 0, queueCount = 0;
         long queueTicks = 0, durationTicks = 0;
-        foreach (var hour in hours)
+        foreach (var hour in hours.Values)
         {
             jobs += hour.Jobs;
             queueCount += hour.QueueCount;
@@ -86,11 +111,11 @@ public sealed class UsageGrain(
     public async Task<JobRunPage> GetRuns(int offset, int limit)
     {
         var (installationId, month) = UsageMonth.ParseKey(this.GetPrimaryKeyString());
-        var total = Usage.Hours.Values.Sum(h => h.Jobs);
+        var total = hours.Values.Sum(h => h.Jobs);
         var items = new List<JobRun>();
         var skip = Math.Max(0, offset);
         var wanted = Math.Max(0, limit);
-        foreach (var (hourIndex, hour) in Usage.Hours.Where(h => h.Value.Jobs > 0).OrderByDescending(h => h.Key).ToList())
+        foreach (var (hourIndex, hour) in hours.Where(h => h.Value.Jobs > 0).Reverse().ToList())
         {
             if (wanted == 0)
             {
@@ -119,5 +144,12 @@ public sealed class UsageGrain(
         {
             sum[key] = (sum.TryGetValue(key, out var was) ? was : TValue.Zero) + value;
         }
+    }
+
+    private sealed record DayState(int Day) : IPersistentStateConfiguration
+    {
+        public string StateName => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"usage-day-{Day:00}");
+
+        public string StorageName => StorageNames.Grains;
     }
 }

@@ -1,20 +1,26 @@
 namespace Builtiful.Usage;
 
 /// <summary>
-/// A month of one installation's usage: the totals of each hour, as that hour's shard last set them. The jobs
-/// themselves live in the hour shards (<see cref="UsageHourState"/>), so a write here does not grow with the month's jobs.
+/// A month of one installation's counted jobs as they were kept before usage was sharded by hour (state <c>usage</c>).
+/// Nothing is added any more: each hour's shard takes its jobs over on activation and they leave here when that
+/// shard first sets its hour's totals.
 /// </summary>
 [GenerateSerializer, Alias("builtiful.usage-state")]
 public sealed record UsageState
 {
-    /// <summary>
-    /// Jobs counted before usage was sharded by hour, by job id. Each hour's shard takes its jobs over on activation
-    /// and they leave here when that shard first sets its hour's totals; nothing is added any more.
-    /// </summary>
+    /// <summary>By job id.</summary>
     [Id(0)] public Dictionary<long, CountedJob> Jobs { get; set; } = [];
+}
 
+/// <summary>
+/// One day of an installation's month (states <c>usage-day-01</c> to <c>usage-day-31</c>): the totals of each of its
+/// hours, as that hour's shard last set them. A job's write touches one day, so it does not grow with the month.
+/// </summary>
+[GenerateSerializer, Alias("builtiful.usage-day-state")]
+public sealed record UsageDayState
+{
     /// <summary>By hour index in the month (see <see cref="UsageHour.IndexInMonth"/>).</summary>
-    [Id(1)] public Dictionary<int, UsageHourTotals> Hours { get; set; } = [];
+    [Id(0)] public Dictionary<int, UsageHourTotals> Hours { get; set; } = [];
 }
 
 /// <summary>One installation's counted jobs of one hour.</summary>
