@@ -5,23 +5,37 @@ namespace Builtiful.Usage;
 /// <summary>
 /// Billable usage and execution metrics of one installation in one calendar month (UTC), keyed
 /// <c>{installationId}:{yyyy-MM}</c> (see <see cref="UsageMonth"/>). Outlives the installation: usage is billed after
-/// an uninstall too.
+/// an uninstall too. It holds per-hour totals only: jobs are counted, deduplicated and listed by the hour shards
+/// (<see cref="IUsageHourGrain"/>), which set their hour's totals here.
 /// </summary>
 [Alias("builtiful.usage")]
 public interface IUsageGrain : IGrainWithStringKey
 {
-    /// <summary>Counts a completed job that ran on one of our VMs. Idempotent by job id: false when it was already counted.</summary>
-    [Alias("record")]
-    Task<bool> Record(JobRun run);
+    /// <summary>
+    /// Sets one hour's totals, pushed by the hour's <see cref="IUsageHourGrain"/> after each of its writes. Idempotent:
+    /// the hour's totals are replaced, never added to.
+    /// </summary>
+    [Alias("set-hour")]
+    Task SetHour(int hourIndex, UsageHourTotals totals);
 
-    /// <summary>Retention: the job's minutes stay billed, its repository is dropped. False when nothing changed.</summary>
-    [Alias("forget-job")]
-    Task<bool> ForgetRepository(long jobId);
+    /// <summary>
+    /// Jobs of an hour counted before usage was sharded by hour, for that hour's shard to take over on activation.
+    /// Empty for months counted since.
+    /// </summary>
+    [ReadOnly, AlwaysInterleave, Alias("legacy-runs")]
+    Task<IReadOnlyList<JobRun>> LegacyRuns(int hourIndex);
 
+    /// <summary>
+    /// Answers from the hour totals alone. <see cref="UsageView.QueueTimeP50"/> comes from a logarithmic histogram
+    /// (see <see cref="QueueBucket.Median"/>).
+    /// </summary>
     [ReadOnly, AlwaysInterleave, Alias("view")]
     Task<UsageView> GetView();
 
-    /// <summary>The month's counted jobs, most recently completed first.</summary>
+    /// <summary>
+    /// The month's counted jobs, most recently completed first: seeks to the hour holding <paramref name="offset"/>
+    /// by the hour totals and reads only the hour shards the page spans.
+    /// </summary>
     [ReadOnly, AlwaysInterleave, Alias("runs")]
     Task<JobRunPage> GetRuns(int offset, int limit);
 }

@@ -102,7 +102,7 @@ public sealed partial class JobGrain(
         if (Job is { InstallationId: not 0, LeaseId: not null, CompletedAt: { } completed })
         {
             // Billed minutes stay; the repository they were billed for does not.
-            await GrainFactory.GetGrain<IUsageGrain>(UsageMonth.Key(Job.InstallationId, UsageMonth.Of(completed))).ForgetRepository(jobId);
+            await GrainFactory.GetGrain<IUsageHourGrain>(UsageHour.Key(Job.InstallationId, completed)).ForgetRepository(jobId);
         }
 
         await state.ClearStateAsync();

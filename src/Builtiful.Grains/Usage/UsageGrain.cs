@@ -1,75 +1,155 @@
-using Builtiful.Telemetry;
-using Microsoft.Extensions.Logging;
-
 namespace Builtiful.Usage;
 
-public sealed partial class UsageGrain(
-    [PersistentState("usage", StorageNames.Grains)] IPersistentState<UsageState> state,
-    ILogger<UsageGrain> logger) : Grain, IUsageGrain
+/// <summary>
+/// An installation's month as per-hour totals, stored one state per day so that a job's write is one day's totals.
+/// Its view is summed from them; its runs are read from the hour shards a page spans, found by the hours' job counts.
+/// </summary>
+public sealed class UsageGrain : Grain, IUsageGrain
 {
-    private UsageState Usage => state.State;
+    private const int MaxDays = 31;
 
-    public async Task<bool> Record(JobRun run)
+    private readonly IPersistentState<UsageState> legacy;
+    private readonly IPersistentState<UsageDayState>[] days;
+
+    /// <summary>Every hour with totals: the days' hours, and hours known only from jobs counted before sharding.</summary>
+    private readonly SortedDictionary<int, UsageHourTotals> hours = [];
+
+    public UsageGrain(
+        [PersistentState("usage", StorageNames.Grains)] IPersistentState<UsageState> legacy,
+        IPersistentStateFactory states,
+        IGrainContext context)
     {
-        ArgumentNullException.ThrowIfNull(run);
-        if (Usage.Jobs.ContainsKey(run.JobId))
-        {
-            return false;
-        }
-
-        var counted = CountedJob.From(run);
-        Usage.Jobs[run.JobId] = counted;
-        await state.WriteStateAsync();
-        BuiltifulMetrics.RecordCompletedJob(counted.MachineType, counted.QueueTime, counted.BillableMinutes);
-        LogCounted(logger, run.JobId, this.GetPrimaryKeyString(), counted.BillableMinutes, counted.MachineType);
-        return true;
+        ArgumentNullException.ThrowIfNull(states);
+        this.legacy = legacy;
+        days = [.. Enumerable.Range(1, MaxDays).Select(day => states.Create<UsageDayState>(context, new DayState(day)))];
     }
 
-    public async Task<bool> ForgetRepository(long jobId)
+    private UsageState Legacy => legacy.State;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (!Usage.Jobs.TryGetValue(jobId, out var counted) || counted.Repository is null)
+        foreach (var (hourIndex, totals) in days.SelectMany(d => d.State.Hours))
         {
-            return false;
+            hours[hourIndex] = totals;
         }
 
-        Usage.Jobs[jobId] = counted with { Repository = null };
-        await state.WriteStateAsync();
-        return true;
+        // Jobs counted before sharding: until their hour's shard sets its totals, the totals are derived from them here.
+        foreach (var hour in Legacy.Jobs.Values.GroupBy(j => UsageHour.IndexInMonth(j.CompletedAt)))
+        {
+            hours.TryAdd(hour.Key, UsageHourGrain.Totals(hour));
+        }
+
+        return Task.CompletedTask;
     }
+
+    public async Task SetHour(int hourIndex, UsageHourTotals totals)
+    {
+        ArgumentNullException.ThrowIfNull(totals);
+        var (_, month) = UsageMonth.ParseKey(this.GetPrimaryKeyString());
+        var first = DateTime.ParseExact(month, "yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+        if (hourIndex < 0 || hourIndex >= DateTime.DaysInMonth(first.Year, first.Month) * 24)
+        {
+            throw new ArgumentOutOfRangeException(nameof(hourIndex), hourIndex, $"Month {month} has no hour {hourIndex}.");
+        }
+
+        var day = days[hourIndex / 24];
+        day.State.Hours[hourIndex] = totals;
+        await day.WriteStateAsync();
+        hours[hourIndex] = totals;
+
+        // The shard has taken this hour's jobs counted before sharding over (it does on activation, before any write).
+        var taken = Legacy.Jobs.Where(j => UsageHour.IndexInMonth(j.Value.CompletedAt) == hourIndex).Select(j => j.Key).ToList();
+        if (taken.Count > 0)
+        {
+            taken.ForEach(jobId => Legacy.Jobs.Remove(jobId));
+            await legacy.WriteStateAsync();
+        }
+    }
+
+    public Task<IReadOnlyList<JobRun>> LegacyRuns(int hourIndex) => Task.FromResult<IReadOnlyList<JobRun>>(
+        [.. Legacy.Jobs.Values.Where(j => UsageHour.IndexInMonth(j.CompletedAt) == hourIndex).Select(j => j.ToRun())]);
 
     public Task<UsageView> GetView()
     {
         var (installationId, month) = UsageMonth.ParseKey(this.GetPrimaryKeyString());
-        var jobs = Usage.Jobs.Values;
-        var queueTimes = jobs.Select(j => j.QueueTime).OfType<TimeSpan>().Order().ToList();
+        var minutes = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var byType = new Dictionary<string, int>(StringComparer.Ordinal);
+        var conclusions = new Dictionary<string, int>(StringComparer.Ordinal);
+        var histogram = new Dictionary<int, QueueBucket>();
+        int jobs = 0, queueCount = 0;
+        long queueTicks = 0, durationTicks = 0;
+        foreach (var hour in hours.Values)
+        {
+            jobs += hour.Jobs;
+            queueCount += hour.QueueCount;
+            queueTicks += hour.QueueTicks;
+            durationTicks += hour.DurationTicks;
+            Add(minutes, hour.Minutes);
+            Add(byType, hour.JobsByMachineType);
+            Add(conclusions, hour.Conclusions);
+            foreach (var (key, bucket) in hour.QueueHistogram)
+            {
+                var was = histogram.GetValueOrDefault(key) ?? new QueueBucket(0, 0);
+                histogram[key] = new QueueBucket(was.Count + bucket.Count, was.Ticks + bucket.Ticks);
+            }
+        }
+
         return Task.FromResult(new UsageView
         {
             Month = month,
             InstallationId = installationId,
-            Minutes = jobs.GroupBy(j => j.MachineType, StringComparer.Ordinal)
-                .OrderBy(g => g.Key, StringComparer.Ordinal)
-                .ToDictionary(g => g.Key, g => g.Sum(j => j.BillableMinutes), StringComparer.Ordinal),
-            Jobs = jobs.Count,
-            JobsByMachineType = jobs.GroupBy(j => j.MachineType, StringComparer.Ordinal)
-                .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal),
-            QueueTimeP50 = queueTimes.Count == 0 ? null : queueTimes[(queueTimes.Count - 1) / 2],
-            QueueTimeAverage = queueTimes.Count == 0 ? null : TimeSpan.FromTicks((long)queueTimes.Average(t => t.Ticks)),
-            DurationAverage = jobs.Count == 0 ? null : TimeSpan.FromTicks((long)jobs.Average(j => j.Duration.Ticks)),
-            Conclusions = jobs.GroupBy(j => j.Conclusion ?? "unknown", StringComparer.Ordinal)
-                .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal),
+            Minutes = minutes.ToDictionary(StringComparer.Ordinal),
+            Jobs = jobs,
+            JobsByMachineType = byType,
+            QueueTimeP50 = QueueBucket.Median(histogram),
+            QueueTimeAverage = queueCount == 0 ? null : TimeSpan.FromTicks(queueTicks / queueCount),
+            DurationAverage = jobs == 0 ? null : TimeSpan.FromTicks(durationTicks / jobs),
+            Conclusions = conclusions,
         });
     }
 
-    public Task<JobRunPage> GetRuns(int offset, int limit)
+    public async Task<JobRunPage> GetRuns(int offset, int limit)
     {
-        IReadOnlyList<JobRun> page =
-        [
-            .. Usage.Jobs.Values.OrderByDescending(j => j.CompletedAt).ThenByDescending(j => j.JobId)
-                .Skip(Math.Max(0, offset)).Take(Math.Max(0, limit)).Select(j => j.ToRun()),
-        ];
-        return Task.FromResult(new JobRunPage(page, Usage.Jobs.Count));
+        var (installationId, month) = UsageMonth.ParseKey(this.GetPrimaryKeyString());
+        var total = hours.Values.Sum(h => h.Jobs);
+        var items = new List<JobRun>();
+        var skip = Math.Max(0, offset);
+        var wanted = Math.Max(0, limit);
+        foreach (var (hourIndex, hour) in hours.Where(h => h.Value.Jobs > 0).Reverse().ToList())
+        {
+            if (wanted == 0)
+            {
+                break;
+            }
+
+            if (skip >= hour.Jobs)
+            {
+                skip -= hour.Jobs;
+                continue;
+            }
+
+            var page = await GrainFactory.GetGrain<IUsageHourGrain>(UsageHour.Key(installationId, month, hourIndex)).GetRuns(skip, wanted);
+            items.AddRange(page.Items);
+            wanted -= page.Items.Count;
+            skip = 0;
+        }
+
+        return new JobRunPage(items, total);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} counted in usage {UsageKey}: {Minutes} min on {MachineType}")]
-    private static partial void LogCounted(ILogger logger, long jobId, string usageKey, long minutes, string machineType);
+    private static void Add<TValue>(IDictionary<string, TValue> sum, IReadOnlyDictionary<string, TValue> part)
+        where TValue : System.Numerics.INumber<TValue>
+    {
+        foreach (var (key, value) in part)
+        {
+            sum[key] = (sum.TryGetValue(key, out var was) ? was : TValue.Zero) + value;
+        }
+    }
+
+    private sealed record DayState(int Day) : IPersistentStateConfiguration
+    {
+        public string StateName => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"usage-day-{Day:00}");
+
+        public string StorageName => StorageNames.Grains;
+    }
 }

@@ -22,7 +22,7 @@ internal static class UsageRecording
             return;
         }
 
-        await grains.GetGrain<IUsageGrain>(UsageMonth.Key(job.InstallationId, UsageMonth.Of(done))).Record(new JobRun
+        await grains.GetGrain<IUsageHourGrain>(UsageHour.Key(job.InstallationId, done)).Record(new JobRun
         {
             JobId = jobId,
             MachineType = machineType,

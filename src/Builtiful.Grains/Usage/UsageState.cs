@@ -1,9 +1,38 @@
 namespace Builtiful.Usage;
 
-/// <summary>A month of one installation's counted jobs; minutes and metrics are derived from them, so they cannot drift apart.</summary>
+/// <summary>
+/// A month of one installation's counted jobs as they were kept before usage was sharded by hour (state <c>usage</c>).
+/// Nothing is added any more: each hour's shard takes its jobs over on activation and they leave here when that
+/// shard first sets its hour's totals.
+/// </summary>
 [GenerateSerializer, Alias("builtiful.usage-state")]
 public sealed record UsageState
 {
+    /// <summary>By job id.</summary>
+    [Id(0)] public Dictionary<long, CountedJob> Jobs { get; set; } = [];
+}
+
+/// <summary>
+/// One day of an installation's month (states <c>usage-day-01</c> to <c>usage-day-31</c>): the totals of each of its
+/// hours, as that hour's shard last set them. A job's write touches one day, so it does not grow with the month.
+/// </summary>
+[GenerateSerializer, Alias("builtiful.usage-day-state")]
+public sealed record UsageDayState
+{
+    /// <summary>By hour index in the month (see <see cref="UsageHour.IndexInMonth"/>).</summary>
+    [Id(0)] public Dictionary<int, UsageHourTotals> Hours { get; set; } = [];
+}
+
+/// <summary>One installation's counted jobs of one hour.</summary>
+[GenerateSerializer, Alias("builtiful.usage-hour-state")]
+public sealed record UsageHourState
+{
     /// <summary>By job id: the key is what makes counting idempotent.</summary>
     [Id(0)] public Dictionary<long, CountedJob> Jobs { get; set; } = [];
+
+    /// <summary>
+    /// Whether the month holds no more copies of this hour's jobs counted before sharding (see
+    /// <see cref="UsageState.Jobs"/>), so that an activation need not ask it.
+    /// </summary>
+    [Id(1)] public bool LegacyTaken { get; set; }
 }

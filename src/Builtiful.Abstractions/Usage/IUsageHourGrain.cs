@@ -1,0 +1,28 @@
+using Orleans.Concurrency;
+
+namespace Builtiful.Usage;
+
+/// <summary>
+/// The counted jobs of one installation that completed in one UTC hour, keyed <c>{installationId}:{yyyy-MM-ddTHH}</c>
+/// (see <see cref="UsageHour"/>). Counting is idempotent here, by job id; after every call that may have changed
+/// something the shard sets its hour's totals on its month's <see cref="IUsageGrain"/>, so a retry after a crash
+/// between the two writes converges. A write is O(jobs in the hour), not O(jobs in the month).
+/// </summary>
+[Alias("builtiful.usage-hour")]
+public interface IUsageHourGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Counts a completed job that ran on one of our VMs; the job must have completed in this shard's hour.
+    /// Idempotent by job id: false when it was already counted (the hour's totals are pushed again all the same).
+    /// </summary>
+    [Alias("record")]
+    Task<bool> Record(JobRun run);
+
+    /// <summary>Retention: the job's minutes stay billed, its repository is dropped. False when nothing changed.</summary>
+    [Alias("forget-job")]
+    Task<bool> ForgetRepository(long jobId);
+
+    /// <summary>The hour's counted jobs, most recently completed first.</summary>
+    [ReadOnly, AlwaysInterleave, Alias("runs")]
+    Task<JobRunPage> GetRuns(int offset, int limit);
+}

@@ -1,0 +1,284 @@
+using Builtiful.Usage;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
+using Orleans.Storage;
+using Xunit.Abstractions;
+
+namespace Builtiful.Grains.Tests;
+
+/// <summary>
+/// Usage is counted by hour shards and summed by the month: counting stays idempotent by job id across hours and
+/// months, the month's totals are the sum of its runs, and runs page newest first across shard boundaries.
+/// </summary>
+public sealed class UsageTests(LifecycleCluster world, ITestOutputHelper output) : IClassFixture<LifecycleCluster>
+{
+    private const string Small = "builtiful-2vcpu-ubuntu-2404";
+    private const string Large = "builtiful-8vcpu-ubuntu-2404";
+
+    private static long NewInstallation() => Random.Shared.NextInt64(1, long.MaxValue);
+
+    private static JobRun Run(long jobId, DateTimeOffset completedAt, string machineType = Small, int minutes = 3, int queueSeconds = 20,
+        string? conclusion = "success", string? repository = "octo-org/octo-repo") => new()
+        {
+            JobId = jobId,
+            MachineType = machineType,
+            LeaseId = Guid.NewGuid(),
+            QueuedAt = completedAt.AddMinutes(-minutes).AddSeconds(-queueSeconds),
+            StartedAt = completedAt.AddMinutes(-minutes),
+            CompletedAt = completedAt,
+            Conclusion = conclusion,
+            Repository = repository,
+            BillableMinutes = minutes,
+        };
+
+    private Task<bool> Record(long installationId, JobRun run) =>
+        world.Client.GetGrain<IUsageHourGrain>(UsageHour.Key(installationId, run.CompletedAt)).Record(run);
+
+    private IUsageGrain Month(long installationId, string month) => world.Client.GetGrain<IUsageGrain>(UsageMonth.Key(installationId, month));
+
+    [Fact]
+    public async Task Recording_is_idempotent_by_job_id_across_hours_and_a_month_boundary()
+    {
+        var installationId = NewInstallation();
+        var runs = new[]
+        {
+            Run(1, new DateTimeOffset(2026, 3, 31, 22, 5, 0, TimeSpan.Zero)),
+            Run(2, new DateTimeOffset(2026, 3, 31, 23, 59, 59, TimeSpan.Zero), Large, minutes: 7),
+            Run(3, new DateTimeOffset(2026, 4, 1, 0, 0, 0, TimeSpan.Zero), minutes: 2),
+        };
+
+        foreach (var run in runs)
+        {
+            Assert.True(await Record(installationId, run));
+        }
+
+        foreach (var run in runs)
+        {
+            Assert.False(await Record(installationId, run), $"job {run.JobId} redelivered must not be billed twice");
+        }
+
+        var march = await Month(installationId, "2026-03").GetView();
+        Assert.Equal(2, march.Jobs);
+        Assert.Equal(3, march.Minutes[Small]);
+        Assert.Equal(7, march.Minutes[Large]);
+        var april = await Month(installationId, "2026-04").GetView();
+        Assert.Equal(1, april.Jobs);
+        Assert.Equal(2, april.TotalMinutes);
+        Assert.Equal([2, 1], (await Month(installationId, "2026-03").GetRuns(0, 10)).Items.Select(r => r.JobId));
+    }
+
+    [Fact]
+    public async Task The_month_totals_are_the_sum_of_its_runs()
+    {
+        var installationId = NewInstallation();
+        var start = new DateTimeOffset(2026, 5, 3, 4, 0, 0, TimeSpan.Zero);
+        string?[] conclusions = ["success", "failure", null, "cancelled"];
+        for (var i = 0; i < 24; i++)
+        {
+            var run = Run(100 + i, start.AddMinutes(17 * i), i % 3 == 0 ? Large : Small, minutes: 1 + (i % 5), queueSeconds: 5 + (7 * i),
+                conclusion: conclusions[i % conclusions.Length]);
+            Assert.True(await Record(installationId, run));
+        }
+
+        var view = await Month(installationId, "2026-05").GetView();
+        var runs = (await Month(installationId, "2026-05").GetRuns(0, 100)).Items;
+        Assert.Equal(24, runs.Count);
+        Assert.Equal(runs.Count, view.Jobs);
+        Assert.Equal(runs.GroupBy(r => r.MachineType).ToDictionary(g => g.Key, g => g.Sum(r => r.BillableMinutes)), view.Minutes);
+        Assert.Equal(runs.GroupBy(r => r.MachineType).ToDictionary(g => g.Key, g => g.Count()), view.JobsByMachineType);
+        Assert.Equal(runs.GroupBy(r => r.Conclusion ?? "unknown").ToDictionary(g => g.Key, g => g.Count()), view.Conclusions);
+        var queueTimes = runs.Select(r => r.StartedAt - r.QueuedAt!.Value).Order().ToList();
+        Assert.Equal(TimeSpan.FromTicks((long)queueTimes.Average(t => t.Ticks)), view.QueueTimeAverage);
+        Assert.Equal(TimeSpan.FromTicks((long)runs.Average(r => (r.CompletedAt - r.StartedAt).Ticks)), view.DurationAverage);
+
+        // The median comes from a histogram whose buckets are at most ~19 % wide.
+        var exact = queueTimes[(queueTimes.Count - 1) / 2];
+        var p50 = Assert.IsType<TimeSpan>(view.QueueTimeP50);
+        Assert.InRange(p50.TotalSeconds, exact.TotalSeconds / 1.19, exact.TotalSeconds * 1.19);
+    }
+
+    [Fact]
+    public async Task Runs_page_newest_first_across_hour_shards()
+    {
+        var installationId = NewInstallation();
+        var start = new DateTimeOffset(2026, 6, 10, 8, 0, 0, TimeSpan.Zero);
+        var runs = new List<JobRun>();
+        // Three, then four, then (after an empty hour) two jobs.
+        foreach (var (hour, count) in new[] { (0, 3), (1, 4), (3, 2) })
+        {
+            for (var i = 0; i < count; i++)
+            {
+                runs.Add(Run(1000 + runs.Count, start.AddHours(hour).AddMinutes(5 + (11 * i))));
+            }
+        }
+
+        foreach (var run in runs.OrderBy(_ => Random.Shared.Next()))
+        {
+            Assert.True(await Record(installationId, run));
+        }
+
+        var expected = runs.OrderByDescending(r => r.CompletedAt).Select(r => r.JobId).ToList();
+        var month = Month(installationId, "2026-06");
+        for (var offset = 0; offset <= runs.Count; offset++)
+        {
+            var page = await month.GetRuns(offset, 3);
+            Assert.Equal(runs.Count, page.Total);
+            Assert.Equal(expected.Skip(offset).Take(3), page.Items.Select(r => r.JobId));
+        }
+
+        Assert.Equal(expected, (await month.GetRuns(0, 100)).Items.Select(r => r.JobId));
+        Assert.Empty((await month.GetRuns(2, 0)).Items);
+    }
+
+    [Fact]
+    public async Task The_month_is_read_back_from_its_days_after_deactivation()
+    {
+        var installationId = NewInstallation();
+        JobRun[] runs =
+        [
+            Run(31, new DateTimeOffset(2026, 12, 1, 0, 10, 0, TimeSpan.Zero), minutes: 2),
+            Run(32, new DateTimeOffset(2026, 12, 17, 13, 0, 0, TimeSpan.Zero), Large, minutes: 5),
+            Run(33, new DateTimeOffset(2026, 12, 31, 23, 59, 0, TimeSpan.Zero), minutes: 1),
+        ];
+        foreach (var run in runs)
+        {
+            Assert.True(await Record(installationId, run));
+        }
+
+        await world.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+
+        var month = Month(installationId, "2026-12");
+        var view = await month.GetView();
+        Assert.Equal(3, view.Jobs);
+        Assert.Equal(3, view.Minutes[Small]);
+        Assert.Equal(5, view.Minutes[Large]);
+        Assert.Equal([33, 32, 31], (await month.GetRuns(0, 10)).Items.Select(r => r.JobId));
+        Assert.False(await Record(installationId, runs[1]), "still counted once after reactivation");
+    }
+
+    [Fact]
+    public async Task A_retried_record_after_the_shard_wrote_but_the_month_did_not_converges()
+    {
+        var installationId = NewInstallation();
+        var run = Run(7, new DateTimeOffset(2026, 7, 4, 12, 30, 0, TimeSpan.Zero), minutes: 4);
+        var month = Month(installationId, "2026-07");
+        Assert.True(await Record(installationId, run));
+
+        // The silo crashed after the shard's write and before the month's: the month still has the hour's old totals.
+        await month.SetHour(UsageHour.IndexInMonth(run.CompletedAt), new UsageHourTotals());
+        Assert.Equal(0, (await month.GetView()).Jobs);
+
+        Assert.False(await Record(installationId, run), "the retry must not count the job twice");
+        var view = await month.GetView();
+        Assert.Equal(1, view.Jobs);
+        Assert.Equal(4, view.TotalMinutes);
+        Assert.Equal(TimeSpan.FromSeconds(20), view.QueueTimeP50);
+    }
+
+    [Fact]
+    public async Task Retention_forgets_the_repository_on_the_shard_and_keeps_the_minutes()
+    {
+        var installationId = NewInstallation();
+        var run = Run(9, new DateTimeOffset(2026, 8, 1, 0, 45, 0, TimeSpan.Zero), minutes: 5);
+        Assert.True(await Record(installationId, run));
+        var shard = world.Client.GetGrain<IUsageHourGrain>(UsageHour.Key(installationId, run.CompletedAt));
+
+        Assert.True(await shard.ForgetRepository(run.JobId));
+        Assert.False(await shard.ForgetRepository(run.JobId), "nothing is left to forget");
+        Assert.False(await shard.ForgetRepository(12345), "an unknown job changes nothing");
+        var kept = Assert.Single((await Month(installationId, "2026-08").GetRuns(0, 10)).Items);
+        Assert.Null(kept.Repository);
+        Assert.Equal(5, kept.BillableMinutes);
+        Assert.Equal(5, (await Month(installationId, "2026-08").GetView()).TotalMinutes);
+    }
+
+    [Fact]
+    public async Task A_run_from_another_hour_is_refused()
+    {
+        var installationId = NewInstallation();
+        var run = Run(11, new DateTimeOffset(2026, 9, 1, 10, 0, 0, TimeSpan.Zero));
+        var wrong = world.Client.GetGrain<IUsageHourGrain>(UsageHour.Key(installationId, run.CompletedAt.AddHours(-1)));
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => wrong.Record(run));
+        Assert.Contains("outside usage hour", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0, (await Month(installationId, "2026-09").GetView()).Jobs);
+    }
+
+    [Fact]
+    public void The_median_is_exact_for_equal_queue_times_and_within_a_bucket_otherwise()
+    {
+        var equal = UsageHourTotals.Of(Enumerable.Repeat((Small, 1L, (string?)"success", (TimeSpan?)TimeSpan.FromSeconds(45), TimeSpan.FromMinutes(1)), 3));
+        Assert.Equal(TimeSpan.FromSeconds(45), QueueBucket.Median(equal.QueueHistogram));
+        Assert.Null(QueueBucket.Median(UsageHourTotals.Of([]).QueueHistogram));
+
+        var spread = Enumerable.Range(1, 999).Select(i => TimeSpan.FromSeconds(i * 1.7)).ToList();
+        var totals = UsageHourTotals.Of(spread.Select(q => (Small, 1L, (string?)null, (TimeSpan?)q, TimeSpan.Zero)));
+        var exact = spread.Order().ToList()[(spread.Count - 1) / 2];
+        Assert.InRange(QueueBucket.Median(totals.QueueHistogram)!.Value.TotalSeconds, exact.TotalSeconds / 1.19, exact.TotalSeconds * 1.19);
+        Assert.Equal(0, QueueBucket.Of(TimeSpan.FromMilliseconds(999)));
+        Assert.Equal(1, QueueBucket.Of(TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
+    public async Task A_month_counted_before_sharding_is_taken_over_by_its_hour_shards()
+    {
+        var installationId = NewInstallation();
+        var start = new DateTimeOffset(2026, 10, 5, 14, 10, 0, TimeSpan.Zero);
+        JobRun[] legacy = [Run(21, start), Run(22, start.AddMinutes(20), Large, minutes: 6), Run(23, start.AddHours(2))];
+        var month = Month(installationId, "2026-10");
+        var storage = world.Cluster.Silos[0].ServiceProvider.GetRequiredKeyedService<IGrainStorage>(StorageNames.Grains);
+        await storage.WriteStateAsync("usage", month.GetGrainId(), new GrainState<UsageState>(new UsageState
+        {
+            Jobs = legacy.ToDictionary(r => r.JobId, CountedJob.From),
+        }));
+
+        var view = await month.GetView();
+        Assert.Equal(3, view.Jobs);
+        Assert.Equal(12, view.TotalMinutes);
+        Assert.Equal([23, 22, 21], (await month.GetRuns(0, 10)).Items.Select(r => r.JobId));
+
+        Assert.False(await Record(installationId, legacy[0]), "a job counted before sharding stays counted once");
+        Assert.True(await Record(installationId, Run(24, start.AddMinutes(30))));
+        Assert.True(await world.Client.GetGrain<IUsageHourGrain>(UsageHour.Key(installationId, legacy[2].CompletedAt)).ForgetRepository(23));
+
+        view = await month.GetView();
+        Assert.Equal(4, view.Jobs);
+        Assert.Equal(15, view.TotalMinutes);
+        Assert.Equal([23, 24, 22, 21], (await month.GetRuns(0, 10)).Items.Select(r => r.JobId));
+        Assert.Null((await month.GetRuns(0, 1)).Items[0].Repository);
+        var stored = new GrainState<UsageState>(new UsageState());
+        await storage.ReadStateAsync("usage", month.GetGrainId(), stored);
+        Assert.Empty(stored.State!.Jobs); // the month's copies went when the shards took over, the repository with them
+        Assert.Equal(15, (await month.GetView()).TotalMinutes);
+    }
+
+    /// <summary>
+    /// Not a timing: the bytes a <c>Record</c> serialises into storage with 10,000 jobs already in the month, before
+    /// sharding (the whole month's jobs) and after (the hour's jobs plus the hour totals of its day in the month).
+    /// </summary>
+    [Fact]
+    public void A_record_writes_the_hour_and_the_month_totals_not_the_month_of_jobs()
+    {
+        var serializer = world.Cluster.Silos[0].ServiceProvider.GetRequiredService<Serializer>();
+        var start = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+        string?[] conclusions = ["success", "success", "success", "failure", "cancelled"];
+        foreach (var hours in new[] { 240, 720 })
+        {
+            var jobs = Enumerable.Range(0, 10_000).Select(i => CountedJob.From(Run(
+                5_000_000_000L + i, start.AddHours(i % hours).AddMinutes(i % 60), i % 4 == 0 ? Large : Small, minutes: 1 + (i % 9),
+                queueSeconds: 3 + (i % 97), conclusion: conclusions[i % conclusions.Length], repository: $"octo-org/repo-{i % 40}"))).ToList();
+            var before = serializer.SerializeToArray(new UsageState { Jobs = jobs.ToDictionary(j => j.JobId) }).Length;
+            var byHour = jobs.GroupBy(j => UsageHour.IndexInMonth(j.CompletedAt)).ToList();
+            var lastDay = byHour[^1].Key / 24;
+            var month = serializer.SerializeToArray(new UsageDayState
+            {
+                Hours = byHour.Where(g => g.Key / 24 == lastDay).ToDictionary(g => g.Key, g => UsageHourGrain.Totals(g)),
+            }).Length;
+            var shard = serializer.SerializeToArray(new UsageHourState
+            {
+                Jobs = byHour[^1].ToDictionary(j => j.JobId), LegacyTaken = true,
+            }).Length;
+            output.WriteLine($"10,000 jobs over {hours} hours: before {before:N0} B per record; after {shard:N0} B (hour shard) + {month:N0} B (the day's hour totals in the month) = {shard + month:N0} B");
+            Assert.True(shard + month < before / 50, $"{shard + month} B after, {before} B before");
+        }
+    }
+}
