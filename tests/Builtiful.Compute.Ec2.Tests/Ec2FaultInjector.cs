@@ -36,19 +36,7 @@ public sealed class Ec2FaultInjector(TimeProvider clock) : DelegatingHandler(new
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        var body = request.Content is null ? "" : await request.Content.ReadAsStringAsync(cancellationToken);
-        if (request.Content is not null)
-        {
-            // The SDK's content is read once here; send moto an identical copy.
-            var copy = new StringContent(body, Encoding.UTF8);
-            copy.Headers.Clear();
-            foreach (var header in request.Content.Headers)
-            {
-                copy.Headers.TryAddWithoutValidation(header.Key, header.Value);
-            }
-
-            request.Content = copy;
-        }
+        var body = await Ec2RequestBody.ReadAndReplaceAsync(request, cancellationToken);
 
         var parameters = Parse(body);
         var call = new Ec2Call(parameters.GetValueOrDefault("Action", "?"), parameters, clock.GetUtcNow());

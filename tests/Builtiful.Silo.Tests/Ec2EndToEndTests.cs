@@ -341,19 +341,7 @@ internal sealed class SlowShutdown : Amazon.Runtime.HttpClientFactory
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            var body = request.Content is null ? "" : await request.Content.ReadAsStringAsync(cancellationToken);
-            if (request.Content is not null)
-            {
-                // Read the SDK's body once and send an identical copy.
-                var copy = new StringContent(body, Encoding.UTF8);
-                copy.Headers.Clear();
-                foreach (var header in request.Content.Headers)
-                {
-                    copy.Headers.TryAddWithoutValidation(header.Key, header.Value);
-                }
-
-                request.Content = copy;
-            }
+            var body = await Ec2RequestBody.ReadAndReplaceAsync(request, cancellationToken);
 
             if (body.Contains("Action=TerminateInstances", StringComparison.Ordinal))
             {

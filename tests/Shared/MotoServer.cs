@@ -243,3 +243,28 @@ public sealed class MotoServer : IAsyncLifetime
 
 /// <summary>A runner network made in moto.</summary>
 public sealed record MotoRunnerNetwork(string VpcId, IReadOnlyList<string> SubnetIds, IReadOnlyDictionary<string, string> ZoneBySubnet, string SecurityGroupId);
+
+/// <summary>For handlers in front of the EC2 SDK's transport that must read the query before moto does.</summary>
+public static class Ec2RequestBody
+{
+    /// <summary>Reads the SDK's form body once and puts an identical copy (headers included) back on the request.</summary>
+    public static async Task<string> ReadAndReplaceAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Content is null)
+        {
+            return "";
+        }
+
+        var body = await request.Content.ReadAsStringAsync(cancellationToken);
+        var copy = new StringContent(body, Encoding.UTF8);
+        copy.Headers.Clear();
+        foreach (var header in request.Content.Headers)
+        {
+            copy.Headers.TryAddWithoutValidation(header.Key, header.Value);
+        }
+
+        request.Content = copy;
+        return body;
+    }
+}
