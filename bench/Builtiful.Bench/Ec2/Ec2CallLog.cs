@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
+using Builtiful.Testing;
 
 namespace Builtiful.Bench.Ec2;
 
@@ -43,24 +44,8 @@ public sealed partial class Ec2CallLog : Amazon.Runtime.HttpClientFactory
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             var sentAt = log.Now;
-            var action = "?";
-            if (request.Content is not null)
-            {
-                // Read the SDK's body once and send an identical copy.
-                var body = await request.Content.ReadAsStringAsync(cancellationToken);
-                var copy = new StringContent(body, Encoding.UTF8);
-                copy.Headers.Clear();
-                foreach (var header in request.Content.Headers)
-                {
-                    copy.Headers.TryAddWithoutValidation(header.Key, header.Value);
-                }
-
-                request.Content = copy;
-                if (ActionPattern().Match(body) is { Success: true } match)
-                {
-                    action = match.Groups[1].Value;
-                }
-            }
+            var body = await Ec2RequestBody.ReadAndReplaceAsync(request, cancellationToken);
+            var action = ActionPattern().Match(body) is { Success: true } match ? match.Groups[1].Value : "?";
 
             var response = await base.SendAsync(request, cancellationToken);
             log._calls.Enqueue(new Ec2WireCall(action, sentAt, log.Now, (int)response.StatusCode));
