@@ -1,28 +1,103 @@
+using Orleans.Storage;
+
 namespace Builtiful.Leases;
 
+/// <summary>
+/// The cluster's most recently ended leases, newest first. Every lease in the cluster reports here when it ends, so the
+/// grain must not cost a storage write per lease: at 1,400 jobs a second, rewriting the whole list for each would be
+/// 1,400 writes of ~40 KB a second through one activation, the cluster's throughput ceiling. The list is updated in
+/// memory at once (operators see an ended lease immediately) and written at most once per <see cref="FlushDelay"/>,
+/// and when the grain deactivates. What a silo crash can lose is the last second of this index, never a lease: the
+/// lease keeps its own final state, and its job still names it.
+/// </summary>
 public sealed class LeaseHistoryGrain(
     [PersistentState("lease-history", StorageNames.Grains)] IPersistentState<LeaseHistoryState> state) : Grain, ILeaseHistoryGrain
 {
     /// <summary>Enough for an operator to look back over a busy hour; older leases are found through their jobs.</summary>
     public const int Capacity = 1000;
 
-    public async Task Ended(EndedLease lease)
+    /// <summary>The longest an ended lease stays only in memory.</summary>
+    public static readonly TimeSpan FlushDelay = TimeSpan.FromSeconds(1);
+
+    private readonly HashSet<Guid> _known = [];
+    private IGrainTimer? _flush;
+    private bool _dirty;
+
+    private List<EndedLease> Recent => state.State.Recent;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(lease);
-        var recent = state.State.Recent;
-        if (recent.Exists(l => l.LeaseId == lease.LeaseId))
-        {
-            return;
-        }
-
-        recent.Insert(0, lease);
-        if (recent.Count > Capacity)
-        {
-            recent.RemoveRange(Capacity, recent.Count - Capacity);
-        }
-
-        await state.WriteStateAsync();
+        _known.UnionWith(Recent.Select(l => l.LeaseId));
+        return Task.CompletedTask;
     }
 
-    public Task<IReadOnlyList<EndedLease>> Recent() => Task.FromResult<IReadOnlyList<EndedLease>>([.. state.State.Recent]);
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_dirty)
+        {
+            await FlushAsync();
+        }
+    }
+
+    public Task Ended(EndedLease lease)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        if (!_known.Add(lease.LeaseId))
+        {
+            return Task.CompletedTask;
+        }
+
+        Recent.Insert(0, lease);
+        if (Recent.Count > Capacity)
+        {
+            for (var i = Capacity; i < Recent.Count; i++)
+            {
+                _known.Remove(Recent[i].LeaseId);
+            }
+
+            Recent.RemoveRange(Capacity, Recent.Count - Capacity);
+        }
+
+        _dirty = true;
+        ScheduleFlush();
+        return Task.CompletedTask;
+    }
+
+    Task<IReadOnlyList<EndedLease>> ILeaseHistoryGrain.Recent() => Task.FromResult<IReadOnlyList<EndedLease>>([.. Recent]);
+
+    private void ScheduleFlush() =>
+        _flush ??= this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions(FlushDelay, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+
+    /// <summary>
+    /// A failed write keeps the list dirty and tries again a delay later; the entries are still in memory. A write
+    /// refused because another activation wrote meanwhile (a silo was declared dead while this one lived) merges both
+    /// lists, so neither activation's leases drop out of the index.
+    /// </summary>
+    private async Task FlushAsync()
+    {
+        _flush?.Dispose();
+        _flush = null;
+        _dirty = false;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (Exception failure)
+        {
+            if (failure is InconsistentStateException)
+            {
+                List<EndedLease> mine = [.. Recent];
+                await state.ReadStateAsync();
+                var merged = Recent.Concat(mine).DistinctBy(l => l.LeaseId)
+                    .OrderByDescending(l => l.EndedAt ?? DateTimeOffset.MinValue).Take(Capacity).ToList();
+                state.State.Recent = merged;
+                _known.Clear();
+                _known.UnionWith(merged.Select(l => l.LeaseId));
+            }
+
+            _dirty = true;
+            ScheduleFlush();
+            throw;
+        }
+    }
 }
