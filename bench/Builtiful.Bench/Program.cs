@@ -29,6 +29,7 @@ if (args.Contains("--help") || args.Contains("-h"))
           --installations=N     GitHub App installations the jobs spread over (50)
           --out=PATH            where to write the JSON (bench/results/latest.json)
           --warmup=S --measure=S  override the warm-up (minimum) and measured window, in seconds
+          --host=r2r|jit        run the host from a ReadyToRun publish of this project (r2r, as production) or the build output
           --hold=S              keep the host alive S seconds after the memory fill (to attach dotnet-gcdump)
         """);
     return 0;
@@ -37,7 +38,8 @@ if (args.Contains("--help") || args.Contains("-h"))
 var options = ParseOptions(args);
 var total = Stopwatch.StartNew();
 var deliveries = new Deliveries(BuiltifulInstance.WebhookSecret);
-var scenarios = new Scenarios(options, deliveries);
+var hostBuild = HostBuild.Jit;
+var scenarios = new Scenarios(options, deliveries, hostBuild);
 var results = new JsonObject
 {
     ["mode"] = options.Quick ? "quick" : "full",
@@ -99,6 +101,18 @@ async Task Step(string name, string title, Func<Task> run)
 
 try
 {
+    if (options.HostReadyToRun && (options.Runs("ingest") || options.Runs("lifecycle") || options.Runs("memory") || options.Runs("pg")))
+    {
+        Console.Write($"  {"host: ReadyToRun publish (redone when changed)",-52}");
+        var clock = Stopwatch.StartNew();
+        hostBuild = await HostBuild.PublishReadyToRunAsync(TimeSpan.FromMinutes(4));
+        Console.WriteLine(hostBuild.Failure is null
+            ? $"{(hostBuild.FromCache == true ? "reused" : "done")} in {Scenarios.Seconds(clock)}"
+            : $"FAILED after {Scenarios.Seconds(clock)}, the host runs JIT only: {hostBuild.Failure}");
+        scenarios = new Scenarios(options, deliveries, hostBuild);
+    }
+
+    results["host_build"] = hostBuild.ToJson();
     if (options.Runs("ingest") || options.Runs("lifecycle") || options.Runs("memory"))
     {
         HostSession? session = null;
@@ -203,7 +217,7 @@ try
                             results["pg_ingest_p99_ms"] = ingest["latency_ms"]!["p99"]?.DeepClone();
                         });
 
-                        await Step("pg.lifecycle", $"decision + CPU, PostgreSQL ({options.DecisionRate:0} jobs/s)", async () =>
+                        await Step("pg.lifecycle", $"decision + CPU, PostgreSQL (at most {options.DecisionRate:0} jobs/s)", async () =>
                         {
                             var lifecycle = await scenarios.LifecycleAsync(session);
                             details["pg_lifecycle"] = lifecycle;
@@ -278,6 +292,7 @@ static BenchOptions ParseOptions(string[] args)
             "--installations" => options with { Installations = int.Parse(value, CultureInfo.InvariantCulture) },
             "--out" => options with { Output = value },
             "--warmup" => options with { WarmupOverride = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
+            "--host" => options with { HostReadyToRun = value switch { "r2r" => true, "jit" => false, _ => throw new ArgumentException($"--host={value}: r2r or jit") } },
             "--hold" => options with { HoldSeconds = int.Parse(value, CultureInfo.InvariantCulture) },
             "--measure" => options with { MeasureOverride = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
             _ => throw new ArgumentException($"Unknown option '{arg}'; see --help."),
