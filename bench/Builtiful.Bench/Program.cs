@@ -29,7 +29,8 @@ if (args.Contains("--help") || args.Contains("-h"))
           --installations=N     GitHub App installations the jobs spread over (50)
           --out=PATH            where to write the JSON (bench/results/latest.json)
           --warmup=S --measure=S  override the warm-up (minimum) and measured window, in seconds
-          --host=r2r|jit        run the host from a ReadyToRun publish of this project (r2r, as production) or the build output
+          --host=r2r|jit        run the host from a ReadyToRun publish of this project, as production (r2r; the full run's
+                                default), or from the build output (jit; --quick's default: the first publish takes ~40 s of CPU)
           --hold=S              keep the host alive S seconds after the memory fill (to attach dotnet-gcdump)
         """);
     return 0;
@@ -342,7 +343,7 @@ static BenchOptions ParseOptions(string[] args)
             "--installations" => options with { Installations = int.Parse(value, CultureInfo.InvariantCulture) },
             "--out" => options with { Output = value },
             "--warmup" => options with { WarmupOverride = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
-            "--host" => options with { HostReadyToRun = value switch { "r2r" => true, "jit" => false, _ => throw new ArgumentException($"--host={value}: r2r or jit") } },
+            "--host" => options with { HostReadyToRunOption = value switch { "r2r" => true, "jit" => false, _ => throw new ArgumentException($"--host={value}: r2r or jit") } },
             "--hold" => options with { HoldSeconds = int.Parse(value, CultureInfo.InvariantCulture) },
             "--measure" => options with { MeasureOverride = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
             _ => throw new ArgumentException($"Unknown option '{arg}'; see --help."),

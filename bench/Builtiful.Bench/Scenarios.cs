@@ -18,8 +18,16 @@ public sealed record BenchOptions
     public int Leases { get; init; } = 10_000;
     public HashSet<string> Only { get; init; } = [];
 
-    /// <summary>Run the host from a ReadyToRun publish (as production does) or from the JIT-only build output (--host=jit).</summary>
-    public bool HostReadyToRun { get; init; } = true;
+    /// <summary>--host=r2r|jit: run the host from a ReadyToRun publish (as production does) or from the JIT-only build output.</summary>
+    public bool? HostReadyToRunOption { get; init; }
+
+    /// <summary>
+    /// ReadyToRun by default in the full run; --quick starts the build output, because with dynamic PGO on (the runtime's
+    /// default, and production's) hot ReadyToRun code is compiled again (instrumented, then tier 1), so ReadyToRun did not
+    /// shorten the JIT's warm-up under load (26.6 s of JIT against 24.4 s), while its first publish costs about 40 s of
+    /// CPU that --quick's 3 minutes do not have. The steady state both reach is the same tier-1 code.
+    /// </summary>
+    public bool HostReadyToRun => HostReadyToRunOption ?? !Quick;
 
     /// <summary>Seconds to keep the host alive after the memory fill, so a profiler (dotnet-gcdump) can attach.</summary>
     public int HoldSeconds { get; init; }

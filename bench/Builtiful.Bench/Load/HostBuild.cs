@@ -46,6 +46,8 @@ public sealed class HostBuild
         ["publish_seconds"] = PublishSeconds,
         ["publish_reused"] = FromCache,
         ["publish_failure"] = Failure,
+        // The host inherits this process's environment: any DOTNET_ JIT setting given to the bench applies to it too.
+        ["jit_settings"] = JitSettings(),
         ["not_ready_to_run"] = ReadyToRun ? "bench-only assemblies the host does not run (Roslyn, BenchmarkDotNet, diagnostics, AWSSDK.EC2 behind the stub cloud): see PublishReadyToRunExclude in Builtiful.Bench.csproj" : null,
     };
 
@@ -107,6 +109,15 @@ public sealed class HostBuild
 
         await File.WriteAllTextAsync(stampPath, stamp);
         return new HostBuild(true, entry, Math.Round(clock.Elapsed.TotalSeconds, 1), false, null);
+    }
+
+    private static string JitSettings()
+    {
+        var set = new[] { "DOTNET_TieredCompilation", "DOTNET_TieredPGO", "DOTNET_ReadyToRun", "DOTNET_TC_QuickJitForLoops", "DOTNET_OSR_HitLimit", "DOTNET_TC_CallCountThreshold" }
+            .Where(name => Environment.GetEnvironmentVariable(name) is not null)
+            .Select(name => $"{name}={Environment.GetEnvironmentVariable(name)}")
+            .ToArray();
+        return set.Length == 0 ? "runtime defaults: tiered compilation with dynamic PGO" : string.Join(", ", set);
     }
 
     private static string? FindProject(string from)
