@@ -3,16 +3,24 @@
 #   docker build -f deploy/docker/gateway.Dockerfile -t builtiful/gateway .
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+# ReadyToRun code is per architecture: the image's (docker buildx sets TARGETARCH; a plain docker build, the host's).
+ARG TARGETARCH
 WORKDIR /src
 COPY Directory.Build.props Directory.Packages.props ./
 COPY src/Builtiful.Abstractions/Builtiful.Abstractions.csproj src/Builtiful.Abstractions/
 COPY src/Builtiful.Gateway/Builtiful.Gateway.csproj src/Builtiful.Gateway/
 COPY src/Builtiful.Gateway.Host/Builtiful.Gateway.Host.csproj src/Builtiful.Gateway.Host/
-RUN dotnet restore src/Builtiful.Gateway.Host/Builtiful.Gateway.Host.csproj
+RUN RID=linux-$(case "${TARGETARCH:-$(dpkg --print-architecture)}" in arm64) echo arm64;; *) echo x64;; esac) \
+ && echo "$RID" > /tmp/rid \
+ && dotnet restore src/Builtiful.Gateway.Host/Builtiful.Gateway.Host.csproj -r "$RID" -p:PublishReadyToRun=true
 COPY src/Builtiful.Abstractions/ src/Builtiful.Abstractions/
 COPY src/Builtiful.Gateway/ src/Builtiful.Gateway/
 COPY src/Builtiful.Gateway.Host/ src/Builtiful.Gateway.Host/
-RUN dotnet publish src/Builtiful.Gateway.Host/Builtiful.Gateway.Host.csproj --no-restore -c Release -o /app -p:UseAppHost=false
+# ReadyToRun (Crossgen2, restored with the packages): the assemblies carry native code, so a new process serves its
+# first requests without compiling tier-0 code first. Hot methods are still re-compiled at tier 1 under load (with
+# dynamic PGO, the runtime default); see docs/performance.md, "Warm-up", for what that leaves.
+RUN dotnet publish src/Builtiful.Gateway.Host/Builtiful.Gateway.Host.csproj --no-restore -c Release -r "$(cat /tmp/rid)" --self-contained false \
+    -p:PublishReadyToRun=true -p:UseAppHost=false -o /app
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app

@@ -4,6 +4,8 @@
 # The image runs as a non-root user, writes nothing outside /tmp, and so runs with a read-only root file system.
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+# ReadyToRun code is per architecture: the image's (docker buildx sets TARGETARCH; a plain docker build, the host's).
+ARG TARGETARCH
 WORKDIR /src
 # Project files first: the restore layer is reused until a dependency changes.
 COPY Directory.Build.props Directory.Packages.props ./
@@ -15,11 +17,17 @@ COPY src/Builtiful.Postgres/Builtiful.Postgres.csproj src/Builtiful.Postgres/
 COPY src/Builtiful.GitHub/Builtiful.GitHub.csproj src/Builtiful.GitHub/
 COPY src/Builtiful.Compute.Ec2/Builtiful.Compute.Ec2.csproj src/Builtiful.Compute.Ec2/
 COPY src/Builtiful.Silo/Builtiful.Silo.csproj src/Builtiful.Silo/
-RUN dotnet restore src/Builtiful.Silo/Builtiful.Silo.csproj
+RUN RID=linux-$(case "${TARGETARCH:-$(dpkg --print-architecture)}" in arm64) echo arm64;; *) echo x64;; esac) \
+ && echo "$RID" > /tmp/rid \
+ && dotnet restore src/Builtiful.Silo/Builtiful.Silo.csproj -r "$RID" -p:PublishReadyToRun=true
 COPY src/ src/
 # The migrator embeds the schema scripts from deploy/postgres.
 COPY deploy/postgres/migrations/ deploy/postgres/migrations/
-RUN dotnet publish src/Builtiful.Silo/Builtiful.Silo.csproj --no-restore -c Release -o /app -p:UseAppHost=false
+# ReadyToRun (Crossgen2, restored with the packages): the assemblies carry native code, so a new process serves its
+# first requests without compiling tier-0 code first. Hot methods are still re-compiled at tier 1 under load (with
+# dynamic PGO, the runtime default); see docs/performance.md, "Warm-up", for what that leaves.
+RUN dotnet publish src/Builtiful.Silo/Builtiful.Silo.csproj --no-restore -c Release -r "$(cat /tmp/rid)" --self-contained false \
+    -p:PublishReadyToRun=true -p:UseAppHost=false -o /app
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app

@@ -126,7 +126,7 @@ public static class BenchHost
 
     private static async Task StreamLaunchesAsync(HttpContext context, BenchProbe probe)
     {
-        if (!probe.Subscribe())
+        if (probe.Subscribe() is not { } reader)
         {
             context.Response.StatusCode = StatusCodes.Status409Conflict;
             return;
@@ -137,7 +137,6 @@ public static class BenchHost
             context.Response.ContentType = "text/plain; charset=utf-8";
             await context.Response.StartAsync(context.RequestAborted);
             var line = new StringBuilder();
-            var reader = probe.Feed;
             while (await reader.WaitToReadAsync(context.RequestAborted))
             {
                 line.Clear();
@@ -156,8 +155,9 @@ public static class BenchHost
         }
         finally
         {
-            // The driver also says so explicitly (/__bench/unsubscribe), in case this request's end is noticed late.
-            probe.Unsubscribe();
+            // The driver also says so explicitly (/__bench/unsubscribe), in case this request's end is noticed late; noticed
+            // late, it ends only this request's own subscription, not a newer one.
+            probe.Unsubscribe(reader);
         }
     }
 

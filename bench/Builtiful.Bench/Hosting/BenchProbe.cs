@@ -12,26 +12,37 @@ namespace Builtiful.Bench.Hosting;
 public sealed class BenchProbe
 {
     private readonly ConcurrentDictionary<long, long> _received = new();
-    private readonly Channel<LaunchRecord> _feed = Channel.CreateUnbounded<LaunchRecord>(new UnboundedChannelOptions { SingleReader = false });
+    private Channel<LaunchRecord>? _feed;
     private long _launches;
     private long _terminations;
-    private int _feedSubscribed;
 
     public long Launches => Interlocked.Read(ref _launches);
 
     public long Terminations => Interlocked.Read(ref _terminations);
 
-    public ChannelReader<LaunchRecord> Feed => _feed.Reader;
-
-    /// <summary>Launch records are only queued while a driver reads them, so a run without a reader holds no memory for them.</summary>
-    public bool Subscribe() => Interlocked.Exchange(ref _feedSubscribed, 1) == 0;
-
-    /// <summary>Stops queuing launch records and drops those nobody read, so they hold no memory.</summary>
-    public void Unsubscribe()
+    /// <summary>
+    /// Launch records are only queued while a driver reads them, so a run without a reader holds no memory for them. Each
+    /// subscription has its own queue: a previous feed request whose end the host notices late can neither take the new
+    /// subscriber's records nor end its subscription. Null when a feed is already subscribed.
+    /// </summary>
+    public ChannelReader<LaunchRecord>? Subscribe()
     {
-        Volatile.Write(ref _feedSubscribed, 0);
-        while (_feed.Reader.TryRead(out _))
+        var feed = Channel.CreateUnbounded<LaunchRecord>(new UnboundedChannelOptions { SingleReader = true });
+        return Interlocked.CompareExchange(ref _feed, feed, null) is null ? feed.Reader : null;
+    }
+
+    /// <summary>Stops queuing launch records for <paramref name="only"/> (or whichever feed is subscribed) and drops those nobody read.</summary>
+    public void Unsubscribe(ChannelReader<LaunchRecord>? only = null)
+    {
+        var current = Volatile.Read(ref _feed);
+        if (current is null || (only is not null && current.Reader != only))
         {
+            return;
+        }
+
+        if (Interlocked.CompareExchange(ref _feed, null, current) == current)
+        {
+            current.Writer.TryComplete();
         }
     }
 
@@ -44,10 +55,7 @@ public sealed class BenchProbe
         var decisionMicros = _received.TryRemove(jobId, out var received)
             ? (long)Stopwatch.GetElapsedTime(received, now).TotalMicroseconds
             : -1;
-        if (Volatile.Read(ref _feedSubscribed) == 1)
-        {
-            _feed.Writer.TryWrite(new LaunchRecord(jobId, runnerName, decisionMicros));
-        }
+        Volatile.Read(ref _feed)?.Writer.TryWrite(new LaunchRecord(jobId, runnerName, decisionMicros));
     }
 
     public void Terminated() => Interlocked.Increment(ref _terminations);

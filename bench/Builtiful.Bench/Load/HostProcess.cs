@@ -40,20 +40,23 @@ public sealed class HostProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<HostProcess> StartAsync(IReadOnlyDictionary<string, string> settings, TimeSpan timeout)
+    public static async Task<HostProcess> StartAsync(HostBuild build, IReadOnlyDictionary<string, string> settings, TimeSpan timeout)
     {
-        var executable = Environment.ProcessPath ?? throw new InvalidOperationException("The bench cannot find its own executable.");
+        var self = Environment.ProcessPath ?? throw new InvalidOperationException("The bench cannot find its own executable.");
+        var viaDotnet = Path.GetFileNameWithoutExtension(self) is "dotnet";
+        // The build's own apphost (Builtiful.Bench beside Builtiful.Bench.dll), or dotnet with the dll when the bench runs that way.
+        var apphost = Path.Combine(Path.GetDirectoryName(build.EntryAssembly)!, Path.GetFileNameWithoutExtension(build.EntryAssembly) + (OperatingSystem.IsWindows() ? ".exe" : ""));
         var startInfo = new ProcessStartInfo
         {
-            FileName = executable,
+            FileName = viaDotnet || !File.Exists(apphost) ? (viaDotnet ? self : "dotnet") : apphost,
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        if (Path.GetFileNameWithoutExtension(executable) is "dotnet")
+        if (viaDotnet || !File.Exists(apphost))
         {
-            startInfo.ArgumentList.Add(typeof(HostProcess).Assembly.Location);
+            startInfo.ArgumentList.Add(build.EntryAssembly);
         }
 
         startInfo.ArgumentList.Add("serve");

@@ -73,7 +73,7 @@ public sealed class LoadDriver : IAsyncDisposable
     /// Every job goes queued → (launch) → in_progress → completed, as GitHub's stream does, so live leases stay
     /// bounded by <paramref name="liveJobs"/> and the load is sustainable, not a pile-up of VMs.
     /// </summary>
-    public async Task<IngestResult> IngestAsync(TimeSpan warmup, TimeSpan maxWarmup, TimeSpan measure, int liveJobs, int? postmaster, string? connectionString = null)
+    public async Task<IngestResult> IngestAsync(TimeSpan warmup, TimeSpan maxWarmup, TimeSpan measure, int liveJobs, int? postmaster, string? connectionString = null, CancellationToken until = default)
     {
         var work = Channel.CreateUnbounded<Work>();
         using var stop = new CancellationTokenSource();
@@ -123,9 +123,9 @@ public sealed class LoadDriver : IAsyncDisposable
         var timeline = new List<TimelinePoint>();
         var clock = Stopwatch.StartNew();
         var sampler = SampleTimelineAsync(window, timeline, clock, stop.Token);
-        while (clock.Elapsed < maxWarmup)
+        while (clock.Elapsed < maxWarmup && !until.IsCancellationRequested)
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(250));
+            await Task.Delay(TimeSpan.FromMilliseconds(250), CancellationToken.None);
             if (clock.Elapsed >= warmup && Settled(timeline))
             {
                 break;
@@ -139,7 +139,7 @@ public sealed class LoadDriver : IAsyncDisposable
         var jitBefore = await _host.StatsAsync();
         var databaseBefore = await PgActivity.ReadAsync(connectionString);
         window.Open();
-        await Task.Delay(measure);
+        await Task.Delay(measure, CancellationToken.None);
         window.Close();
         var used = await cpu.StopAsync();
         var jitAfter = await _host.StatsAsync();

@@ -99,6 +99,21 @@ public static class Report
                 }
             }
 
+            foreach (var (name, node) in scenarios)
+            {
+                if (node is JsonObject s && s["jit_ms_per_s_in_window"] is { } jit)
+                {
+                    var settled = s["jit_settled_before_window"] is { } flag ? (flag.GetValue<bool>() ? "JIT settled before the window" : "JIT NOT settled before the window") + "; " : "";
+                    var saturated = s["saturated"] is { } sat && sat.GetValue<bool>() ? $"; SATURATED: {Num(s["jobs_completed_per_s"])} of {Num(s["target_jobs_per_s"])} jobs/s offered completed" : "";
+                    Console.WriteLine($"  {name}: {settled}JIT {Num(jit)} ms/s, {Num(s["jit_methods_in_window"])} methods in the window{saturated}");
+                }
+            }
+
+            if (results["host_build"] is JsonObject build)
+            {
+                Console.WriteLine($"  host build: {(build["ready_to_run"]?.GetValue<bool>() == true ? "ReadyToRun publish" : "JIT only (build output)")}");
+            }
+
             Console.WriteLine("(rate: deliveries/s for ingest, jobs completed/s for decision runs, whose latencies are decision latencies;");
             Console.WriteLine($" machine capacity = {Environment.ProcessorCount * 1000} ms/s of CPU; 'other' = the rest of the machine, e.g. the kernel's loopback work)");
             if (scenarios["memory"] is JsonObject memory)
