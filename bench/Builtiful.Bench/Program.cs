@@ -30,6 +30,7 @@ if (args.Contains("--help") || args.Contains("-h"))
           --out=PATH            where to write the JSON (bench/results/latest.json)
           --warmup=S --measure=S  override the warm-up (minimum) and measured window, in seconds
           --hold=S              keep the host alive S seconds after the memory fill (to attach dotnet-gcdump)
+          --hold-before-fill=S  keep the host alive S seconds before the memory fill (what completed jobs left behind)
         """);
     return 0;
 }
@@ -279,6 +280,7 @@ static BenchOptions ParseOptions(string[] args)
             "--out" => options with { Output = value },
             "--warmup" => options with { WarmupOverride = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
             "--hold" => options with { HoldSeconds = int.Parse(value, CultureInfo.InvariantCulture) },
+            "--hold-before-fill" => options with { HoldBeforeFillSeconds = int.Parse(value, CultureInfo.InvariantCulture) },
             "--measure" => options with { MeasureOverride = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
             _ => throw new ArgumentException($"Unknown option '{arg}'; see --help."),
         };

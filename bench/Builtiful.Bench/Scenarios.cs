@@ -20,6 +20,9 @@ public sealed record BenchOptions
 
     /// <summary>Seconds to keep the host alive after the memory fill, so a profiler (dotnet-gcdump) can attach.</summary>
     public int HoldSeconds { get; init; }
+
+    /// <summary>Seconds to keep the host alive before the memory fill: the heap then holds what completed jobs left.</summary>
+    public int HoldBeforeFillSeconds { get; init; }
     public string? Output { get; init; }
 
     public TimeSpan? WarmupOverride { get; init; }
@@ -199,6 +202,12 @@ public sealed class Scenarios(BenchOptions options, Deliveries deliveries)
     {
         var host = session.Host;
         var before = await host.LiveManagedBytesAsync();
+        if (options.HoldBeforeFillSeconds > 0)
+        {
+            Console.Write($"[host pid {host.ProcessId} held for {options.HoldBeforeFillSeconds} s before the fill] ");
+            await Task.Delay(TimeSpan.FromSeconds(options.HoldBeforeFillSeconds));
+        }
+
         var statsBefore = await host.StatsAsync();
         var fill = await session.Driver.FillAsync(options.Leases, statsBefore.Launches + options.Leases, TimeSpan.FromSeconds(120));
         // The last launches' state writes (phase Booting) land just after the launch call.
