@@ -209,6 +209,7 @@ public sealed class Scenarios(BenchOptions options, Deliveries deliveries)
         }
 
         var statsBefore = await host.StatsAsync();
+        var liveBefore = statsBefore.Launches - statsBefore.Terminations;
         var fill = await session.Driver.FillAsync(options.Leases, statsBefore.Launches + options.Leases, TimeSpan.FromSeconds(120));
         // The last launches' state writes (phase Booting) land just after the launch call.
         await Task.Delay(1000);
@@ -233,7 +234,11 @@ public sealed class Scenarios(BenchOptions options, Deliveries deliveries)
             ["allocated_bytes_per_lease_during_fill"] = (statsAfter.AllocatedBytes - statsBefore.AllocatedBytes) / options.Leases,
             ["live_bytes_at_start"] = session.BaselineBytes,
             ["jobs_completed_before_fill"] = completed,
-            ["retained_bytes_per_completed_job"] = completed > 0 ? (before - session.BaselineBytes) / completed : null,
+            // The ingest run stops with up to its live-jobs cap still under way (their VMs launched, never completed):
+            // those leases are live, not left behind by completed jobs, so they are counted at the fill's bytes per lease.
+            ["live_leases_before_fill"] = liveBefore,
+            ["retained_bytes_per_completed_job"] = completed > 0 ? (before - session.BaselineBytes - (liveBefore * ((after - before) / options.Leases))) / completed : null,
+            ["retained_bytes_per_completed_job_uncorrected"] = completed > 0 ? (before - session.BaselineBytes) / completed : null,
             ["installations"] = options.Installations,
             ["storage"] = "in-memory grain storage and reminders: the stored copies of job, lease and organisation state are in this heap too",
         };
