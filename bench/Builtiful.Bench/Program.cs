@@ -32,6 +32,7 @@ if (args.Contains("--help") || args.Contains("-h"))
           --host=r2r|jit        run the host from a ReadyToRun publish of this project, as production (r2r; the full run's
                                 default), or from the build output (jit; --quick's default: the first publish takes ~40 s of CPU)
           --hold=S              keep the host alive S seconds after the memory fill (to attach dotnet-gcdump)
+          --hold-before-fill=S  keep the host alive S seconds before the memory fill (what completed jobs left behind)
         """);
     return 0;
 }
@@ -331,6 +332,7 @@ static BenchOptions ParseOptions(string[] args)
             "--warmup" => options with { WarmupOverride = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
             "--host" => options with { HostReadyToRunOption = value switch { "r2r" => true, "jit" => false, _ => throw new ArgumentException($"--host={value}: r2r or jit") } },
             "--hold" => options with { HoldSeconds = int.Parse(value, CultureInfo.InvariantCulture) },
+            "--hold-before-fill" => options with { HoldBeforeFillSeconds = int.Parse(value, CultureInfo.InvariantCulture) },
             "--measure" => options with { MeasureOverride = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
             _ => throw new ArgumentException($"Unknown option '{arg}'; see --help."),
         };

@@ -7,14 +7,21 @@ namespace Builtiful;
 /// </summary>
 public sealed class FailedCallDeactivation : IIncomingGrainCallFilter
 {
-    public async Task Invoke(IIncomingGrainCallContext context)
+    public Task Invoke(IIncomingGrainCallContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+
+        // Every grain call passes here (storage, reminders, dashboard and management grains too); only Builtiful's are watched.
+        return IsBuiltifulGrain(context.TargetContext) ? InvokeWatchedAsync(context) : context.Invoke();
+    }
+
+    private static async Task InvokeWatchedAsync(IIncomingGrainCallContext context)
+    {
         try
         {
             await context.Invoke();
         }
-        catch (Exception ex) when (IsBuiltifulGrain(context.TargetContext))
+        catch (Exception ex)
         {
             context.TargetContext.Deactivate(new DeactivationReason(DeactivationReasonCode.ApplicationError, ex, "a call failed; state reloads from storage"), CancellationToken.None);
             throw;

@@ -82,6 +82,7 @@ public static class BuiltifulServices
     public static ISiloBuilder AddBuiltifulRuntime(this ISiloBuilder silo, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(silo);
+        silo.Services.CacheGrainInterfaceTypes();
         silo.AddIncomingGrainCallFilter<FailedCallDeactivation>();
         silo.AddStartupTask((services, _) => services.GetRequiredService<IGrainFactory>().GetGrain<IDeliveryRecoveryGrain>(0).Start());
         silo.AddStartupTask((services, _) => services.GetRequiredService<IGrainFactory>()

@@ -51,7 +51,8 @@ public sealed class OperationsTests(OperationsTests.Host host) : IClassFixture<O
         Assert.True(job.GetProperty("durationSeconds").GetDouble() >= 0);
         Assert.Equal(1, job.GetProperty("billableMinutes").GetInt64());
 
-        var usage = await Builtiful.JsonAsync($"/api/v1/organisations/{installationId}/usage");
+        // The job's view answers alongside the completed delivery it is applying, so billing may land just after it.
+        var usage = await Builtiful.UntilAsync($"/api/v1/organisations/{installationId}/usage", u => u.GetProperty("jobs").GetInt32() > 0, "the job is billed");
         Assert.Equal(UsageMonth.Of(DateTimeOffset.UtcNow), usage.GetProperty("month").GetString());
         Assert.Equal(installationId, usage.GetProperty("installationId").GetInt64());
         Assert.Equal(1, usage.GetProperty("minutes").GetProperty(Label).GetInt64());

@@ -29,16 +29,23 @@ public sealed class LeaseCensus : IIncomingGrainCallFilter
             "builtiful.leases", Measure, "{lease}", "Live leases activated on this silo, by phase; sum over silos for the cluster.");
     }
 
-    public async Task Invoke(IIncomingGrainCallContext context)
+    public Task Invoke(IIncomingGrainCallContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+
+        // Every grain call passes here; only calls into leases need waiting for (no state machine for the others).
+        return context.TargetContext.GrainInstance is IVmLeaseGrain lease ? InvokeLeaseAsync(context, lease) : context.Invoke();
+    }
+
+    private async Task InvokeLeaseAsync(IIncomingGrainCallContext context, IVmLeaseGrain lease)
+    {
         try
         {
             await context.Invoke();
         }
         finally
         {
-            if (context.TargetContext.GrainInstance is IVmLeaseGrain lease && await lease.GetView() is { } view)
+            if (await lease.GetView() is { } view)
             {
                 Observe(view.Id, view.Phase);
             }
