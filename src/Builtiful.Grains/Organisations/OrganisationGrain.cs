@@ -31,10 +31,19 @@ public sealed partial class OrganisationGrain(
 
         foreach (var (leaseId, slot) in Org.Leases.Where(kv => kv.Value.BoundJobId is null && kv.Value.ForJob is not null).ToList())
         {
-            if (await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).GetView() is null)
+            try
             {
-                LogRepaired(logger, InstallationId, leaseId, slot.ForJob!.JobId);
-                await RequestLeaseAsync(leaseId, slot.MachineType, slot.ForJob);
+                if (await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).GetView() is null)
+                {
+                    LogRepaired(logger, InstallationId, leaseId, slot.ForJob!.JobId);
+                    await RequestLeaseAsync(leaseId, slot.MachineType, slot.ForJob);
+                }
+            }
+            catch (Exception ex)
+            {
+                // One lease must not keep the organisation (and its reminder's checks of the others) from activating:
+                // the slot stays, and the next tick finds the lease unknown and requests it again.
+                LogCheckFailed(logger, InstallationId, leaseId, ex.Message);
             }
         }
     }
