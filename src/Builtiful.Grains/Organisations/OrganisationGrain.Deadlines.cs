@@ -17,6 +17,9 @@ public sealed partial class OrganisationGrain : IRemindable
     /// <summary>Known to be registered by this activation; null when not known (the next request looks it up).</summary>
     private IGrainReminder? _reminder;
 
+    /// <summary>This activation removed the reminder itself, so the next request registers it without looking it up.</summary>
+    private bool _reminderRemoved;
+
     /// <summary>Leases queued for a check or being checked: a lease whose check is slow is not queued twice.</summary>
     private readonly HashSet<Guid> _checking = [];
 
@@ -69,9 +72,10 @@ public sealed partial class OrganisationGrain : IRemindable
             return;
         }
 
-        // Looked up first: registering again would move its next tick a whole period away.
-        _reminder = await this.GetReminder(LeaseReminder)
+        // Looked up first (unless this activation removed it): registering again would move its next tick a period away.
+        _reminder = (_reminderRemoved ? null : await this.GetReminder(LeaseReminder))
             ?? await this.RegisterOrUpdateReminder(LeaseReminder, leaseOptions.Value.CheckPeriod, leaseOptions.Value.CheckPeriod);
+        _reminderRemoved = false;
     }
 
     /// <summary>
@@ -82,12 +86,17 @@ public sealed partial class OrganisationGrain : IRemindable
     private async Task StopDrivingAsync()
     {
         await state.WriteStateAsync();
+
+        // A handle made stale by another activation's registration fails the removal, which keeps the reminder: safe.
+        var reminder = _reminder ?? await this.GetReminder(LeaseReminder);
         _reminder = null;
-        if (await this.GetReminder(LeaseReminder) is { } reminder)
+        if (reminder is not null)
         {
             await this.UnregisterReminder(reminder);
             LogIdle(logger, InstallationId);
         }
+
+        _reminderRemoved = true;
     }
 
     private async Task CheckLeasesAsync()
