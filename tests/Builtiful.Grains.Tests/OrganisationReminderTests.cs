@@ -80,6 +80,23 @@ public sealed class OrganisationReminderTests(OrganisationReminderTests.Cluster 
     }
 
     [Fact]
+    public async Task An_organisation_stored_with_live_leases_but_no_reminder_registers_it_when_it_activates()
+    {
+        // As an organisation of the earlier design is stored: live leases, whose own reminders drove them.
+        var installationId = await world.InstallAsync();
+        var leaseId = await world.QueueAsync(LifecycleCluster.NewJobId(), installationId);
+        await world.LeaseReaches(leaseId, LeasePhase.Booting);
+        var organisation = world.Organisation(installationId).GetGrainId();
+        var row = await world.Reminders.ReadRow(organisation, OrganisationGrain.LeaseReminder);
+        Assert.True(await world.Reminders.RemoveRow(organisation, OrganisationGrain.LeaseReminder, row!.ETag!));
+        await Assert.ThrowsAnyAsync<ArgumentNullException>(() => world.Organisation(installationId).ApplyInstallation(null!));
+
+        Assert.Equal(1, (await world.Organisation(installationId).GetView()).LiveLeases);
+
+        Assert.NotNull(await world.Reminders.ReadRow(organisation, OrganisationGrain.LeaseReminder));
+    }
+
+    [Fact]
     public async Task A_lease_whose_request_failed_stays_recorded_under_the_reminder_and_is_requested_again_by_its_tick()
     {
         var installationId = await world.InstallAsync();
