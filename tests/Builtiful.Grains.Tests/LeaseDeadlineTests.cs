@@ -1,14 +1,15 @@
 using Builtiful.Jobs;
 using Builtiful.Leases;
+using Builtiful.Organisations;
 using Builtiful.Providers;
 
 namespace Builtiful.Grains.Tests;
 
-/// <summary>Reminders, not webhooks, guarantee that no VM outlives its deadlines.</summary>
+/// <summary>Reminders, not webhooks, guarantee that no VM outlives its deadlines: the organisation's, one for all its leases.</summary>
 public sealed class LeaseDeadlineTests(LifecycleCluster world) : IClassFixture<LifecycleCluster>
 {
     [Fact]
-    public async Task A_queued_job_gets_a_launched_VM_and_a_registered_deadline_reminder()
+    public async Task A_queued_job_gets_a_launched_VM_and_its_organisation_a_registered_deadline_reminder()
     {
         var installationId = await world.InstallAsync();
         var jobId = LifecycleCluster.NewJobId();
@@ -23,7 +24,8 @@ public sealed class LeaseDeadlineTests(LifecycleCluster world) : IClassFixture<L
         Assert.Equal(lease.InstanceId, vm.InstanceId);
         Assert.Equal(leaseId.ToString("N"), vm.Tags[InstanceTags.Lease]);
         Assert.Equal(installationId.ToString(System.Globalization.CultureInfo.InvariantCulture), vm.Tags[InstanceTags.Installation]);
-        Assert.NotNull(await world.Reminders.ReadRow(world.Lease(leaseId).GetGrainId(), VmLeaseGrain.DeadlineReminder));
+        Assert.NotNull(await world.Reminders.ReadRow(world.Organisation(installationId).GetGrainId(), OrganisationGrain.LeaseReminder));
+        Assert.Empty((await world.Reminders.ReadRows(world.Lease(leaseId).GetGrainId())).Reminders);
     }
 
     [Fact]
@@ -39,9 +41,9 @@ public sealed class LeaseDeadlineTests(LifecycleCluster world) : IClassFixture<L
         var ended = await world.LeaseReaches(leaseId, LeasePhase.Terminated);
         Assert.Contains("boot deadline", ended.EndReason, StringComparison.Ordinal);
         Assert.Equal(InstanceState.Terminated, await world.Compute.DescribeAsync(booting.InstanceId!, default));
-        Assert.Null(await world.Reminders.ReadRow(world.Lease(leaseId).GetGrainId(), VmLeaseGrain.DeadlineReminder));
         var organisation = await Eventually.Until(() => world.Organisation(installationId).GetView(), o => o.LiveLeases == 1 && !o.LeaseIds.Contains(leaseId), "the job gets a new VM");
         Assert.Equal(jobId, (await world.Lease(Assert.Single(organisation.LeaseIds)).GetView())!.LaunchedForJobId);
+        Assert.NotNull(await world.Reminders.ReadRow(world.Organisation(installationId).GetGrainId(), OrganisationGrain.LeaseReminder));
     }
 
     [Fact]
@@ -89,7 +91,7 @@ public sealed class LeaseDeadlineTests(LifecycleCluster world) : IClassFixture<L
     }
 
     [Fact]
-    public async Task Completed_terminates_the_VM_and_unregisters_the_reminder()
+    public async Task Completed_terminates_the_VM_and_the_organisation_with_no_live_lease_left_unregisters_its_reminder()
     {
         var installationId = await world.InstallAsync();
         var jobId = LifecycleCluster.NewJobId();
@@ -103,7 +105,8 @@ public sealed class LeaseDeadlineTests(LifecycleCluster world) : IClassFixture<L
         var lease = await world.LeaseReaches(leaseId, LeasePhase.Terminated);
         Assert.Equal(jobId, lease.JobId);
         Assert.Equal($"job {jobId} completed", lease.EndReason);
-        Assert.Null(await world.Reminders.ReadRow(world.Lease(leaseId).GetGrainId(), VmLeaseGrain.DeadlineReminder));
+        await Eventually.Until(() => world.Reminders.ReadRow(world.Organisation(installationId).GetGrainId(), OrganisationGrain.LeaseReminder), row => row is null, "the reminder is removed");
+        Assert.Equal(0, (await world.Organisation(installationId).GetView()).LiveLeases);
         var job = (await world.Job(jobId).GetView())!;
         Assert.Equal(JobStatus.Completed, job.Status);
         Assert.Equal("success", job.Conclusion);

@@ -58,9 +58,15 @@ public class LifecycleCluster : IAsyncLifetime
             silo.Services.AddBuiltifulGrainServices(configuration);
             silo.AddBuiltifulRuntime(configuration);
             silo.AddIncomingGrainCallFilter(Lost);
+            ConfigureSilo(silo.Services);
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();
+    }
+
+    /// <summary>Services a derived cluster changes after the host's composition (decorators, counters).</summary>
+    protected virtual void ConfigureSilo(IServiceCollection services)
+    {
     }
 
     public virtual async Task DisposeAsync() => await Cluster.DisposeAsync();

@@ -2,11 +2,13 @@ namespace Builtiful.Grains.Tests;
 
 /// <summary>
 /// Loses chosen grain calls before they reach their grain, as a silo dying with a one-way message in its queue does.
-/// A test names the interface method and the grain's integer key; everything else passes through.
+/// A test names the interface method and the grain's integer key; everything else passes through. A method can also
+/// be made to fail on every grain, as a call does whose silo dies or whose storage is down.
 /// </summary>
 public sealed class LostMessages : IIncomingGrainCallFilter
 {
     private readonly HashSet<(string Method, long Key)> _lost = [];
+    private readonly HashSet<string> _failing = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private int _dropped;
 
@@ -28,12 +30,35 @@ public sealed class LostMessages : IIncomingGrainCallFilter
         }
     }
 
+    /// <summary>Every call of <paramref name="method"/>, on any grain, fails before the grain runs it.</summary>
+    public void Fail(string method)
+    {
+        lock (_gate)
+        {
+            _failing.Add(method);
+        }
+    }
+
+    public void Succeed(string method)
+    {
+        lock (_gate)
+        {
+            _failing.Remove(method);
+        }
+    }
+
     public Task Invoke(IIncomingGrainCallContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         bool lose;
         lock (_gate)
         {
+            if (_failing.Contains(context.InterfaceMethod.Name))
+            {
+                Interlocked.Increment(ref _dropped);
+                throw new InvalidOperationException($"{context.InterfaceMethod.Name} failed on the way to {context.TargetId} (a test's fault)");
+            }
+
             lose = _lost.Count > 0 && context.TargetId.TryGetIntegerKey(out var key, out _) && _lost.Contains((context.InterfaceMethod.Name, key));
         }
 

@@ -9,7 +9,7 @@ namespace Builtiful.Silo.Tests;
 public sealed class PostgresClusterTests(PostgresServer postgres)
 {
     [Fact]
-    public async Task When_the_silo_holding_live_leases_dies_their_reminders_fire_on_the_survivors_and_the_VMs_still_go()
+    public async Task When_the_silo_holding_live_leases_dies_their_organisations_reminder_fires_on_the_survivors_and_the_VMs_still_go()
     {
         await using var cluster = await PostgresCluster.CreateAsync(postgres);
         var first = await cluster.StartSiloAsync();
@@ -70,9 +70,11 @@ public sealed class PostgresClusterTests(PostgresServer postgres)
         Assert.Equal("3484a3fb816e0859fd6e1cea078d76385ff50625", job.GetProperty("headSha").GetString());
         Assert.Equal(busyLease, job.GetProperty("leaseId").GetString());
         Assert.Equal("busy", (await after.AdminJsonAsync($"/api/v1/leases/{busyLease}"))!.Value.GetProperty("phase").GetString());
-        Assert.Equal(2, await ReminderRowsAsync(cluster.ConnectionString));
+        // One reminder for the organisation's two live leases; leases hold none of their own.
+        Assert.Equal(1, await ReminderRowsAsync(cluster.ConnectionString, "leases"));
+        Assert.Equal(0, await ReminderRowsAsync(cluster.ConnectionString, "deadlines"));
 
-        // The reminders survived: the idle lease's boot deadline ends it, and its still-queued job, first in line
+        // The reminder survived: the idle lease's boot deadline ends it, and its still-queued job, first in line
         // again, gets a new VM in the freed slot while the waiting job keeps its place.
         cluster.Clock!.Advance(TimeSpan.FromMinutes(11));
         await PostgresCluster.LeaseReachesAsync(after, idleLease, "terminated");
@@ -146,11 +148,12 @@ public sealed class PostgresClusterTests(PostgresServer postgres)
         return text.ToString();
     }
 
-    private static async Task<long> ReminderRowsAsync(string connectionString)
+    private static async Task<long> ReminderRowsAsync(string connectionString, string name)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
-        await using var count = new NpgsqlCommand("SELECT count(*) FROM OrleansRemindersTable WHERE ReminderName = 'deadlines'", connection);
+        await using var count = new NpgsqlCommand("SELECT count(*) FROM OrleansRemindersTable WHERE ReminderName = @name", connection);
+        count.Parameters.AddWithValue("name", name);
         return (long)(await count.ExecuteScalarAsync())!;
     }
 }

@@ -4,13 +4,17 @@ using Orleans.Concurrency;
 namespace Builtiful.Leases;
 
 /// <summary>
-/// One VM, from request to confirmed termination, keyed by a new lease id per VM. The lease owns an Orleans
-/// reminder from its request until its VM is confirmed gone, so deadlines hold even when silos die.
+/// One VM, from request to confirmed termination, keyed by a new lease id per VM. Its organisation holds one Orleans
+/// reminder while it has any live lease and calls <see cref="Check"/> on each of them every check period, so
+/// deadlines hold even when webhooks are lost or silos die.
 /// </summary>
 [Alias("builtiful.vm-lease")]
 public interface IVmLeaseGrain : IGrainWithGuidKey
 {
-    /// <summary>Records the order, arms the deadline reminder and starts the launch. Idempotent.</summary>
+    /// <summary>
+    /// Records the order and starts the launch. Idempotent. The organisation calls it only once the lease is in its
+    /// stored slots and its reminder is registered, so no VM launches that no reminder reaches.
+    /// </summary>
     [Alias("request")]
     Task Request(LeaseOrder order);
 
@@ -33,6 +37,13 @@ public interface IVmLeaseGrain : IGrainWithGuidKey
     [Alias("terminate")]
     Task Terminate(string reason);
 
+    /// <summary>
+    /// The organisation's reminder tick: enforces the boot deadline and maximum lifetime, retries a pending launch,
+    /// release or termination. An ended lease sends its one-way "lease ended" again, which repairs a lost one.
+    /// </summary>
+    [Alias("check")]
+    Task<LeaseCheck> Check();
+
     /// <summary>Retention: a lease whose VM is gone forgets its jobs, labels and repository; a live lease is kept.</summary>
     [Alias("forget")]
     Task<Jobs.RetentionOutcome> Forget();
@@ -50,6 +61,15 @@ public enum BindOutcome
     Refused = 2,
     /// <summary>No lease with this id exists.</summary>
     Unknown = 3,
+}
+
+public enum LeaseCheck
+{
+    Live = 0,
+    /// <summary>The lease is over (terminated or failed); it has told its organisation again.</summary>
+    Ended = 1,
+    /// <summary>No lease with this id was ever recorded: its request never arrived.</summary>
+    Unknown = 2,
 }
 
 public enum ReleaseOutcome

@@ -34,7 +34,7 @@ public static class TerminateCommand
                 {
                     if (progress.Elapsed > deadline)
                     {
-                        await context.Error.WriteLineAsync($"Lease {id} is still {phase} after {Progress.Format(deadline)}; its reminder keeps retrying.");
+                        await context.Error.WriteLineAsync($"Lease {id} is still {phase} after {Progress.Format(deadline)}; its organisation's reminder keeps retrying.");
                         return ExitCodes.Failed;
                     }
 

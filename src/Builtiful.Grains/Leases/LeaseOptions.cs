@@ -11,7 +11,7 @@ public sealed class LeaseOptions
     /// <summary>The hard cap on a VM's life, whatever happens.</summary>
     public TimeSpan MaxLifetime { get; set; } = TimeSpan.FromHours(6);
 
-    /// <summary>How often the lease's reminder checks its deadlines and retries unfinished work.</summary>
+    /// <summary>How often the organisation's reminder checks its leases' deadlines and retries unfinished work.</summary>
     public TimeSpan CheckPeriod { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>How often a terminating lease asks whether its VM is gone, between reminder ticks.</summary>

@@ -30,7 +30,7 @@ public sealed record LeaseState
     /// <summary>True when the current attempt failed for certain, so the next launch starts a new attempt.</summary>
     [Id(17)] public bool AttemptFailed { get; set; }
     [Id(18)] public int TerminationAttempts { get; set; }
-    /// <summary>A release that could not deregister the runner yet; retried on each reminder tick.</summary>
+    /// <summary>A release that could not deregister the runner yet; retried on each deadline check.</summary>
     [Id(19)] public string? PendingRelease { get; set; }
     [Id(20)] public string? AccountLogin { get; set; }
     [Id(21)] public string? AccountType { get; set; }
@@ -38,4 +38,9 @@ public sealed record LeaseState
     [Id(23)] public long RunnerGroupId { get; set; } = 1;
     /// <summary>Failed because the launch was refused for good, not because transient errors used up the attempts.</summary>
     [Id(24)] public bool Refused { get; set; }
+    /// <summary>
+    /// The organisation's reminder drives this lease and it holds no reminder of its own. False for a lease stored by
+    /// an earlier version (or ordered by one): it has its own "deadlines" reminder until the organisation drives it.
+    /// </summary>
+    [Id(25)] public bool DrivenByOrganisation { get; set; }
 }

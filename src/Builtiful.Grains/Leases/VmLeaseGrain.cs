@@ -7,8 +7,12 @@ using Microsoft.Extensions.Options;
 namespace Builtiful.Leases;
 
 /// <summary>
-/// One VM's life. Every step that talks to the cloud or GitHub is retried from the lease's reminder, so a lost
-/// webhook, a failed call or a dead silo delays teardown by at most one check period, never forever.
+/// One VM's life. Every step that talks to the cloud or GitHub is retried from <see cref="Check"/>, which the
+/// organisation's reminder calls every check period for each lease it records (the organisation registers that
+/// reminder and stores the lease before it calls <see cref="Request"/>), so a lost webhook, a failed call or a dead
+/// silo delays teardown by at most about one check period, never forever. A lease stored by an earlier version has
+/// its own "deadlines" reminder instead; that keeps working until the organisation drives the lease, then goes.
+/// Launch retries and termination polling run on the lease's own timers between checks.
 /// </summary>
 public sealed partial class VmLeaseGrain(
     [PersistentState("lease", StorageNames.Grains)] IPersistentState<LeaseState> state,
@@ -36,14 +40,19 @@ public sealed partial class VmLeaseGrain(
     private Guid LeaseId => this.GetPrimaryKey();
 
     /// <summary>
-    /// A lease deactivated by a failed call may have stored its order but not armed its reminder: arming it again here
-    /// makes any activation (an organisation's repair, an operator's look) put the lease back on its deadlines.
+    /// A lease deactivated by a failed call may have stored its order but not launched: any activation (its
+    /// organisation's check, an operator's look) resumes the launch. A lease of the earlier design that may not have
+    /// armed its own reminder arms it again.
     /// </summary>
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (Lease.Known && Lease.Phase <= LeasePhase.Launching)
         {
-            await this.RegisterOrUpdateReminder(DeadlineReminder, Options.CheckPeriod, Options.CheckPeriod, cancellationToken);
+            if (!Lease.DrivenByOrganisation)
+            {
+                await this.RegisterOrUpdateReminder(DeadlineReminder, Options.CheckPeriod, Options.CheckPeriod, cancellationToken);
+            }
+
             ScheduleLaunch(TimeSpan.Zero);
         }
     }
@@ -56,7 +65,11 @@ public sealed partial class VmLeaseGrain(
             // A repeated request follows a failure somewhere upstream: make sure this lease is being driven.
             if (!Lease.Phase.IsFinal())
             {
-                await this.RegisterOrUpdateReminder(DeadlineReminder, Options.CheckPeriod, Options.CheckPeriod);
+                if (!Lease.DrivenByOrganisation)
+                {
+                    await this.RegisterOrUpdateReminder(DeadlineReminder, Options.CheckPeriod, Options.CheckPeriod);
+                }
+
                 if (Lease.Phase <= LeasePhase.Launching && _launchTimer is null)
                 {
                     ScheduleLaunch(TimeSpan.Zero);
@@ -82,11 +95,17 @@ public sealed partial class VmLeaseGrain(
         Lease.RequestedAt = now;
         Lease.BootDeadline = now + Options.BootDeadline;
         Lease.ExpiresAt = now + lifetime;
+        Lease.DrivenByOrganisation = order.DrivenByOrganisation;
         await GrainFactory.GetGrain<Retention.IRetentionHourGrain>(Retention.RetentionKeys.Hour(order.InstallationId, now, LeaseId)).AddLease(LeaseId);
         await state.WriteStateAsync();
 
-        // The reminder exists before any VM does, so nothing launched from here on can outlive its deadline.
-        await this.RegisterOrUpdateReminder(DeadlineReminder, Options.CheckPeriod, Options.CheckPeriod);
+        // A reminder exists before any VM does, so nothing launched from here on can outlive its deadline: the
+        // organisation's (it registered it before this call), or, ordered by an earlier version, the lease's own.
+        if (!Lease.DrivenByOrganisation)
+        {
+            await this.RegisterOrUpdateReminder(DeadlineReminder, Options.CheckPeriod, Options.CheckPeriod);
+        }
+
         ScheduleLaunch(TimeSpan.Zero);
     }
 
@@ -241,6 +260,35 @@ public sealed partial class VmLeaseGrain(
         }
         : null);
 
+    public async Task<LeaseCheck> Check()
+    {
+        if (!Lease.Known)
+        {
+            DeactivateOnIdle();
+            return LeaseCheck.Unknown;
+        }
+
+        if (!Lease.DrivenByOrganisation)
+        {
+            // A lease of the earlier design: the organisation drives it now, so its own reminder goes.
+            Lease.DrivenByOrganisation = true;
+            await state.WriteStateAsync();
+            await StopReminderAsync();
+        }
+
+        if (Lease.Phase.IsFinal())
+        {
+            // Its "lease ended" may have been lost with a silo: the organisation hears it again, and forgets the slot.
+            GrainFactory.GetGrain<IOrganisationGrain>(Lease.InstallationId).LeaseEnded(LeaseId).Ignore();
+            DeactivateOnIdle();
+            return LeaseCheck.Ended;
+        }
+
+        await CheckDeadlinesAsync();
+        return Lease.Phase.IsFinal() ? LeaseCheck.Ended : LeaseCheck.Live;
+    }
+
+    /// <summary>The reminder of a lease stored by an earlier version, kept until its organisation drives it or it ends.</summary>
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         if (reminderName != DeadlineReminder)
@@ -248,12 +296,19 @@ public sealed partial class VmLeaseGrain(
             return;
         }
 
-        if (!Lease.Known || Lease.Phase.IsFinal())
+        if (!Lease.Known || Lease.Phase.IsFinal() || Lease.DrivenByOrganisation)
         {
+            // Over, or its organisation's checks drive it now (a removal that failed before is repeated here).
             await StopReminderAsync();
             return;
         }
 
+        await CheckDeadlinesAsync();
+    }
+
+    /// <summary>One deadline check: what the lease's own reminder tick did before the organisation drove it.</summary>
+    private async Task CheckDeadlinesAsync()
+    {
         var now = time.GetUtcNow();
         if (Lease.Phase == LeasePhase.Terminating)
         {
@@ -282,7 +337,7 @@ public sealed partial class VmLeaseGrain(
         }
     }
 
-    /// <summary>Timers are not grain calls, so they reset state themselves when a step (or its write) fails; the reminder resumes the work.</summary>
+    /// <summary>Timers are not grain calls, so they reset state themselves when a step (or its write) fails; the next deadline check resumes the work.</summary>
     private async Task DeactivateOnFailure(Func<Task> step)
     {
         try
@@ -554,7 +609,7 @@ public sealed partial class VmLeaseGrain(
         }
         catch (Exception ex)
         {
-            // Keep the reminder: the lease stays Launching-with-failure and the next tick retries the cleanup.
+            // The lease stays Launching-with-failure and the next deadline check retries the cleanup.
             Lease.LastError = $"{reason}; cleanup of tagged instances failed: {ex.Message}";
             await state.WriteStateAsync();
             return;
@@ -571,7 +626,11 @@ public sealed partial class VmLeaseGrain(
         await state.WriteStateAsync();
         _terminationTimer?.Dispose();
         _terminationTimer = null;
-        await StopReminderAsync();
+        if (!Lease.DrivenByOrganisation)
+        {
+            await StopReminderAsync();
+        }
+
         LogEnded(logger, LeaseId, phase, Lease.EndReason);
         await GrainFactory.GetGrain<ILeaseHistoryGrain>(ILeaseHistoryGrain.Key).Ended(new EndedLease(LeaseId, Lease.InstallationId, phase, Lease.TerminatedAt));
         await GrainFactory.GetGrain<IOrganisationGrain>(Lease.InstallationId).LeaseEnded(LeaseId);
@@ -624,7 +683,7 @@ public sealed partial class VmLeaseGrain(
     [LoggerMessage(Level = LogLevel.Information, Message = "Lease {LeaseId}: the runner took a job before it could be deregistered; the VM stays")]
     private static partial void LogKeptBusy(ILogger logger, Guid leaseId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: a step failed; the lease reloads its stored state and its reminder resumes")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: a step failed; the lease reloads its stored state and its next deadline check resumes")]
     private static partial void LogStepFailed(ILogger logger, Guid leaseId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: a step after the launch failed: {Error}")]

@@ -8,6 +8,7 @@ namespace Builtiful.Organisations;
 public sealed partial class OrganisationGrain(
     [PersistentState("organisation", StorageNames.Grains)] IPersistentState<OrganisationState> state,
     IOptions<OrganisationOptions> defaults,
+    IOptions<LeaseOptions> leaseOptions,
     ILogger<OrganisationGrain> logger) : Grain, IOrganisationGrain
 {
     private OrganisationState Org => state.State;
@@ -17,17 +18,32 @@ public sealed partial class OrganisationGrain(
     private long InstallationId => this.GetPrimaryKeyLong();
 
     /// <summary>
-    /// A slot is written before its lease is created; if creating the lease failed and so did undoing the slot, the
-    /// stored slot points at no lease. Deactivation follows every failed call, so activation is where that is repaired.
+    /// A slot is written before its lease is created; if creating the lease failed, the stored slot points at no lease.
+    /// Deactivation follows every failed call, so activation is where that is repaired. An organisation stored by an
+    /// earlier version, whose leases had reminders of their own, registers its deadline reminder here.
     /// </summary>
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        if (Org.Leases.Count > 0)
+        {
+            await EnsureDrivingAsync();
+        }
+
         foreach (var (leaseId, slot) in Org.Leases.Where(kv => kv.Value.BoundJobId is null && kv.Value.ForJob is not null).ToList())
         {
-            if (await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).GetView() is null)
+            try
             {
-                LogRepaired(logger, InstallationId, leaseId, slot.ForJob!.JobId);
-                await RequestLeaseAsync(leaseId, slot.MachineType, slot.ForJob);
+                if (await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).GetView() is null)
+                {
+                    LogRepaired(logger, InstallationId, leaseId, slot.ForJob!.JobId);
+                    await RequestLeaseAsync(leaseId, slot.MachineType, slot.ForJob);
+                }
+            }
+            catch (Exception ex)
+            {
+                // One lease must not keep the organisation (and its reminder's checks of the others) from activating:
+                // the slot stays, and the next tick finds the lease unknown and requests it again.
+                LogCheckFailed(logger, InstallationId, leaseId, ex.Message);
             }
         }
     }
@@ -322,25 +338,21 @@ public sealed partial class OrganisationGrain(
         var leaseId = Guid.NewGuid();
         Org.Leases[leaseId] = new LeaseSlot { MachineType = job.MachineType, ForJob = job.ToPending() };
 
-        // Counted before the lease exists, so a crash in between can over-count for a moment but never over-launch.
+        // Stored before the lease exists, so a crash in between can over-count for a moment but never over-launch, and
+        // the lease is among those the deadline reminder checks before it can launch anything. A failed request keeps
+        // the slot: the lease may have been stored all the same (its answer lost); if not, the next tick, a redelivery
+        // or the organisation's next activation requests it again.
         await state.WriteStateAsync();
-        try
-        {
-            await RequestLeaseAsync(leaseId, job.MachineType, job.ToPending());
-        }
-        catch
-        {
-            Org.Leases.Remove(leaseId);
-            await state.WriteStateAsync();
-            throw;
-        }
-
+        await RequestLeaseAsync(leaseId, job.MachineType, job.ToPending());
         LogLeaseStarted(logger, InstallationId, leaseId, job.JobId, job.MachineType.Label);
         return leaseId;
     }
 
-    private Task RequestLeaseAsync(Guid leaseId, Builtiful.Machines.MachineType machineType, PendingJob job) =>
-        GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).Request(new LeaseOrder
+    /// <summary>Only for a lease whose slot is stored: the deadline reminder is registered before the lease can launch.</summary>
+    private async Task RequestLeaseAsync(Guid leaseId, Builtiful.Machines.MachineType machineType, PendingJob job)
+    {
+        await EnsureDrivingAsync();
+        await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).Request(new LeaseOrder
         {
             InstallationId = InstallationId,
             ForJobId = job.JobId,
@@ -351,7 +363,9 @@ public sealed partial class OrganisationGrain(
             AccountType = Org.AccountType,
             Repository = job.Repository,
             RunnerGroupId = Limits.RunnerGroupId,
+            DrivenByOrganisation = true,
         });
+    }
 
     /// <summary>
     /// The one-way "lease ended" notice is lost if a silo dies in between; before a job is made to wait,

@@ -16,6 +16,9 @@ public sealed class OrganisationOptions
     /// <summary>VMs started for one queued job whose runners never took it, before the job is marked failed to provision.</summary>
     public int ProvisionAttempts { get; set; } = 3;
 
+    /// <summary>Deadline checks of one organisation's leases in flight at once on each reminder tick.</summary>
+    public int LeaseChecksInFlight { get; set; } = 16;
+
     public OrganisationLimits ToLimits() => new()
     {
         MaxConcurrentVms = MaxConcurrentVms,

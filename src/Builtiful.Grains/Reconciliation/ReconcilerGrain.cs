@@ -10,8 +10,9 @@ namespace Builtiful.Reconciliation;
 
 /// <summary>
 /// The cloud is the truth about what costs money: every instance tagged with this cluster must belong to a live
-/// lease within its deadline, or it is terminated. Leases keep their own reminders; this catches what they cannot
-/// (a lease whose state was lost, a launch whose answer never came, a silo that died between two writes).
+/// lease within its deadline, or it is terminated. Each organisation's reminder drives its leases' deadlines; this
+/// catches what that cannot (a lease whose state was lost, a launch whose answer never came, a silo that died between
+/// two writes).
 /// </summary>
 public sealed partial class ReconcilerGrain(
     IComputeProvider compute,

@@ -8,7 +8,7 @@ namespace Builtiful.Telemetry;
 
 /// <summary>
 /// The gauge <c>builtiful.leases</c>: live leases activated on this silo, by phase. Every call into a lease (its
-/// reminder ticks included) refreshes what the census knows, so no phase change needs its own hook; a lease not seen
+/// organisation's deadline checks included) refreshes what the census knows, so no phase change needs its own hook; a lease not seen
 /// for three check periods has moved to another silo or gone and is no longer counted here.
 /// </summary>
 public sealed class LeaseCensus : IIncomingGrainCallFilter

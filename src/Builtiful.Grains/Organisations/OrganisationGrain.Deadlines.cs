@@ -1,0 +1,184 @@
+using Builtiful.Leases;
+using Microsoft.Extensions.Logging;
+
+namespace Builtiful.Organisations;
+
+/// <summary>
+/// The organisation's side of the deadline promise: one reminder for all its leases instead of one per lease. It is
+/// registered before any lease is requested and stays while any slot is stored; each tick calls every recorded lease's
+/// <see cref="IVmLeaseGrain.Check"/>. Because a slot is stored and the reminder registered before the lease's
+/// <see cref="IVmLeaseGrain.Request"/>, every lease that can launch a VM is reached from a registered reminder; the
+/// reminder is persisted, so a dead silo or a deactivated organisation delays the checks by at most one period.
+/// </summary>
+public sealed partial class OrganisationGrain : IRemindable
+{
+    internal const string LeaseReminder = "leases";
+
+    /// <summary>Known to be registered by this activation; null when not known (the next request looks it up).</summary>
+    private IGrainReminder? _reminder;
+
+    /// <summary>This activation removed the reminder itself, so the next request registers it without looking it up.</summary>
+    private bool _reminderRemoved;
+
+    /// <summary>Leases queued for a check or being checked: a lease whose check is slow is not queued twice.</summary>
+    private readonly HashSet<Guid> _checking = [];
+
+    private readonly Queue<Guid> _toCheck = new();
+
+    /// <summary>Leases whose check found no stored lease: the next tick requests them again or frees their slot.</summary>
+    private readonly HashSet<Guid> _unknown = [];
+
+    private int _checkers;
+
+    /// <summary>
+    /// The tick starts the checks and returns: they run as a bounded set of calls whose answers come back between the
+    /// organisation's other turns, so a lease stuck in a slow cloud call holds up neither admissions nor other leases.
+    /// </summary>
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != LeaseReminder)
+        {
+            return;
+        }
+
+        await RepairUnknownLeasesAsync();
+        if (Org.Leases.Count == 0)
+        {
+            await StopDrivingAsync();
+            return;
+        }
+
+        foreach (var leaseId in Org.Leases.Keys)
+        {
+            if (_checking.Add(leaseId))
+            {
+                _toCheck.Enqueue(leaseId);
+            }
+        }
+
+        var limit = Math.Max(1, defaults.Value.LeaseChecksInFlight);
+        while (_checkers < limit && _checkers < _toCheck.Count)
+        {
+            _checkers++;
+            _ = CheckLeasesAsync();
+        }
+    }
+
+    /// <summary>Registers the organisation's reminder unless this activation knows it is there. Before every lease request.</summary>
+    private async Task EnsureDrivingAsync()
+    {
+        if (_reminder is not null)
+        {
+            return;
+        }
+
+        // Looked up first (unless this activation removed it): registering again would move its next tick a period away.
+        _reminder = (_reminderRemoved ? null : await this.GetReminder(LeaseReminder))
+            ?? await this.RegisterOrUpdateReminder(LeaseReminder, leaseOptions.Value.CheckPeriod, leaseOptions.Value.CheckPeriod);
+        _reminderRemoved = false;
+    }
+
+    /// <summary>
+    /// No slot is left. The state is written first: a stale duplicate activation (during a silo kill) fails on the
+    /// storage's version check here instead of removing the reminder the other activation's leases rely on, and
+    /// once this write is stored any such activation fails its next write before it can request a lease.
+    /// </summary>
+    private async Task StopDrivingAsync()
+    {
+        await state.WriteStateAsync();
+
+        // A handle made stale by another activation's registration fails the removal, which keeps the reminder: safe.
+        var reminder = _reminder ?? await this.GetReminder(LeaseReminder);
+        _reminder = null;
+        if (reminder is not null)
+        {
+            await this.UnregisterReminder(reminder);
+            LogIdle(logger, InstallationId);
+        }
+
+        _reminderRemoved = true;
+    }
+
+    private async Task CheckLeasesAsync()
+    {
+        try
+        {
+            while (_toCheck.TryDequeue(out var leaseId))
+            {
+                try
+                {
+                    if (await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).Check() == LeaseCheck.Unknown)
+                    {
+                        _unknown.Add(leaseId);
+                    }
+                }
+                catch (Exception ex)
+                {
+                    // One lease's failure must not stop the others; the next tick checks it again.
+                    LogCheckFailed(logger, InstallationId, leaseId, ex.Message);
+                }
+                finally
+                {
+                    _checking.Remove(leaseId);
+                }
+            }
+        }
+        finally
+        {
+            _checkers--;
+        }
+    }
+
+    /// <summary>
+    /// A slot whose lease was never stored: its request failed (and so did the caller's retry, or nobody retried). A
+    /// job still waiting for it gets the lease requested again; a slot no job needs any more is freed.
+    /// </summary>
+    private async Task RepairUnknownLeasesAsync()
+    {
+        if (_unknown.Count == 0)
+        {
+            return;
+        }
+
+        var unknown = _unknown.ToList();
+        _unknown.Clear();
+        var freed = false;
+        foreach (var leaseId in unknown)
+        {
+            if (!Org.Leases.TryGetValue(leaseId, out var slot))
+            {
+                continue;
+            }
+
+            if (slot.BoundJobId is null && slot.ForJob is { } pending)
+            {
+                LogRepaired(logger, InstallationId, leaseId, pending.JobId);
+                try
+                {
+                    await RequestLeaseAsync(leaseId, slot.MachineType, pending);
+                }
+                catch (Exception ex)
+                {
+                    LogCheckFailed(logger, InstallationId, leaseId, ex.Message);
+                }
+            }
+            else if (await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).GetView() is null)
+            {
+                Org.Leases.Remove(leaseId);
+                freed = true;
+            }
+        }
+
+        if (freed)
+        {
+            await state.WriteStateAsync();
+            await AdmitWaitingAsync();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Installation {InstallationId}: the deadline check of lease {LeaseId} failed: {Error}")]
+    private static partial void LogCheckFailed(ILogger logger, long installationId, Guid leaseId, string error);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Installation {InstallationId}: no live lease left; the deadline reminder is removed")]
+    private static partial void LogIdle(ILogger logger, long installationId);
+}
