@@ -36,7 +36,7 @@ public sealed class StorageTripTests(StorageTripTests.CountingCluster world, ITe
 
         var total = steps.SelectMany(s => s.Counts).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value));
         output.WriteLine($"total: {Format(total)}");
-        Assert.Equal(Expected, [.. total.Where(kv => !kv.Key.StartsWith("read ", StringComparison.Ordinal)).OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}")]);
+        Assert.Equal(Expected, [.. total.Where(kv => !kv.Key.StartsWith("read ", StringComparison.Ordinal) && kv.Key != "write leasehistory").OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}")]);
     }
 
     private static string Format(Dictionary<string, int> counts) =>
@@ -63,10 +63,12 @@ public sealed class StorageTripTests(StorageTripTests.CountingCluster world, ITe
     }
 
     // With a reminder per lease (before proposal 3 of docs/performance.md) a job's life also cost a reminder upsert,
-    // a read to find it and a remove: "reminder read=1", "reminder remove=1", "reminder upsert=1".
+    // a read to find it and a remove: "reminder read=1", "reminder remove=1", "reminder upsert=1". The cluster's lease
+    // history is not a per-job cost: it is written at most once a second whatever the rate (LeaseHistoryTests), so
+    // whether its write lands inside this job's life is a matter of timing and it is left out; it was one per job.
     private static readonly List<string> Expected =
     [
-        "write job=3", "write leasehistory=1", "write organisation=3", "write retentionhour=2", "write usage=1", "write usagehour=1", "write vmlease=6",
+        "write job=3", "write organisation=3", "write retentionhour=2", "write usage=1", "write usagehour=1", "write vmlease=6",
     ];
 
     public sealed class CountingCluster : LifecycleCluster
