@@ -24,28 +24,42 @@ public sealed class LeaseHistoryTests(LifecycleCluster world) : IClassFixture<Li
         return stored.State!.Recent;
     }
 
+    private async Task<IReadOnlyList<EndedLease>> AfterAsync(EndedLease barrier)
+    {
+        // Ended is one-way and Recent may interleave: a newer lease reported last shows when the notices before it are in
+        await History.Ended(barrier);
+        return await Eventually.Until(() => History.Recent(), r => r.Count > 0 && r[0].LeaseId == barrier.LeaseId, "the newest ended lease listed");
+    }
+
     [Fact]
-    public async Task Ended_leases_are_listed_at_once_newest_first_once_each_and_bounded()
+    public async Task Ended_leases_are_listed_newest_end_first_once_each_and_bounded_whatever_order_they_arrive_in()
     {
         var leases = Enumerable.Range(1, LeaseHistoryGrain.Capacity + 150).Select(Ended).ToList();
-        foreach (var lease in leases)
+        foreach (var lease in leases.OrderBy(_ => Random.Shared.Next()))
         {
             await History.Ended(lease);
         }
 
-        await History.Ended(leases[^1]); // a lease that reports its end twice (a retried notice) is listed once
-
-        // Ended is one-way and Recent may interleave: wait until the last notice is in
-        var recent = await Eventually.Until(() => History.Recent(), r => r.Count > 0 && r[0].LeaseId == leases[^1].LeaseId, "the last ended lease listed");
+        var expected = leases.Skip(150).Reverse().Select(l => l.LeaseId).ToList();
+        var recent = await Eventually.Until(() => History.Recent(), r => r.Select(l => l.LeaseId).SequenceEqual(expected), "the newest leases listed in order");
         Assert.Equal(LeaseHistoryGrain.Capacity, recent.Count);
-        Assert.Equal(leases[150].LeaseId, recent[^1].LeaseId);
-        Assert.Equal(recent.Count, recent.Select(l => l.LeaseId).Distinct().Count());
 
-        // the oldest were pushed out and are forgotten, so one reported again comes back as the newest
-        await History.Ended(leases[0]);
-        await Eventually.Until(() => History.Recent(), r => r[0].LeaseId == leases[0].LeaseId, "a forgotten lease listed again");
+        await History.Ended(leases[^1]); // a lease that reports its end twice (a retried notice) is listed once
+        await History.Ended(leases[0]); // older than every lease kept: not listed
+        var barrier = Ended(LeaseHistoryGrain.Capacity + 151);
+        recent = await AfterAsync(barrier);
+        Assert.Equal(LeaseHistoryGrain.Capacity, recent.Count);
+        Assert.Single(recent, l => l.LeaseId == leases[^1].LeaseId);
+        Assert.DoesNotContain(recent, l => l.LeaseId == leases[0].LeaseId);
+        Assert.Equal(leases[151].LeaseId, recent[^1].LeaseId);
 
-        var stored = await Eventually.Until(StoredAsync, s => s.Count > 0 && s[0].LeaseId == leases[0].LeaseId, "the history stored");
-        Assert.Equal((await History.Recent()).Select(l => l.LeaseId), stored.Select(l => l.LeaseId));
+        // a lease that does not say when it ended is stamped with the time the history heard of it
+        world.Clock.Advance(TimeSpan.FromHours(1));
+        var undated = new EndedLease(Guid.NewGuid(), 42, LeasePhase.Failed, null);
+        recent = await AfterAsync(undated);
+        Assert.Equal(world.Clock.GetUtcNow(), recent[0].EndedAt);
+
+        var stored = await Eventually.Until(StoredAsync, s => s.Count > 0 && s[0].LeaseId == undated.LeaseId, "the history stored");
+        Assert.Equal(recent.Select(l => l.LeaseId), stored.Select(l => l.LeaseId));
     }
 }

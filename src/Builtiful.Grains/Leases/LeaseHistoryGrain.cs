@@ -1,9 +1,11 @@
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.Storage;
 
 namespace Builtiful.Leases;
 
 /// <summary>
-/// The cluster's most recently ended leases, newest first. Every lease in the cluster reports here when it ends, so the
+/// The cluster's most recently ended leases, newest end first (notices from many silos arrive in any order; a lease
+/// that does not say when it ended is stamped when the history hears of it). Every lease in the cluster reports here when it ends, so the
 /// grain must not cost a storage write per lease: at 1,400 jobs a second, rewriting the whole list for each would be
 /// 1,400 writes of ~40 KB a second through one activation, the cluster's throughput ceiling. The list is updated in
 /// memory at once (operators see an ended lease immediately) and written at most once per <see cref="FlushDelay"/>,
@@ -11,7 +13,8 @@ namespace Builtiful.Leases;
 /// lease keeps its own final state, and its job still names it.
 /// </summary>
 public sealed class LeaseHistoryGrain(
-    [PersistentState("lease-history", StorageNames.Grains)] IPersistentState<LeaseHistoryState> state) : Grain, ILeaseHistoryGrain
+    [PersistentState("lease-history", StorageNames.Grains)] IPersistentState<LeaseHistoryState> state,
+    [FromKeyedServices(BuiltifulClock.Key)] TimeProvider time) : Grain, ILeaseHistoryGrain
 {
     /// <summary>Enough for an operator to look back over a busy hour; older leases are found through their jobs.</summary>
     public const int Capacity = 1000;
@@ -42,20 +45,29 @@ public sealed class LeaseHistoryGrain(
     public Task Ended(EndedLease lease)
     {
         ArgumentNullException.ThrowIfNull(lease);
-        if (!_known.Add(lease.LeaseId))
+        if (_known.Contains(lease.LeaseId))
         {
             return Task.CompletedTask;
         }
 
-        Recent.Insert(0, lease);
+        lease = lease.EndedAt is null ? lease with { EndedAt = time.GetUtcNow() } : lease;
+        var at = 0;
+        while (at < Recent.Count && Recent[at].EndedAt > lease.EndedAt)
+        {
+            at++;
+        }
+
+        if (at >= Capacity)
+        {
+            return Task.CompletedTask; // older than every lease kept
+        }
+
+        Recent.Insert(at, lease);
+        _known.Add(lease.LeaseId);
         if (Recent.Count > Capacity)
         {
-            for (var i = Capacity; i < Recent.Count; i++)
-            {
-                _known.Remove(Recent[i].LeaseId);
-            }
-
-            Recent.RemoveRange(Capacity, Recent.Count - Capacity);
+            _known.Remove(Recent[Capacity].LeaseId);
+            Recent.RemoveAt(Capacity);
         }
 
         _dirty = true;
