@@ -31,7 +31,7 @@ public sealed partial class VmLeaseGrain(
     private IGrainTimer? _terminationTimer;
 
     /// <summary>Instances whose termination this activation has asked for: while they shut down, a poll only reads their state.</summary>
-    private readonly HashSet<string> _terminationRequested = new(StringComparer.Ordinal);
+    private HashSet<string>? _terminationRequested;
 
     private LeaseState Lease => state.State;
 
@@ -549,10 +549,10 @@ public sealed partial class VmLeaseGrain(
                 }
 
                 // A stopped VM reads as shutting down too: only a termination this activation asked for lets a poll skip asking again.
-                if (current != InstanceState.ShuttingDown || !_terminationRequested.Contains(instanceId))
+                if (current != InstanceState.ShuttingDown || _terminationRequested?.Contains(instanceId) != true)
                 {
                     await compute.TerminateAsync(instanceId, timeout.Token);
-                    _terminationRequested.Add(instanceId);
+                    (_terminationRequested ??= new(StringComparer.Ordinal)).Add(instanceId);
                     current = await compute.DescribeAsync(instanceId, timeout.Token);
                 }
 
