@@ -1,3 +1,4 @@
+using BenchmarkDotNet.Filters;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using BenchmarkDotNet.Columns;
@@ -19,7 +20,7 @@ namespace Builtiful.Bench.Micro;
 /// </summary>
 public static class MicroRunner
 {
-    public static MicroResult Run<T>(bool quick, int quickIterations = 3, int quickIterationMs = 60)
+    public static MicroResult Run<T>(bool quick, int quickIterations = 3, int quickIterationMs = 60, Func<string, bool>? quickMethods = null)
     {
         var log = new AccumulationLogger();
         // Quick: the overhead of an empty call (~15 ns) is not worth its 20 iterations next to microseconds of work.
@@ -35,6 +36,11 @@ public static class MicroRunner
             .AddLogger(log)
             .WithArtifactsPath(Path.Combine(Path.GetTempPath(), "builtiful-bench-artifacts"))
             .WithOptions(ConfigOptions.DisableLogFile);
+        if (quick && quickMethods is not null)
+        {
+            config = config.AddFilter(new SimpleFilter(b => quickMethods(b.Descriptor.WorkloadMethod.Name)));
+        }
+
         var summary = BenchmarkRunner.Run<T>(config);
         var rows = new List<MicroRow>();
         foreach (var report in summary.Reports)
