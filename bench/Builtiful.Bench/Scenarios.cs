@@ -44,7 +44,7 @@ public sealed record BenchOptions
 
     /// <summary>The JIT settles after 20-40 s of full load on 2 cores; --quick stops waiting earlier, and says so in the JSON.</summary>
     public TimeSpan IngestMaxWarmup(bool postgres) => WarmupOverride is { } w ? w * 3
-        : Quick ? TimeSpan.FromSeconds(postgres ? 10 : 24)
+        : Quick ? TimeSpan.FromSeconds(postgres ? 10 : 20)
         : TimeSpan.FromSeconds(90);
     public TimeSpan LifecycleWarmup => Quick ? TimeSpan.FromSeconds(2) : TimeSpan.FromSeconds(10);
     public TimeSpan LifecycleMeasure => MeasureOverride ?? (Quick ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(30));
