@@ -113,7 +113,7 @@ public sealed class HostBuild
 
     private static string JitSettings()
     {
-        var set = new[] { "DOTNET_TieredCompilation", "DOTNET_TieredPGO", "DOTNET_ReadyToRun", "DOTNET_TC_QuickJitForLoops", "DOTNET_OSR_HitLimit", "DOTNET_TC_CallCountThreshold" }
+        var set = new[] { "DOTNET_TieredCompilation", "DOTNET_TieredPGO", "DOTNET_ReadyToRun", "DOTNET_TC_QuickJitForLoops", "DOTNET_OSR_HitLimit", "DOTNET_TC_CallCountThreshold", "DOTNET_TC_CallCountingDelayMs" }
             .Where(name => Environment.GetEnvironmentVariable(name) is not null)
             .Select(name => $"{name}={Environment.GetEnvironmentVariable(name)}")
             .ToArray();
