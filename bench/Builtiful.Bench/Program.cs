@@ -48,6 +48,7 @@ if (options.Quick && Environment.GetEnvironmentVariable("DOTNET_TC_CallCountingD
 {
     Environment.SetEnvironmentVariable("DOTNET_TC_CallCountingDelayMs", "0");
 }
+
 var total = Stopwatch.StartNew();
 var deliveries = new Deliveries(BuiltifulInstance.WebhookSecret);
 var hostBuild = HostBuild.Jit;
