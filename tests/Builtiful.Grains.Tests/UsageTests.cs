@@ -219,6 +219,31 @@ public sealed class UsageTests(LifecycleCluster world, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task An_hour_kept_up_to_date_job_by_job_totals_what_adding_up_all_its_jobs_gives()
+    {
+        var installationId = NewInstallation();
+        var start = new DateTimeOffset(2026, 10, 7, 9, 0, 0, TimeSpan.Zero);
+        var runs = Enumerable.Range(0, 40).Select(i => Run(1_000 + i, start.AddSeconds(i * 60),
+            machineType: i % 3 == 0 ? Large : Small, minutes: 1 + i % 7, queueSeconds: 1 + i * 13 % 300,
+            conclusion: (i % 5) switch { 0 => "failure", 1 => null, _ => "success" })).ToList();
+        foreach (var run in runs)
+        {
+            Assert.True(await Record(installationId, run));
+        }
+
+        Assert.False(await Record(installationId, runs[7])); // a retried record adds nothing
+
+        var expected = UsageHourGrain.Totals(runs.Select(CountedJob.From));
+        var view = await Month(installationId, "2026-10").GetView();
+        Assert.Equal(40, view.Jobs);
+        Assert.Equal(expected.Minutes.OrderBy(kv => kv.Key), view.Minutes.OrderBy(kv => kv.Key));
+        Assert.Equal(expected.JobsByMachineType.OrderBy(kv => kv.Key), view.JobsByMachineType.OrderBy(kv => kv.Key));
+        Assert.Equal(expected.Conclusions.OrderBy(kv => kv.Key), view.Conclusions.OrderBy(kv => kv.Key));
+        Assert.Equal(TimeSpan.FromTicks(expected.QueueTicks / expected.QueueCount), view.QueueTimeAverage);
+        Assert.Equal(QueueBucket.Median(expected.QueueHistogram), view.QueueTimeP50);
+    }
+
+    [Fact]
     public async Task A_month_counted_before_sharding_is_taken_over_by_its_hour_shards()
     {
         var installationId = NewInstallation();

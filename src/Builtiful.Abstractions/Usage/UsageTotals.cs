@@ -22,40 +22,59 @@ public sealed record UsageHourTotals
     public static UsageHourTotals Of(IEnumerable<(string MachineType, long Minutes, string? Conclusion, TimeSpan? QueueTime, TimeSpan Duration)> jobs)
     {
         ArgumentNullException.ThrowIfNull(jobs);
-        var minutes = new Dictionary<string, long>(StringComparer.Ordinal);
-        var byType = new Dictionary<string, int>(StringComparer.Ordinal);
-        var conclusions = new Dictionary<string, int>(StringComparer.Ordinal);
-        var histogram = new Dictionary<int, QueueBucket>();
-        int count = 0, queueCount = 0;
-        long queueTicks = 0, durationTicks = 0;
+        var tally = new Tally();
         foreach (var job in jobs)
         {
-            count++;
-            minutes[job.MachineType] = minutes.GetValueOrDefault(job.MachineType) + job.Minutes;
-            byType[job.MachineType] = byType.GetValueOrDefault(job.MachineType) + 1;
-            var conclusion = job.Conclusion ?? "unknown";
-            conclusions[conclusion] = conclusions.GetValueOrDefault(conclusion) + 1;
-            durationTicks += job.Duration.Ticks;
-            if (job.QueueTime is { } queue)
+            tally.Add(job.MachineType, job.Minutes, job.Conclusion, job.QueueTime, job.Duration);
+        }
+
+        return tally.ToTotals();
+    }
+
+    /// <summary>
+    /// Totals kept up to date one job at a time, so an hour that counts its n-th job does not add up the n − 1 before
+    /// it again; <see cref="ToTotals"/> takes an immutable copy (a few entries per machine type and conclusion).
+    /// </summary>
+    public sealed class Tally
+    {
+        private readonly Dictionary<string, long> _minutes = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, int> _byType = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, int> _conclusions = new(StringComparer.Ordinal);
+        private readonly Dictionary<int, QueueBucket> _histogram = [];
+        private int _count;
+        private int _queueCount;
+        private long _queueTicks;
+        private long _durationTicks;
+
+        public void Add(string machineType, long minutes, string? conclusion, TimeSpan? queueTime, TimeSpan duration)
+        {
+            ArgumentNullException.ThrowIfNull(machineType);
+            _count++;
+            _minutes[machineType] = _minutes.GetValueOrDefault(machineType) + minutes;
+            _byType[machineType] = _byType.GetValueOrDefault(machineType) + 1;
+            var outcome = conclusion ?? "unknown";
+            _conclusions[outcome] = _conclusions.GetValueOrDefault(outcome) + 1;
+            _durationTicks += duration.Ticks;
+            if (queueTime is { } queue)
             {
-                queueCount++;
-                queueTicks += queue.Ticks;
+                _queueCount++;
+                _queueTicks += queue.Ticks;
                 var bucket = QueueBucket.Of(queue);
-                var was = histogram.GetValueOrDefault(bucket) ?? new QueueBucket(0, 0);
-                histogram[bucket] = new QueueBucket(was.Count + 1, was.Ticks + queue.Ticks);
+                var was = _histogram.GetValueOrDefault(bucket) ?? new QueueBucket(0, 0);
+                _histogram[bucket] = new QueueBucket(was.Count + 1, was.Ticks + queue.Ticks);
             }
         }
 
-        return new UsageHourTotals
+        public UsageHourTotals ToTotals() => new()
         {
-            Jobs = count,
-            Minutes = minutes,
-            JobsByMachineType = byType,
-            Conclusions = conclusions,
-            QueueTicks = queueTicks,
-            QueueCount = queueCount,
-            DurationTicks = durationTicks,
-            QueueHistogram = histogram,
+            Jobs = _count,
+            Minutes = new Dictionary<string, long>(_minutes, StringComparer.Ordinal),
+            JobsByMachineType = new Dictionary<string, int>(_byType, StringComparer.Ordinal),
+            Conclusions = new Dictionary<string, int>(_conclusions, StringComparer.Ordinal),
+            QueueTicks = _queueTicks,
+            QueueCount = _queueCount,
+            DurationTicks = _durationTicks,
+            QueueHistogram = new Dictionary<int, QueueBucket>(_histogram),
         };
     }
 }

@@ -19,6 +19,11 @@ public sealed partial class UsageHourGrain(
 
     private (long InstallationId, string Month, int HourIndex)? parsedKey;
 
+    /// <summary>The hour's totals, added up once per activation and then one counted job at a time.</summary>
+    private UsageHourTotals.Tally? tally;
+
+    private UsageHourTotals.Tally Tally => tally ??= TallyOf(Hour.Jobs.Values);
+
     private (long InstallationId, string Month, int HourIndex) Key => parsedKey ??= UsageHour.ParseKey(this.GetPrimaryKeyString());
 
     private IUsageGrain Month => GrainFactory.GetGrain<IUsageGrain>(UsageMonth.Key(Key.InstallationId, Key.Month));
@@ -59,7 +64,9 @@ public sealed partial class UsageHourGrain(
         }
 
         var counted = CountedJob.From(run);
+        var totals = Tally; // added up before this job joins the hour, so it is counted once
         Hour.Jobs[run.JobId] = counted;
+        Add(totals, counted);
         await state.WriteStateAsync();
         BuiltifulMetrics.RecordCompletedJob(counted.MachineType, counted.QueueTime, counted.BillableMinutes);
         LogCounted(logger, run.JobId, key, counted.BillableMinutes, counted.MachineType);
@@ -98,12 +105,25 @@ public sealed partial class UsageHourGrain(
 
     private async Task PushTotals()
     {
-        await Month.SetHour(Key.HourIndex, Totals(Hour.Jobs.Values));
+        await Month.SetHour(Key.HourIndex, Tally.ToTotals());
         legacyPending = false;
     }
 
-    internal static UsageHourTotals Totals(IEnumerable<CountedJob> jobs) =>
-        UsageHourTotals.Of(jobs.Select(j => (j.MachineType, j.BillableMinutes, j.Conclusion, j.QueueTime, j.Duration)));
+    internal static UsageHourTotals Totals(IEnumerable<CountedJob> jobs) => TallyOf(jobs).ToTotals();
+
+    private static UsageHourTotals.Tally TallyOf(IEnumerable<CountedJob> jobs)
+    {
+        var totals = new UsageHourTotals.Tally();
+        foreach (var job in jobs)
+        {
+            Add(totals, job);
+        }
+
+        return totals;
+    }
+
+    private static void Add(UsageHourTotals.Tally totals, CountedJob job) =>
+        totals.Add(job.MachineType, job.BillableMinutes, job.Conclusion, job.QueueTime, job.Duration);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} counted in usage {UsageKey}: {Minutes} min on {MachineType}")]
     private static partial void LogCounted(ILogger logger, long jobId, string usageKey, long minutes, string machineType);
