@@ -76,8 +76,7 @@ public sealed class JobOrderingTests(LifecycleCluster world) : IClassFixture<Lif
         var leaseId = await world.QueueAsync(jobId, installationId);
         await world.LeaseReaches(leaseId, LeasePhase.Booting);
         var runner = RunnerNames.ForLease(leaseId);
-        await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.InProgress, runnerName: runner));
-        await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.Completed, runnerName: runner, conclusion: "success"));
+        await world.RunOnLeaseAsync(jobId, installationId, leaseId);
         var terminated = await world.LeaseReaches(leaseId, LeasePhase.Terminated);
 
         var duplicate = await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.Completed, runnerName: runner, conclusion: "failure"));

@@ -97,10 +97,8 @@ public sealed class LeaseDeadlineTests(LifecycleCluster world) : IClassFixture<L
         var jobId = LifecycleCluster.NewJobId();
         var leaseId = await world.QueueAsync(jobId, installationId);
         await world.LeaseReaches(leaseId, LeasePhase.Booting);
-        var runner = RunnerNames.ForLease(leaseId);
 
-        await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.InProgress, runnerName: runner));
-        await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.Completed, runnerName: runner, conclusion: "success"));
+        await world.RunOnLeaseAsync(jobId, installationId, leaseId);
 
         var lease = await world.LeaseReaches(leaseId, LeasePhase.Terminated);
         Assert.Equal(jobId, lease.JobId);

@@ -126,6 +126,14 @@ public class LifecycleCluster : IAsyncLifetime
         throw new InvalidOperationException($"No lease was started for job {jobId}.");
     }
 
+    /// <summary>Plays GitHub for a job run on the lease's runner: <c>in_progress</c>, then <c>completed</c> with success.</summary>
+    public async Task RunOnLeaseAsync(long jobId, long installationId, Guid leaseId)
+    {
+        var runner = RunnerNames.ForLease(leaseId);
+        await Job(jobId).Apply(JobEvent(jobId, installationId, JobStatus.InProgress, runnerName: runner));
+        await Job(jobId).Apply(JobEvent(jobId, installationId, JobStatus.Completed, runnerName: runner, conclusion: "success"));
+    }
+
     public Task<LeaseView> LeaseReaches(Guid leaseId, LeasePhase phase) =>
         Eventually.Until(async () => (await Lease(leaseId).GetView())!, v => v.Phase == phase, $"lease {leaseId} is {phase}");
 }

@@ -175,9 +175,7 @@ public sealed class OrganisationReminderTests(OrganisationReminderTests.Cluster 
         var jobId = LifecycleCluster.NewJobId();
         var leaseId = await world.QueueAsync(jobId, installationId);
         await world.LeaseReaches(leaseId, LeasePhase.Booting);
-        var runner = RunnerNames.ForLease(leaseId);
-        await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.InProgress, runnerName: runner));
-        await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.Completed, runnerName: runner, conclusion: "success"));
+        await world.RunOnLeaseAsync(jobId, installationId, leaseId);
         await world.LeaseReaches(leaseId, LeasePhase.Terminated);
         Assert.Contains(leaseId, (await world.Organisation(installationId).GetView()).LeaseIds);
 

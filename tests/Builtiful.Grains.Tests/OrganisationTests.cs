@@ -22,9 +22,7 @@ public sealed class OrganisationTests(LifecycleCluster world) : IClassFixture<Li
         Assert.Equal([jobs[2], jobs[3]], full.WaitingJobIds);
 
         await world.LeaseReaches(firstLease, LeasePhase.Booting);
-        var runner = RunnerNames.ForLease(firstLease);
-        await world.Job(jobs[0]).Apply(LifecycleCluster.JobEvent(jobs[0], installationId, JobStatus.InProgress, runnerName: runner));
-        await world.Job(jobs[0]).Apply(LifecycleCluster.JobEvent(jobs[0], installationId, JobStatus.Completed, runnerName: runner, conclusion: "success"));
+        await world.RunOnLeaseAsync(jobs[0], installationId, firstLease);
 
         var after = await Eventually.Until(() => world.Organisation(installationId).GetView(), o => o.WaitingJobs == 1, "the head of the line starts");
         Assert.Equal([jobs[3]], after.WaitingJobIds);

@@ -38,9 +38,7 @@ public sealed class RetentionTests(RetentionTests.Cluster world) : IClassFixture
 
         var completedLease = await world.QueueAsync(completed, installationId);
         await world.LeaseReaches(completedLease, LeasePhase.Booting);
-        var runner = RunnerNames.ForLease(completedLease);
-        await world.Job(completed).Apply(LifecycleCluster.JobEvent(completed, installationId, JobStatus.InProgress, runnerName: runner));
-        await world.Job(completed).Apply(LifecycleCluster.JobEvent(completed, installationId, JobStatus.Completed, runnerName: runner, conclusion: "success"));
+        await world.RunOnLeaseAsync(completed, installationId, completedLease);
         await world.Job(refused).Apply(LifecycleCluster.JobEvent(refused, installationId, JobStatus.Queued, visibility: RepositoryVisibility.Public));
         var runningLease = await world.QueueAsync(running, installationId);
         await world.LeaseReaches(runningLease, LeasePhase.Booting);
