@@ -39,6 +39,9 @@ public static class BuiltifulServices
         services.AddOptions<ReconcilerOptions>().Bind(configuration.GetSection(ReconcilerOptions.Section))
             .Validate(o => o.Period >= TimeSpan.FromSeconds(1) && o.MaxInstancesPerSweep > 0, "Reconciler: Period must be at least 1 s and MaxInstancesPerSweep positive")
             .ValidateOnStart();
+        services.AddOptions<Usage.UsageOptions>().Bind(configuration.GetSection(Usage.UsageOptions.Section))
+            .Validate(o => o.HourPageSize >= 1, "Usage:HourPageSize must be at least 1")
+            .ValidateOnStart();
         services.AddOptions<Retention.RetentionOptions>().Bind(configuration.GetSection(Retention.RetentionOptions.Section))
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<Retention.RetentionOptions>, RetentionOptionsValidation>();

@@ -278,7 +278,8 @@ public sealed class UsageTests(LifecycleCluster world, ITestOutputHelper output)
 
     /// <summary>
     /// Not a timing: the bytes a <c>Record</c> serialises into storage with 10,000 jobs already in the month, before
-    /// sharding (the whole month's jobs) and after (the hour's jobs plus the hour totals of its day in the month).
+    /// sharding (the whole month's jobs) and after (the hour's open page and list of pages, plus the hour totals of its
+    /// day in the month), also when all 10,000 completed in one hour.
     /// </summary>
     [Fact]
     public void A_record_writes_the_hour_and_the_month_totals_not_the_month_of_jobs()
@@ -286,7 +287,7 @@ public sealed class UsageTests(LifecycleCluster world, ITestOutputHelper output)
         var serializer = world.Cluster.Silos[0].ServiceProvider.GetRequiredService<Serializer>();
         var start = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
         string?[] conclusions = ["success", "success", "success", "failure", "cancelled"];
-        foreach (var hours in new[] { 240, 720 })
+        foreach (var hours in new[] { 1, 240, 720 })
         {
             var jobs = Enumerable.Range(0, 10_000).Select(i => CountedJob.From(Run(
                 5_000_000_000L + i, start.AddHours(i % hours).AddMinutes(i % 60), i % 4 == 0 ? Large : Small, minutes: 1 + (i % 9),
@@ -298,9 +299,13 @@ public sealed class UsageTests(LifecycleCluster world, ITestOutputHelper output)
             {
                 Hours = byHour.Where(g => g.Key / 24 == lastDay).ToDictionary(g => g.Key, g => UsageHourGrain.Totals(g)),
             }).Length;
+            // At worst the open page is one job short of sealing, and the shard lists the newest completion of each page.
+            var pageSize = new UsageOptions().HourPageSize;
             var shard = serializer.SerializeToArray(new UsageHourState
             {
-                Jobs = byHour[^1].ToDictionary(j => j.JobId), LegacyTaken = true,
+                Jobs = byHour[^1].Take(pageSize - 1).ToDictionary(j => j.JobId),
+                LegacyTaken = true,
+                Pages = [.. byHour[^1].Chunk(pageSize).Select(page => page.Max(j => j.CompletedAt.UtcTicks))],
             }).Length;
             output.WriteLine($"10,000 jobs over {hours} hours: before {before:N0} B per record; after {shard:N0} B (hour shard) + {month:N0} B (the day's hour totals in the month) = {shard + month:N0} B");
             Assert.True(shard + month < before / 50, $"{shard + month} B after, {before} B before");

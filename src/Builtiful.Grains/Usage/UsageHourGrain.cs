@@ -1,5 +1,6 @@
 using Builtiful.Telemetry;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Builtiful.Usage;
 
@@ -8,10 +9,21 @@ namespace Builtiful.Usage;
 /// shard sets its hour's totals on the month's <see cref="IUsageGrain"/>, and a retried call sets them again, so a
 /// crash between the two writes converges on the retry.
 /// </summary>
+/// <remarks>
+/// The shard's own state holds the open page: the last jobs counted, at most <see cref="UsageOptions.HourPageSize"/>.
+/// A full page is sealed into a <see cref="IUsagePageGrain"/> written once, so a job's write is O(page), not O(hour).
+/// Sealing writes the page first and then the shard (the page number is the count of pages the shard has stored):
+/// a crash in between leaves the jobs on the open page, and the next seal writes the same page number again with
+/// them and any counted since. An activation reads the sealed pages once for their job ids and totals.
+/// </remarks>
 public sealed partial class UsageHourGrain(
     [PersistentState("usage-hour", StorageNames.Grains)] IPersistentState<UsageHourState> state,
+    IOptions<UsageOptions> options,
     ILogger<UsageHourGrain> logger) : Grain, IUsageHourGrain
 {
+    /// <summary>Pages read at once when an activation or a listing reads sealed pages.</summary>
+    private const int PageReadsInFlight = 8;
+
     private UsageHourState Hour => state.State;
 
     /// <summary>Jobs counted before sharding were taken over in this activation and the month still holds copies.</summary>
@@ -19,17 +31,38 @@ public sealed partial class UsageHourGrain(
 
     private (long InstallationId, string Month, int HourIndex)? parsedKey;
 
-    /// <summary>The hour's totals, added up once per activation and then one counted job at a time.</summary>
-    private UsageHourTotals.Tally? tally;
+    /// <summary>The page of each job on a sealed page, read from the pages when the shard activates.</summary>
+    private readonly Dictionary<long, int> sealedJobs = [];
 
-    private UsageHourTotals.Tally Tally => tally ??= TallyOf(Hour.Jobs.Values);
+    /// <summary>The hour's totals, added up once per activation and then one counted job at a time.</summary>
+    private readonly UsageHourTotals.Tally tally = new();
 
     private (long InstallationId, string Month, int HourIndex) Key => parsedKey ??= UsageHour.ParseKey(this.GetPrimaryKeyString());
 
     private IUsageGrain Month => GrainFactory.GetGrain<IUsageGrain>(UsageMonth.Key(Key.InstallationId, Key.Month));
 
+    private int PageSize => Math.Max(1, options.Value.HourPageSize);
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        var pages = await ReadPagesAsync(Enumerable.Range(0, Hour.Pages.Count).ToList());
+        foreach (var (page, jobs) in pages)
+        {
+            foreach (var job in jobs)
+            {
+                // Defensive: a seal only moves the open page, whose jobs are on no page yet.
+                if (sealedJobs.TryAdd(job.JobId, page))
+                {
+                    Add(tally, job);
+                }
+            }
+        }
+
+        foreach (var job in Hour.Jobs.Values)
+        {
+            Add(tally, job);
+        }
+
         if (Hour.LegacyTaken)
         {
             return;
@@ -40,7 +73,12 @@ public sealed partial class UsageHourGrain(
         var legacy = await Month.LegacyRuns(Key.HourIndex);
         foreach (var run in legacy)
         {
-            Hour.Jobs.TryAdd(run.JobId, CountedJob.From(run) with { BillableMinutes = run.BillableMinutes });
+            if (!IsCounted(run.JobId))
+            {
+                var counted = CountedJob.From(run) with { BillableMinutes = run.BillableMinutes };
+                Hour.Jobs.Add(run.JobId, counted);
+                Add(tally, counted);
+            }
         }
 
         legacyPending = legacy.Count > 0;
@@ -56,7 +94,7 @@ public sealed partial class UsageHourGrain(
             throw new ArgumentException($"Job {run.JobId} completed at {run.CompletedAt:O}, outside usage hour {key}.", nameof(run));
         }
 
-        if (Hour.Jobs.ContainsKey(run.JobId))
+        if (IsCounted(run.JobId))
         {
             // Counted already; the retry may come from a crash before the month heard of it.
             await PushTotals();
@@ -64,10 +102,17 @@ public sealed partial class UsageHourGrain(
         }
 
         var counted = CountedJob.From(run);
-        var totals = Tally; // added up before this job joins the hour, so it is counted once
-        Hour.Jobs[run.JobId] = counted;
-        Add(totals, counted);
-        await state.WriteStateAsync();
+        Hour.Jobs.Add(run.JobId, counted);
+        if (Hour.Jobs.Count >= PageSize)
+        {
+            await SealAsync(run.JobId);
+        }
+        else
+        {
+            await WriteAsync(() => Hour.Jobs.Remove(run.JobId));
+        }
+
+        Add(tally, counted);
         BuiltifulMetrics.RecordCompletedJob(counted.MachineType, counted.QueueTime, counted.BillableMinutes);
         LogCounted(logger, run.JobId, key, counted.BillableMinutes, counted.MachineType);
         await PushTotals();
@@ -76,11 +121,19 @@ public sealed partial class UsageHourGrain(
 
     public async Task<bool> ForgetRepository(long jobId)
     {
-        var changed = Hour.Jobs.TryGetValue(jobId, out var counted) && counted.Repository is not null;
-        if (changed)
+        var changed = false;
+        if (Hour.Jobs.TryGetValue(jobId, out var open))
         {
-            Hour.Jobs[jobId] = counted! with { Repository = null };
-            await state.WriteStateAsync();
+            if (open.Repository is not null)
+            {
+                Hour.Jobs[jobId] = open with { Repository = null };
+                await WriteAsync(() => Hour.Jobs[jobId] = open);
+                changed = true;
+            }
+        }
+        else if (sealedJobs.TryGetValue(jobId, out var page))
+        {
+            changed = await Page(page).ForgetRepository(jobId);
         }
 
         if (legacyPending)
@@ -93,25 +146,122 @@ public sealed partial class UsageHourGrain(
         return changed;
     }
 
-    public Task<JobRunPage> GetRuns(int offset, int limit)
+    /// <summary>
+    /// Newest first. The open page is in memory; sealed pages are read newest first, by the latest completion on each,
+    /// until the jobs asked for are known to come before everything on the pages not read.
+    /// </summary>
+    public async Task<JobRunPage> GetRuns(int offset, int limit)
     {
-        IReadOnlyList<JobRun> page =
+        // Taken before the first await: a count interleaved with this listing may seal the open page meanwhile.
+        var candidates = Hour.Jobs.Values.ToList();
+        var total = sealedJobs.Count + candidates.Count;
+        var pages = Hour.Pages.Select((newest, page) => (Page: page, Newest: newest)).OrderByDescending(p => p.Newest).ToList();
+        var skip = Math.Max(0, offset);
+        var take = Math.Max(0, limit);
+        var wanted = (long)skip + take;
+        var read = 0;
+        while (read < pages.Count && take > 0)
+        {
+            var unreadNewest = pages[read].Newest;
+            if (candidates.Count(j => j.CompletedAt.UtcTicks > unreadNewest) >= wanted)
+            {
+                break;
+            }
+
+            var batch = pages.Skip(read).Take(PageReadsInFlight).Select(p => p.Page).ToList();
+            foreach (var (_, jobs) in await ReadPagesAsync(batch))
+            {
+                candidates.AddRange(jobs);
+            }
+
+            read += batch.Count;
+        }
+
+        IReadOnlyList<JobRun> items =
         [
-            .. Hour.Jobs.Values.OrderByDescending(j => j.CompletedAt).ThenByDescending(j => j.JobId)
-                .Skip(Math.Max(0, offset)).Take(Math.Max(0, limit)).Select(j => j.ToRun()),
+            .. candidates.OrderByDescending(j => j.CompletedAt).ThenByDescending(j => j.JobId).Skip(skip).Take(take).Select(j => j.ToRun()),
         ];
-        return Task.FromResult(new JobRunPage(page, Hour.Jobs.Count));
+        return new JobRunPage(items, total);
+    }
+
+    /// <summary>
+    /// Moves the full open page to the next page number: the page's write first, then the shard's. If either is
+    /// refused, the job that filled the page is not counted and its caller's retry counts it.
+    /// </summary>
+    private async Task SealAsync(long filledBy)
+    {
+        var page = Hour.Pages.Count;
+        var jobs = Hour.Jobs.Values.ToList();
+        var open = Hour.Jobs;
+        try
+        {
+            await Page(page).Write(jobs);
+        }
+        catch
+        {
+            open.Remove(filledBy);
+            throw;
+        }
+
+        Hour.Pages.Add(jobs.Max(j => j.CompletedAt.UtcTicks));
+        Hour.Jobs = [];
+        await WriteAsync(() =>
+        {
+            Hour.Pages.RemoveAt(page);
+            open.Remove(filledBy);
+            Hour.Jobs = open;
+        });
+
+        foreach (var job in jobs)
+        {
+            sealedJobs[job.JobId] = page;
+        }
+
+        LogSealed(logger, this.GetPrimaryKeyString(), page, jobs.Count);
+    }
+
+    /// <summary>
+    /// Writes the shard's state. A refused write undoes this activation's change and retires the activation, so the
+    /// caller's retry is served from what storage holds (after a duplicate activation's write, say), never from a
+    /// change that was not stored.
+    /// </summary>
+    private async Task WriteAsync(Action undo)
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            undo();
+            DeactivateOnIdle();
+            throw;
+        }
+    }
+
+    private bool IsCounted(long jobId) => Hour.Jobs.ContainsKey(jobId) || sealedJobs.ContainsKey(jobId);
+
+    private IUsagePageGrain Page(int page) => GrainFactory.GetGrain<IUsagePageGrain>(UsagePage.Key(this.GetPrimaryKeyString(), page));
+
+    private async Task<List<(int Page, IReadOnlyList<CountedJob> Jobs)>> ReadPagesAsync(List<int> pages)
+    {
+        var read = new List<(int, IReadOnlyList<CountedJob>)>(pages.Count);
+        foreach (var chunk in pages.Chunk(PageReadsInFlight))
+        {
+            var jobs = await Task.WhenAll(chunk.Select(page => Page(page).GetJobs()));
+            read.AddRange(chunk.Zip(jobs));
+        }
+
+        return read;
     }
 
     private async Task PushTotals()
     {
-        await Month.SetHour(Key.HourIndex, Tally.ToTotals());
+        await Month.SetHour(Key.HourIndex, tally.ToTotals());
         legacyPending = false;
     }
 
-    internal static UsageHourTotals Totals(IEnumerable<CountedJob> jobs) => TallyOf(jobs).ToTotals();
-
-    private static UsageHourTotals.Tally TallyOf(IEnumerable<CountedJob> jobs)
+    internal static UsageHourTotals Totals(IEnumerable<CountedJob> jobs)
     {
         var totals = new UsageHourTotals.Tally();
         foreach (var job in jobs)
@@ -119,7 +269,7 @@ public sealed partial class UsageHourGrain(
             Add(totals, job);
         }
 
-        return totals;
+        return totals.ToTotals();
     }
 
     private static void Add(UsageHourTotals.Tally totals, CountedJob job) =>
@@ -127,4 +277,7 @@ public sealed partial class UsageHourGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} counted in usage {UsageKey}: {Minutes} min on {MachineType}")]
     private static partial void LogCounted(ILogger logger, long jobId, string usageKey, long minutes, string machineType);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Usage {UsageKey} sealed page {Page} with {Jobs} jobs")]
+    private static partial void LogSealed(ILogger logger, string usageKey, int page, int jobs);
 }

@@ -23,11 +23,17 @@ public sealed record UsageDayState
     [Id(0)] public Dictionary<int, UsageHourTotals> Hours { get; set; } = [];
 }
 
-/// <summary>One installation's counted jobs of one hour.</summary>
+/// <summary>
+/// One installation's counted jobs of one hour: the open page of the jobs counted last, and the pages sealed before it
+/// (<see cref="UsagePageGrain"/>), so a job's write does not grow with the hour.
+/// </summary>
 [GenerateSerializer, Alias("builtiful.usage-hour-state")]
 public sealed record UsageHourState
 {
-    /// <summary>By job id: the key is what makes counting idempotent.</summary>
+    /// <summary>
+    /// The open page, by job id. Before pages, every job of the hour was kept here: such a state is sealed whole by
+    /// its next count.
+    /// </summary>
     [Id(0)] public Dictionary<long, CountedJob> Jobs { get; set; } = [];
 
     /// <summary>
@@ -35,4 +41,17 @@ public sealed record UsageHourState
     /// <see cref="UsageState.Jobs"/>), so that an activation need not ask it.
     /// </summary>
     [Id(1)] public bool LegacyTaken { get; set; }
+
+    /// <summary>
+    /// One entry per sealed page, in page-number order: the latest <see cref="CountedJob.CompletedAt"/> on it, in UTC
+    /// ticks, so that a listing newest first reads only the pages it needs.
+    /// </summary>
+    [Id(2)] public List<long> Pages { get; set; } = [];
+}
+
+/// <summary>A sealed page of an hour's counted jobs (state <c>usage-page</c>).</summary>
+[GenerateSerializer, Alias("builtiful.usage-page-state")]
+public sealed record UsagePageState
+{
+    [Id(0)] public List<CountedJob> Jobs { get; set; } = [];
 }
