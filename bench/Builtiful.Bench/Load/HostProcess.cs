@@ -65,8 +65,10 @@ public sealed class HostProcess : IAsyncDisposable
             startInfo.ArgumentList.Add($"{key}={value}");
         }
 
-        // The Silo is a web project, whose runtime default is the server GC; the bench executable is not.
+        // The Silo is a web project, whose runtime default is the server GC; the bench executable is not. Its runtime
+        // config also turns off the thread pool's spinning (Builtiful.Silo.csproj); the load generator keeps the default.
         startInfo.Environment["DOTNET_gcServer"] = "1";
+        startInfo.Environment["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0";
         startInfo.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
 
         var process = Process.Start(startInfo) ?? throw new InvalidOperationException("Could not start the bench host.");

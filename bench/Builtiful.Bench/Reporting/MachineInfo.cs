@@ -18,6 +18,7 @@ public static class MachineInfo
         ["dotnet_runtime_version"] = Environment.Version.ToString(),
         ["orleans"] = OrleansVersion(),
         ["host_gc"] = "server (DOTNET_gcServer=1, as the Silo project's runtime config)",
+        ["host_thread_pool"] = "no spinning before idle threads wait (DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0, as the Silo project's runtime config)",
     };
 
     /// <summary>The commit measured, and whether the work tree had uncommitted changes under src/.</summary>
