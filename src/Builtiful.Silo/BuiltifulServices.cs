@@ -123,14 +123,13 @@ public static class BuiltifulServices
         }
         else
         {
-            silo.AddMemoryGrainStorage(encrypted ? SealedStorageName : StorageNames.Grains);
+            silo.Services.AddKeyedSingleton<IGrainStorage>(encrypted ? SealedStorageName : StorageNames.Grains, (sp, _) =>
+                new EmbeddedGrainStorage(new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>())));
             silo.UseInMemoryReminderService();
         }
 
         // Orleans' own version-tolerant binary format: the [Id]s on state records are the storage contract.
         var storageName = encrypted ? SealedStorageName : StorageNames.Grains;
-        silo.Services.AddOptions<MemoryGrainStorageOptions>(storageName)
-            .Configure<Orleans.Serialization.Serializer>((o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
         silo.Services.AddOptions<AdoNetGrainStorageOptions>(storageName)
             .Configure<Orleans.Serialization.Serializer>((o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
         if (encrypted)

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Builtiful.Testing;
 
 namespace Builtiful.Silo.Tests;
@@ -18,6 +19,14 @@ public sealed class AllInOneTests(AllInOneTests.Host builtiful) : IClassFixture<
             ["Simulation:JobRunTime"] = "00:00:00.300",
             ["Simulation:RunnerPollInterval"] = "00:00:00.100",
         };
+    }
+
+    [Fact]
+    public void Without_a_database_grain_state_is_kept_by_the_embedded_storage_in_this_process()
+    {
+        var storage = builtiful.Services.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(StorageNames.Grains);
+        Assert.IsType<Storage.EmbeddedGrainStorage>(storage);
+        Assert.True(((Storage.EmbeddedGrainStorage)storage).Count > 0, "the host's own grains have stored state by now");
     }
 
     [Fact]
