@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Orleans.Storage;
 
 namespace Builtiful.Silo.Storage;
@@ -20,7 +21,7 @@ namespace Builtiful.Silo.Storage;
 public sealed class EmbeddedGrainStorage(IGrainStorageSerializer serializer) : IGrainStorage
 {
     private readonly ConcurrentDictionary<StoreKey, StoredState> _states = new();
-    private long _lastETag;
+    private long _lastVersion;
 
     /// <summary>States stored, for tests and diagnostics.</summary>
     public int Count => _states.Count;
@@ -30,8 +31,8 @@ public sealed class EmbeddedGrainStorage(IGrainStorageSerializer serializer) : I
         ArgumentNullException.ThrowIfNull(grainState);
         if (_states.TryGetValue(new StoreKey(stateName, grainId), out var stored))
         {
-            grainState.State = serializer.Deserialize<T>(stored.Data) ?? Activator.CreateInstance<T>();
-            grainState.ETag = stored.ETag;
+            grainState.State = serializer.Deserialize<T>(new BinaryData(stored.Data)) ?? Activator.CreateInstance<T>();
+            grainState.ETag = ETag(stored.Version);
             grainState.RecordExists = true;
         }
 
@@ -42,7 +43,7 @@ public sealed class EmbeddedGrainStorage(IGrainStorageSerializer serializer) : I
     {
         ArgumentNullException.ThrowIfNull(grainState);
         var key = new StoreKey(stateName, grainId);
-        var next = new StoredState(serializer.Serialize(grainState.State), NextETag());
+        var next = new StoredState(Bytes(serializer.Serialize(grainState.State)), Interlocked.Increment(ref _lastVersion));
         while (true)
         {
             if (_states.TryGetValue(key, out var stored))
@@ -59,7 +60,7 @@ public sealed class EmbeddedGrainStorage(IGrainStorageSerializer serializer) : I
             }
         }
 
-        grainState.ETag = next.ETag;
+        grainState.ETag = ETag(next.Version);
         grainState.RecordExists = true;
         return Task.CompletedTask;
     }
@@ -84,23 +85,32 @@ public sealed class EmbeddedGrainStorage(IGrainStorageSerializer serializer) : I
 
     private static void Validate(StoreKey key, StoredState stored, string? expected, string operation)
     {
-        if (!string.Equals(stored.ETag, expected, StringComparison.Ordinal))
+        if (!long.TryParse(expected, NumberStyles.None, CultureInfo.InvariantCulture, out var version) || version != stored.Version)
         {
             throw new InconsistentStateException(
-                $"Refused to {operation} state '{key.StateName}' of {key.GrainId}: it is at version {stored.ETag}, the caller read version {expected ?? "(none)"}.",
-                stored.ETag, expected);
+                $"Refused to {operation} state '{key.StateName}' of {key.GrainId}: it is at version {stored.Version}, the caller read version {expected ?? "(none)"}.",
+                ETag(stored.Version), expected);
         }
     }
 
-    private string NextETag() => Interlocked.Increment(ref _lastETag).ToString(CultureInfo.InvariantCulture);
+    private static string ETag(long version) => version.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The serializer's own array when it is exactly the state's bytes (it is), so nothing is copied.</summary>
+    private static byte[] Bytes(BinaryData data) =>
+        MemoryMarshal.TryGetArray(data.ToMemory(), out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : data.ToArray();
 
     private readonly record struct StoreKey(string StateName, GrainId GrainId);
 
-    /// <summary>A class, so that replacing it compares references: the version a writer validated is the one it replaces.</summary>
-    private sealed class StoredState(BinaryData data, string eTag)
+    /// <summary>
+    /// A class, so that replacing it compares references: the version a writer validated is the one it replaces. The
+    /// version is kept as a number and the bytes as an array, the least a stored state can cost.
+    /// </summary>
+    private sealed class StoredState(byte[] data, long version)
     {
-        public BinaryData Data { get; } = data;
+        public byte[] Data { get; } = data;
 
-        public string ETag { get; } = eTag;
+        public long Version { get; } = version;
     }
 }
