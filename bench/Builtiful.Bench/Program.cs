@@ -25,7 +25,7 @@ if (args.Contains("--help") || args.Contains("-h"))
 
           --quick               short windows (under 3 minutes on 2 cores); without it, the full set
           --only=a,b            run only these parts: ingest, lifecycle, memory, micro, ec2, pg, pgstorage
-          --connections=N       HTTP/1.1 connections of the load generator (16)
+          --connections=N       HTTP/1.1 connections of the load generator (24)
           --installations=N     GitHub App installations the jobs spread over (50)
           --out=PATH            where to write the JSON (bench/results/latest.json)
           --warmup=S --measure=S  override the warm-up (minimum) and measured window, in seconds
