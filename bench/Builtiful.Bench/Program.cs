@@ -215,7 +215,7 @@ try
         }
         else
         {
-            await Step("ec2", $"EC2 on moto_server: calls per job, {(options.Quick ? 12 : 40)} launches{(pgWarming is null ? "" : " (PostgreSQL warming)")}", async () =>
+            await Step("ec2", $"EC2 on moto_server: calls per job, {(options.Quick ? 8 : 40)} launches{(pgWarming is null ? "" : " (PostgreSQL warming)")}", async () =>
             {
                 var ec2 = (await Ec2Scenario.RunAsync(options.Quick))!;
                 ec2["ran_alongside"] = pgWarming is null ? null : "the PostgreSQL host's JIT warm-up under full load (unmeasured)";
