@@ -6,6 +6,7 @@ namespace Builtiful.Leases;
 /// </summary>
 public enum LeasePhase
 {
+    /// <summary>Stored by earlier versions before the first launch attempt; a lease is now stored as <see cref="Launching"/>.</summary>
     Requested = 0,
     Launching = 1,
     Booting = 2,

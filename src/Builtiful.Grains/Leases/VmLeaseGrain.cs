@@ -28,6 +28,9 @@ public sealed partial class VmLeaseGrain(
     private static readonly TimeSpan ReleaseGrace = TimeSpan.FromMinutes(5);
 
     private IGrainTimer? _launchTimer;
+
+    /// <summary>This activation stored the order as the first launch attempt and has not sent that launch yet.</summary>
+    private bool _firstAttemptStored;
     private IGrainTimer? _terminationTimer;
 
     /// <summary>Instances whose termination this activation has asked for: while they shut down, a poll only reads their state.</summary>
@@ -82,7 +85,12 @@ public sealed partial class VmLeaseGrain(
         var now = time.GetUtcNow();
         var lifetime = order.MaxLifetime is { } cap && cap < Options.MaxLifetime ? cap : Options.MaxLifetime;
         Lease.Known = true;
-        Lease.Phase = LeasePhase.Requested;
+
+        // The order is stored as the first launch attempt, so that attempt needs no write of its own before its launch
+        // call. If this activation dies before the call, the next one looks for the attempt's VM by tag first and
+        // launches with the same idempotency token, as after any launch whose answer was lost.
+        Lease.Phase = LeasePhase.Launching;
+        Lease.LaunchAttempts = 1;
         Lease.InstallationId = order.InstallationId;
         Lease.LaunchedForJobId = order.ForJobId;
         Lease.MachineType = order.MachineType;
@@ -98,6 +106,7 @@ public sealed partial class VmLeaseGrain(
         Lease.DrivenByOrganisation = order.DrivenByOrganisation;
         await GrainFactory.GetGrain<Retention.IRetentionHourGrain>(Retention.RetentionKeys.Hour(order.InstallationId, now, LeaseId)).AddLease(LeaseId);
         await state.WriteStateAsync();
+        _firstAttemptStored = true;
 
         // A reminder exists before any VM does, so nothing launched from here on can outlive its deadline: the
         // organisation's (it registered it before this call), or, ordered by an earlier version, the lease's own.
@@ -366,16 +375,23 @@ public sealed partial class VmLeaseGrain(
             return;
         }
 
-        // Any launch after the first may follow one whose answer was lost (or a silo that died mid-launch).
-        var earlierMayExist = Lease.Phase == LeasePhase.Launching;
-        if (Lease.Phase == LeasePhase.Requested || Lease.AttemptFailed)
+        // Any launch after the first may follow one whose answer was lost (or a silo that died mid-launch). The first,
+        // stored with the order by this activation, cannot: nothing has launched it yet.
+        var earlierMayExist = Lease.Phase == LeasePhase.Launching && !_firstAttemptStored;
+        if (!_firstAttemptStored)
         {
-            Lease.LaunchAttempts++;
-            Lease.AttemptFailed = false;
+            // Leases stored before the order carried its first attempt are Requested here.
+            if (Lease.Phase == LeasePhase.Requested || Lease.AttemptFailed)
+            {
+                Lease.LaunchAttempts++;
+                Lease.AttemptFailed = false;
+            }
+
+            Lease.Phase = LeasePhase.Launching;
+            await state.WriteStateAsync();
         }
 
-        Lease.Phase = LeasePhase.Launching;
-        await state.WriteStateAsync();
+        _firstAttemptStored = false;
 
         var attempt = Lease.LaunchAttempts;
         try
@@ -586,7 +602,7 @@ public sealed partial class VmLeaseGrain(
             return [known];
         }
 
-        if (Lease.LaunchAttempts == 0)
+        if (Lease.LaunchAttempts == 0 || _firstAttemptStored)
         {
             return [];
         }
