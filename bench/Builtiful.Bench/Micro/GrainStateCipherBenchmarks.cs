@@ -69,6 +69,9 @@ public class GrainStateCipherBenchmarks
         }
     }
 
+    /// <summary>--quick: the four cases the encryption ratios are taken from; the AES-GCM-only rows are in the full run.</summary>
+    public static bool IsRatioCase(string method) => method is not (nameof(Seal) or nameof(Open));
+
     [Benchmark(Baseline = true, Description = "write: serialize (plain)")]
     [BenchmarkCategory("write")]
     public byte[] Serialize() => _serializer.SerializeToArray(_state);
