@@ -56,7 +56,6 @@ public class WebhookDeliveryBenchmarks
         }
     }
 
-    /// <summary>The benchmarks of the path the gateway takes today (not the Octokit path it replaced).</summary>
     /// <summary>--quick: the gateway's whole per-delivery path only; its two halves are in the full run.</summary>
     public static bool IsGatewayDelivery(string method) => method == nameof(SlimSignatureAndParse);
 
