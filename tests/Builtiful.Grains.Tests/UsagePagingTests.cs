@@ -115,9 +115,19 @@ public sealed class UsagePagingTests(UsagePagingTests.PagedUsageCluster world) :
             Assert.True(await Shard(installationId).Record(run));
         }
 
-        await world.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        var management = world.Client.GetGrain<IManagementGrain>(0);
+        await management.ForceActivationCollection(TimeSpan.Zero);
 
         Assert.False(await Shard(installationId).Record(runs[1]), "a job on sealed page 0 is counted once");
+
+        // The shard read its two pages when it activated; they leave memory once they have answered.
+        var pages = Enumerable.Range(0, 2)
+            .Select(p => ((GrainReference)world.Client.GetGrain<IUsagePageGrain>(UsagePage.Key(UsageHour.Key(installationId, Hour), p))).GrainId)
+            .ToList();
+        await Eventually.Until(
+            async () => await management.GetActiveGrains(pages[0].Type),
+            active => !active.Intersect(pages).Any(),
+            "the pages read by the shard's activation deactivated");
         Assert.False(await Shard(installationId).Record(runs[6]), "a job on sealed page 1 is counted once");
         Assert.False(await Shard(installationId).Record(runs[9]), "a job on the open page is counted once");
         await AssertMonthCounts(installationId, runs);

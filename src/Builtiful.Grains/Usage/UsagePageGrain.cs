@@ -2,7 +2,8 @@ namespace Builtiful.Usage;
 
 /// <summary>
 /// A sealed page of counted jobs (state <c>usage-page</c>). It is written when its shard seals it and again only
-/// when retention drops a repository, so it leaves memory after each write.
+/// when retention drops a repository, and read when its shard activates or runs are listed: it leaves memory after
+/// each call.
 /// </summary>
 public sealed class UsagePageGrain(
     [PersistentState("usage-page", StorageNames.Grains)] IPersistentState<UsagePageState> state) : Grain, IUsagePageGrain
@@ -14,7 +15,15 @@ public sealed class UsagePageGrain(
         await WriteAsync();
     }
 
-    public Task<IReadOnlyList<CountedJob>> GetJobs() => Task.FromResult<IReadOnlyList<CountedJob>>(state.State.Jobs);
+    /// <summary>
+    /// Read when its shard activates (all of the hour's pages at once) or an operator lists runs: either way it is not
+    /// needed again soon, so it leaves memory after answering instead of waiting out the idle collection.
+    /// </summary>
+    public Task<IReadOnlyList<CountedJob>> GetJobs()
+    {
+        DeactivateOnIdle();
+        return Task.FromResult<IReadOnlyList<CountedJob>>(state.State.Jobs);
+    }
 
     public async Task<bool> ForgetRepository(long jobId)
     {
