@@ -57,6 +57,15 @@ public sealed class UsagePagingTests(UsagePagingTests.PagedUsageCluster world) :
         return stored.State!.Jobs;
     }
 
+    /// <summary>Counts each run, asserting that each is new to the hour.</summary>
+    private async Task RecordNewAsync(long installationId, IEnumerable<JobRun> runs)
+    {
+        foreach (var run in runs)
+        {
+            Assert.True(await Shard(installationId).Record(run), $"job {run.JobId} is new to the hour");
+        }
+    }
+
     private static List<long> Newest(IEnumerable<JobRun> runs) =>
         [.. runs.OrderByDescending(r => r.CompletedAt).ThenByDescending(r => r.JobId).Select(r => r.JobId)];
 
@@ -89,10 +98,7 @@ public sealed class UsagePagingTests(UsagePagingTests.PagedUsageCluster world) :
     {
         var installationId = NewInstallation();
         var runs = Runs(11);
-        foreach (var run in runs)
-        {
-            Assert.True(await Shard(installationId).Record(run));
-        }
+        await RecordNewAsync(installationId, runs);
 
         var shard = await StoredShard(installationId);
         Assert.Equal(2, shard.Pages.Count);
@@ -110,10 +116,7 @@ public sealed class UsagePagingTests(UsagePagingTests.PagedUsageCluster world) :
     {
         var installationId = NewInstallation();
         var runs = Runs(10);
-        foreach (var run in runs)
-        {
-            Assert.True(await Shard(installationId).Record(run));
-        }
+        await RecordNewAsync(installationId, runs);
 
         var management = world.Client.GetGrain<IManagementGrain>(0);
         await management.ForceActivationCollection(TimeSpan.Zero);
@@ -134,10 +137,7 @@ public sealed class UsagePagingTests(UsagePagingTests.PagedUsageCluster world) :
         await AssertListing(installationId, runs);
 
         var more = Runs(3, firstJobId: 900);
-        foreach (var run in more)
-        {
-            Assert.True(await Shard(installationId).Record(run));
-        }
+        await RecordNewAsync(installationId, more);
 
         Assert.Equal(3, (await StoredShard(installationId)).Pages.Count);
         await AssertMonthCounts(installationId, [.. runs, .. more]);
@@ -152,10 +152,7 @@ public sealed class UsagePagingTests(UsagePagingTests.PagedUsageCluster world) :
         var last = Hour.AddMinutes(59);
         runs[0] = runs[0] with { JobId = 50, CompletedAt = last }; // sealed on page 0, the page's newest
         runs[5] = runs[5] with { JobId = 40, CompletedAt = last }; // on the open page, the same instant
-        foreach (var run in runs)
-        {
-            Assert.True(await Shard(installationId).Record(run));
-        }
+        await RecordNewAsync(installationId, runs);
 
         Assert.Equal([50], (await Shard(installationId).GetRuns(0, 1)).Items.Select(r => r.JobId));
         Assert.Equal([40], (await Shard(installationId).GetRuns(1, 1)).Items.Select(r => r.JobId));
@@ -167,10 +164,7 @@ public sealed class UsagePagingTests(UsagePagingTests.PagedUsageCluster world) :
     {
         var installationId = NewInstallation();
         var runs = Runs(6);
-        foreach (var run in runs)
-        {
-            Assert.True(await Shard(installationId).Record(run));
-        }
+        await RecordNewAsync(installationId, runs);
 
         Assert.True(await Shard(installationId).ForgetRepository(runs[2].JobId));
         Assert.False(await Shard(installationId).ForgetRepository(runs[2].JobId), "nothing is left to forget");
@@ -191,10 +185,7 @@ public sealed class UsagePagingTests(UsagePagingTests.PagedUsageCluster world) :
     {
         var installationId = NewInstallation();
         var runs = Runs(9);
-        foreach (var run in runs.Take(3))
-        {
-            Assert.True(await Shard(installationId).Record(run));
-        }
+        await RecordNewAsync(installationId, runs.Take(3));
 
         // The page is refused: nothing moves, the job that filled it is not counted until its retry.
         world.Refusals.RefuseNext("usage-page");
@@ -203,10 +194,7 @@ public sealed class UsagePagingTests(UsagePagingTests.PagedUsageCluster world) :
         Assert.True(await Shard(installationId).Record(runs[3]));
         Assert.Single((await StoredShard(installationId)).Pages);
 
-        foreach (var run in runs.Skip(4).Take(3))
-        {
-            Assert.True(await Shard(installationId).Record(run));
-        }
+        await RecordNewAsync(installationId, runs.Skip(4).Take(3));
 
         // The page is stored and the shard's write refused (a crash between the two): the next seal writes page 1 again.
         world.Refusals.RefuseNext("usage-hour");
