@@ -8,6 +8,13 @@ namespace Builtiful.Simulation.GitHub;
 /// </summary>
 public sealed class SimulatedGitHub : IDisposable
 {
+    /// <summary>
+    /// A world of its own. <paramref name="webhookSecret"/> signs deliveries; <paramref name="http"/> sends them (GitHub's
+    /// 10 s limit is applied per delivery); <paramref name="time"/> drives run times, timeouts and the 24-hour expiry.
+    /// </summary>
+    public SimulatedGitHub(SimulatedGitHubOptions options, string webhookSecret, HttpClient http, TimeProvider time, Microsoft.Extensions.Logging.ILogger? logger = null) =>
+        throw new NotImplementedException();
+
     /// <summary>The App's id, the issuer its JWTs must carry.</summary>
     public long AppId => throw new NotImplementedException();
 
@@ -109,4 +116,21 @@ public sealed class SimulatedGitHubOptions
     public double DeliveryReorderRate { get; set; }
 
     public int? Seed { get; set; }
+}
+
+/// <summary>
+/// The world's REST API on its own loopback port: the App endpoints Builtiful calls (installation tokens, installation
+/// lookup, generate-jitconfig at organisation and repository scope, runner list and removal, webhook deliveries and
+/// redelivery), checked as GitHub checks them, plus a small "GitHub UI" under <c>/simulation/</c> for people and demos
+/// (install, add repositories, queue, approve and cancel jobs, list jobs and deliveries).
+/// </summary>
+public sealed class SimulatedGitHubServer : IAsyncDisposable
+{
+    /// <summary>The REST API root to give Builtiful as <c>GitHub:ApiUrl</c>.</summary>
+    public Uri ApiUrl => throw new NotImplementedException();
+
+    public static Task<SimulatedGitHubServer> StartAsync(SimulatedGitHub world, CancellationToken cancellationToken) =>
+        throw new NotImplementedException();
+
+    public ValueTask DisposeAsync() => throw new NotImplementedException();
 }
