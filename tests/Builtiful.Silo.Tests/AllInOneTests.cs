@@ -16,8 +16,7 @@ public sealed class AllInOneTests(AllInOneTests.Host builtiful) : IClassFixture<
         protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
         {
             ["Simulation:BootDelay"] = "00:00:00.200",
-            ["Simulation:JobRunTime"] = "00:00:00.300",
-            ["Simulation:RunnerPollInterval"] = "00:00:00.100",
+            ["Simulation:GitHub:DefaultRunTime"] = "00:00:00.300",
         };
     }
 

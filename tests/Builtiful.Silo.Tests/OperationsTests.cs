@@ -23,8 +23,7 @@ public sealed class OperationsTests(OperationsTests.Host host) : IClassFixture<O
         public async Task InitializeAsync() => Builtiful = await BuiltifulInstance.StartAsync(new Dictionary<string, string>
         {
             ["Simulation:BootDelay"] = "00:00:00.200",
-            ["Simulation:JobRunTime"] = "00:00:00.300",
-            ["Simulation:RunnerPollInterval"] = "00:00:00.100",
+            ["Simulation:GitHub:DefaultRunTime"] = "00:00:00.300",
             ["Admin:Tokens:0:Name"] = "viewer",
             ["Admin:Tokens:0:Sha256"] = OperatorDirectory.Digest(ViewerToken),
             ["Admin:Tokens:0:Role"] = OperatorRoles.ReadOnly,
