@@ -250,11 +250,16 @@ public static class Payloads
         return root.ToJsonString();
     }
 
-    /// <summary>A real <c>installation</c> delivery for our installation id.</summary>
-    public static string Installation(string fixture, long installationId)
+    /// <summary>A real <c>installation</c> delivery for our installation id and, when given, our account login.</summary>
+    public static string Installation(string fixture, long installationId, string? login = null)
     {
         var root = JsonNode.Parse(Read(fixture))!.AsObject();
         root["installation"]!["id"] = installationId;
+        if (login is not null)
+        {
+            root["installation"]!["account"]!["login"] = login;
+        }
+
         return root.ToJsonString();
     }
 }
