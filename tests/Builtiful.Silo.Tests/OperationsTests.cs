@@ -78,11 +78,7 @@ public sealed class OperationsTests(OperationsTests.Host host) : IClassFixture<O
     public async Task Metrics_serve_builtiful_series_after_a_job()
     {
         var installationId = await Builtiful.InstallAsync();
-        var jobId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
-        using (var queued = await Builtiful.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId, Label)))
-        {
-            Assert.Equal(HttpStatusCode.OK, queued.StatusCode);
-        }
+        await Builtiful.QueueInWorldAsync(installationId, Label);
 
         await Builtiful.UntilAsync($"/api/v1/organisations/{installationId}/usage", u => u.GetProperty("jobs").GetInt32() == 1, "the job is billed");
 

@@ -70,6 +70,7 @@ public static class OperatorRequests
         return root.ToJsonString();
     }
 
-    public static Task<JsonElement> UntilAsync(this BuiltifulInstance builtiful, string path, Func<JsonElement, bool> done, string what) =>
-        Eventually.Until(() => builtiful.JsonAsync(path), done, what);
+    /// <summary>Waits for a view to satisfy <paramref name="done"/>; a 404 is "not yet", as the world's deliveries arrive on their own.</summary>
+    public static async Task<JsonElement> UntilAsync(this BuiltifulInstance builtiful, string path, Func<JsonElement, bool> done, string what) =>
+        (await Eventually.Until(() => builtiful.AdminJsonAsync(path), view => view is { } found && done(found), what))!.Value;
 }

@@ -55,6 +55,20 @@ public sealed class BuiltifulInstance : IAsyncDisposable
         return (installationId, repository);
     }
 
+    /// <summary>
+    /// Makes the world know an installation (same id, login and account type) and the repositories a test's hand-made
+    /// deliveries name, so Builtiful's App client can mint their runners' configs; GitHub sends its own
+    /// <c>installation.created</c> too. Repository names are unique across the world's installations.
+    /// </summary>
+    public async Task KnowInWorldAsync(long installationId, string login, AccountKind kind, params (string FullName, bool IsPublic)[] repositories)
+    {
+        await World.InstallAsync(installationId, login, kind);
+        foreach (var (fullName, isPublic) in repositories)
+        {
+            World.AddRepository(installationId, fullName, isPublic);
+        }
+    }
+
     /// <summary>Waits until the world records the job completed.</summary>
     public Task<JobRecord> JobCompletes(long jobId, TimeSpan? timeout = null) =>
         Eventually.Until(() => Task.FromResult(World.Jobs.FirstOrDefault(j => j.Id == jobId)!), j => j is { Status: SimulatedJobStatus.Completed },
@@ -186,6 +200,9 @@ public class RunningBuiltiful : IAsyncLifetime
         Instance.InstallOrganisationAsync(login, publicRepository);
 
     public Task<JobRecord> JobCompletes(long jobId, TimeSpan? timeout = null) => Instance.JobCompletes(jobId, timeout);
+
+    public Task KnowInWorldAsync(long installationId, string login, AccountKind kind, params (string FullName, bool IsPublic)[] repositories) =>
+        Instance.KnowInWorldAsync(installationId, login, kind, repositories);
 
     /// <summary>Extra settings for a fixture, as configuration keys.</summary>
     protected virtual IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>();
