@@ -44,7 +44,7 @@ public sealed class ChaosCluster : IAsyncDisposable
         }
     }
 
-    public SimulatedJobRuns Runs => _silos[0].App.Services.GetRequiredService<SimulatedJobRuns>();
+    public SimulatedJobRuns Runs => new(_silos[0].App.Services.GetRequiredService<Simulation.GitHub.SimulatedGitHub>());
 
     public SimulatedFaultLedger Faults => _silos[0].App.Services.GetRequiredService<SimulatedFaultLedger>();
 

@@ -1,8 +1,12 @@
+using Builtiful.Simulation.GitHub;
 using Builtiful.Usage;
 
 namespace Builtiful.Cli.Tests;
 
-/// <summary>The commands against a running all-in-one whose simulated runners take and finish jobs within a second.</summary>
+/// <summary>
+/// The commands against a running all-in-one whose simulated GitHub's jobs run within a second on our VMs' runners.
+/// Deliveries the world made while the gateway was unreachable are what <c>replay</c> sends, as an operator would.
+/// </summary>
 public sealed class CommandTests(CommandTests.Host host) : IClassFixture<CommandTests.Host>, IDisposable
 {
     private const string Label = "builtiful-2vcpu-ubuntu-2404";
@@ -15,8 +19,7 @@ public sealed class CommandTests(CommandTests.Host host) : IClassFixture<Command
         public async Task InitializeAsync() => Builtiful = await BuiltifulInstance.StartAsync(new Dictionary<string, string>
         {
             ["Simulation:BootDelay"] = "00:00:00.200",
-            ["Simulation:JobRunTime"] = "00:00:00.300",
-            ["Simulation:RunnerPollInterval"] = "00:00:00.100",
+            ["Simulation:GitHub:DefaultRunTime"] = "00:00:00.300",
         });
 
         public Task DisposeAsync() => Builtiful.StopAsync();
@@ -25,6 +28,27 @@ public sealed class CommandTests(CommandTests.Host host) : IClassFixture<Command
     private BuiltifulInstance Builtiful => host.Builtiful;
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    /// <summary>
+    /// Does something in the world while GitHub cannot reach the gateway, and returns what GitHub tried to send for it
+    /// (its body exactly as signed and sent), so the test's <c>replay</c> is the only way it arrives.
+    /// </summary>
+    private async Task<(T Result, string Body)> WhileUnreachableAsync<T>(Func<Task<T>> act, Func<DeliveryRecord, bool> which)
+    {
+        Builtiful.World.SetWebhookTargets([]);
+        try
+        {
+            var result = await act();
+            await Builtiful.World.WhenDeliveredAsync();
+            var delivery = Assert.Single(Builtiful.World.Deliveries, d => which(d));
+            Assert.Equal(0, delivery.StatusCode);
+            return (result, System.Text.Encoding.UTF8.GetString(Builtiful.World.DeliveryBody(delivery.Id)!));
+        }
+        finally
+        {
+            Builtiful.World.SetWebhookTargets([new Uri(Builtiful.BaseAddress, "/api/github/webhooks")]);
+        }
+    }
 
     [Fact]
     public async Task Replay_sends_signed_deliveries_that_the_gateway_accepts()
@@ -57,10 +81,18 @@ public sealed class CommandTests(CommandTests.Host host) : IClassFixture<Command
     public async Task Usage_jobs_and_leases_show_a_job_that_ran_with_progress_over_several_files()
     {
         var installationId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
-        var jobId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
-        var install = await WriteAsync("installation.json", Payloads.Installation("installation.created.1.json", installationId));
-        var queued = await WriteAsync("queued.json", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId, Label));
+        var login = "cli-" + Guid.NewGuid().ToString("N")[..8];
+        var (_, installed) = await WhileUnreachableAsync(async () =>
+        {
+            await Builtiful.KnowInWorldAsync(installationId, login, AccountKind.Organization, ($"{login}/app", false));
+            return installationId;
+        }, d => d.Event == "installation" && d.InstallationId == installationId);
+        var install = await WriteAsync("installation.json", installed);
         Assert.Equal(0, (await Cli.RunAsync(Builtiful, "replay", "installation", install)).ExitCode);
+        var (jobId, sent) = await WhileUnreachableAsync(
+            () => Builtiful.World.QueueJobAsync(new JobSpec { Repository = $"{login}/app", Labels = [Label] }),
+            d => d.Event == "workflow_job" && d.Action == "queued" && d.InstallationId == installationId);
+        var queued = await WriteAsync("queued.json", sent);
         var replay = await Cli.RunAsync(Builtiful, "replay", "workflow_job", queued, queued);
         Assert.True(replay.ExitCode == 0, replay.ToString());
         Assert.Contains("[2/2] queued.json: HTTP 200", replay.Error, StringComparison.Ordinal);
@@ -81,6 +113,7 @@ public sealed class CommandTests(CommandTests.Host host) : IClassFixture<Command
         Assert.Contains("\"headSha\": \"3484a3fb816e0859fd6e1cea078d76385ff50625\"", job.Output, StringComparison.Ordinal);
         var leaseId = System.Text.Json.JsonDocument.Parse(job.Output).RootElement.GetProperty("leaseId").GetString();
         Assert.Matches($"(?m)^{leaseId} +terminated +{installationId} +{Label} +{jobId} ", leases.Output);
+        Assert.Equal("success", (await Builtiful.JobCompletes(jobId)).Conclusion);
     }
 
     [Fact]
@@ -107,14 +140,18 @@ public sealed class CommandTests(CommandTests.Host host) : IClassFixture<Command
     public async Task Repos_shows_and_changes_the_repository_policy_and_a_public_job_then_gets_a_VM()
     {
         var installationId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
-        var publicJob = Random.Shared.NextInt64(1_000_000, long.MaxValue);
+
+        // GitHub knows the recorded installation (user Codertocat) and its public repository, where the job is queued.
+        await Builtiful.KnowInWorldAsync(installationId, "Codertocat", AccountKind.User, ("Codertocat/Hello-World", true));
         Assert.Equal(0, (await Cli.RunAsync(Builtiful, "replay", "installation", await WriteAsync("i.json", Payloads.Installation("installation.created.1.json", installationId)))).ExitCode);
 
         var before = await Cli.RunAsync(Builtiful, "orgs", "repos", $"{installationId}");
         var changed = await Cli.RunAsync(Builtiful, "orgs", "repos", $"{installationId}", "--allow-repo", "Codertocat/Hello-World", "octo-org/web", "--public", "allow");
         var bad = await Cli.RunAsync(Builtiful, "orgs", "repos", $"{installationId}", "--allow-repo", "not-a-repository");
-        var queued = await Cli.RunAsync(Builtiful, "replay", "workflow_job",
-            await WriteAsync("q.json", Payloads.WorkflowJob("workflow_job.queued.5.json", publicJob, installationId, Label, visibility: null)));
+        var (publicJob, sent) = await WhileUnreachableAsync(
+            () => Builtiful.World.QueueJobAsync(new JobSpec { Repository = "Codertocat/Hello-World", Labels = [Label] }),
+            d => d.Event == "workflow_job" && d.Action == "queued" && d.InstallationId == installationId);
+        var queued = await Cli.RunAsync(Builtiful, "replay", "workflow_job", await WriteAsync("q.json", sent));
         var cleared = await Cli.RunAsync(Builtiful, "orgs", "repos", $"{installationId}", "--allow-repo", "all", "--public", "refuse");
 
         Assert.Equal($"Installation {installationId}:\n  repositories: all repositories of the installation\n  public repositories: refused\n", before.Output);
@@ -123,9 +160,10 @@ public sealed class CommandTests(CommandTests.Host host) : IClassFixture<Command
         Assert.Equal(1, bad.ExitCode);
         Assert.Contains("400 Invalid repository policy: 'not-a-repository' is not a repository full name", bad.Error, StringComparison.Ordinal);
         Assert.Contains("\"outcome\":\"applied\"", queued.Output, StringComparison.Ordinal);
-        // The simulated runner on the VM launched for it takes the job, as GitHub's runner would.
+        // The runner on the VM launched for it takes the job from GitHub, as GitHub's own record shows.
         await Eventually.Until(async () => (await Builtiful.AdminJsonAsync($"/api/v1/jobs/{publicJob}"))!.Value,
             job => job.GetProperty("leaseId").ValueKind == System.Text.Json.JsonValueKind.String, "the public job runs on a VM of ours");
+        Assert.StartsWith("builtiful-", (await Builtiful.JobCompletes(publicJob)).RunnerName, StringComparison.Ordinal);
         Assert.Contains("all repositories of the installation", cleared.Output, StringComparison.Ordinal);
         Assert.Contains("public repositories: refused", cleared.Output, StringComparison.Ordinal);
     }

@@ -1,6 +1,9 @@
 namespace Builtiful.Cli.Tests;
 
-/// <summary><c>terminate</c> against VMs whose simulated runners stay idle, so the lease is live until the operator acts.</summary>
+/// <summary>
+/// <c>terminate</c> against a VM whose runner stays idle, so the lease is live until the operator acts: the job is
+/// delivered by hand, so the simulated GitHub, which knows the installation and repository, has no job to give it.
+/// </summary>
 public sealed class TerminateTests : IAsyncLifetime
 {
     private BuiltifulInstance _builtiful = null!;
@@ -8,7 +11,6 @@ public sealed class TerminateTests : IAsyncLifetime
     public async Task InitializeAsync() => _builtiful = await BuiltifulInstance.StartAsync(new Dictionary<string, string>
     {
         ["Simulation:BootDelay"] = "00:00:00.100",
-        ["Simulation:RunnersEnabled"] = "false",
     });
 
     public Task DisposeAsync() => _builtiful.StopAsync();
@@ -17,6 +19,7 @@ public sealed class TerminateTests : IAsyncLifetime
     public async Task Terminate_waits_until_the_VM_is_gone_and_reports_progress()
     {
         var installationId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
+        await _builtiful.KnowInWorldAsync(installationId, "Codertocat", Builtiful.Simulation.GitHub.AccountKind.User, ("Codertocat/Hello-World", false));
         using (var installed = await _builtiful.DeliverAsync("installation", Payloads.Installation("installation.created.1.json", installationId)))
         using (var queued = await _builtiful.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", Random.Shared.NextInt64(1_000_000, long.MaxValue), installationId)))
         {
@@ -32,6 +35,7 @@ public sealed class TerminateTests : IAsyncLifetime
         var again = await Cli.RunAsync(_builtiful, "terminate", leaseId!);
 
         Assert.Contains(leaseId!, live.Output, StringComparison.Ordinal);
+        Assert.Contains(_builtiful.World.Runners, r => r.Name == $"builtiful-{Guid.Parse(leaseId!):N}");
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Equal($"Lease {leaseId}: terminated\n", run.Output);
         Assert.Contains($"terminating lease {leaseId}", run.Error, StringComparison.Ordinal);

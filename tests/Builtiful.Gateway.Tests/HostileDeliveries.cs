@@ -118,11 +118,11 @@ public sealed class HostileDeliveries(int seed, string secret, int maxBytes)
     }
 
     /// <summary>A real queued job for our label, with fresh ids.</summary>
-    public (byte[] Body, long JobId, long InstallationId) ValidJob(long? installationId = null)
+    public (byte[] Body, long JobId, long InstallationId) ValidJob(long? installationId = null, string? repository = null)
     {
         var jobId = NewId();
         var installation = installationId ?? NewId();
-        return (Encoding.UTF8.GetBytes(Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installation)), jobId, installation);
+        return (Encoding.UTF8.GetBytes(Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installation, repository: repository)), jobId, installation);
     }
 
     public long NewId() => _random.NextInt64(1_000_000_000, long.MaxValue);

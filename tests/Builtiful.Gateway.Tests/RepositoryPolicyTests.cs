@@ -5,6 +5,7 @@ using System.Text.Json;
 using Builtiful.Gateway.Admin;
 using Builtiful.Gateway.Audit;
 using Builtiful.Gateway.Webhooks;
+using Builtiful.Simulation.GitHub;
 using Builtiful.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -32,7 +33,6 @@ public sealed class RepositoryPolicyTests(RepositoryPolicyTests.Host builtiful) 
             ["Admin:Tokens:1:Name"] = "bob",
             ["Admin:Tokens:1:Sha256"] = OperatorDirectory.Digest(BobToken),
             ["Admin:Tokens:1:Role"] = OperatorRoles.ReadOnly,
-            ["Simulation:RunnersEnabled"] = "false",
         };
     }
 
@@ -41,7 +41,7 @@ public sealed class RepositoryPolicyTests(RepositoryPolicyTests.Host builtiful) 
     [Fact]
     public async Task A_public_repository_job_gets_no_VM_until_the_organisation_opts_in()
     {
-        var installationId = await InstallAsync();
+        var installationId = await InstallAsync("Codertocat", ("Codertocat/Hello-World", true));
         var refusedJob = NewId();
 
         // The recorded example as GitHub sent it: Codertocat/Hello-World, "private": false, "visibility": "public".
@@ -89,7 +89,7 @@ public sealed class RepositoryPolicyTests(RepositoryPolicyTests.Host builtiful) 
     [Fact]
     public async Task A_repository_allow_list_admits_only_the_repositories_it_names_whatever_their_case()
     {
-        var installationId = await InstallAsync();
+        var installationId = await InstallAsync("octo-org", ("Octo-Org/allowed-repo", false), ("octo-org/other-repo", false));
         using (var set = await PutPolicyAsync(installationId, AliceToken, new { allowedRepositories = new[] { "octo-org/Allowed-Repo" } }))
         {
             Assert.Equal(HttpStatusCode.OK, set.StatusCode);
@@ -176,6 +176,24 @@ public sealed class RepositoryPolicyTests(RepositoryPolicyTests.Host builtiful) 
     {
         var installationId = NewId();
         using var response = await builtiful.DeliverAsync("installation", Payloads.Installation("installation.created.1.json", installationId));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return installationId;
+    }
+
+    /// <summary>
+    /// The recorded installation (a user account), made known to GitHub first with the repositories the hand-made
+    /// deliveries name, so Builtiful's App client can mint runner configs for their VMs.
+    /// </summary>
+    private async Task<long> InstallAsync(string login, params (string FullName, bool IsPublic)[] repositories)
+    {
+        var installationId = NewId();
+        await builtiful.World.InstallAsync(installationId, login, AccountKind.User);
+        foreach (var (fullName, isPublic) in repositories)
+        {
+            builtiful.World.AddRepository(installationId, fullName, isPublic);
+        }
+
+        using var response = await builtiful.DeliverAsync("installation", Payloads.Installation("installation.created.1.json", installationId, login));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return installationId;
     }

@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using Builtiful.GitHub;
 using Builtiful.Simulation;
+using Builtiful.Simulation.GitHub;
 using Builtiful.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
@@ -25,7 +26,6 @@ public sealed class WebhookFuzzTests(WebhookFuzzTests.Host builtiful, ITestOutpu
     {
         protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
         {
-            ["Simulation:RunnersEnabled"] = "false",
             ["Gateway:MaxWebhookBytes"] = MaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
     }
@@ -88,8 +88,9 @@ public sealed class WebhookFuzzTests(WebhookFuzzTests.Host builtiful, ITestOutpu
     private async Task<(long InstallationId, long JobId)> ReplayAsync(HostileDeliveries generator)
     {
         var installationId = generator.NewId();
-        var installation = Encoding.UTF8.GetBytes(Payloads.Installation("installation.created.1.json", installationId));
-        var (job, jobId, _) = generator.ValidJob(installationId);
+        var repository = await KnownToGitHubAsync(installationId, "fuzz-replay");
+        var installation = Encoding.UTF8.GetBytes(Payloads.Installation("installation.created.1.json", installationId, Owner(repository)));
+        var (job, jobId, _) = generator.ValidJob(installationId, repository);
         var installationDelivery = Guid.NewGuid().ToString();
         var jobDelivery = Guid.NewGuid().ToString();
         for (var i = 0; i < 10; i++)
@@ -104,11 +105,31 @@ public sealed class WebhookFuzzTests(WebhookFuzzTests.Host builtiful, ITestOutpu
     private async Task AssertStillServesAsync(HostileDeliveries generator)
     {
         var installationId = generator.NewId();
-        Assert.Equal("200", await SendAsync(new HostileDelivery("control", "installation") { Event = "installation", Body = Encoding.UTF8.GetBytes(Payloads.Installation("installation.created.1.json", installationId)) }));
-        var (job, jobId, _) = generator.ValidJob(installationId);
+        var repository = await KnownToGitHubAsync(installationId, "fuzz-control");
+        Assert.Equal("200", await SendAsync(new HostileDelivery("control", "installation")
+        {
+            Event = "installation",
+            Body = Encoding.UTF8.GetBytes(Payloads.Installation("installation.created.1.json", installationId, Owner(repository))),
+        }));
+        var (job, jobId, _) = generator.ValidJob(installationId, repository);
         Assert.Equal("200", await SendAsync(new HostileDelivery("control", "queued job") { Body = job }));
         Assert.Equal(1, await LeasesForAsync(installationId, jobId));
     }
+
+    /// <summary>
+    /// GitHub installs the App on a user account (the fixture's account type) with one private repository, so the App
+    /// client can mint the runner config the hand-made deliveries' VM needs. Returns the repository's full name.
+    /// </summary>
+    private async Task<string> KnownToGitHubAsync(long installationId, string prefix)
+    {
+        var login = $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}";
+        await builtiful.World.InstallAsync(installationId, login, AccountKind.User);
+        var repository = login + "/Hello-World";
+        builtiful.World.AddRepository(installationId, repository, isPublic: false);
+        return repository;
+    }
+
+    private static string Owner(string repository) => repository[..repository.IndexOf('/', StringComparison.Ordinal)];
 
     private async Task<int> LeasesForAsync(long installationId, long jobId)
     {

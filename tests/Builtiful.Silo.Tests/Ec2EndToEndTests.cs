@@ -6,6 +6,7 @@ using Amazon.EC2;
 using Amazon.EC2.Model;
 using Builtiful.Compute.Ec2.Api;
 using Builtiful.Providers;
+using Builtiful.Simulation.GitHub;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -50,8 +51,8 @@ public sealed class Ec2EndToEndTests : IAsyncLifetime
     {
         await using var builtiful = await StartAsync();
         var (installationId, jobId) = (NewId(), NewId());
-        await DeliverAsync(builtiful, "installation", Payloads.Installation("installation.created.1.json", installationId));
-        await DeliverAsync(builtiful, "workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId));
+        var repository = await InstallAsync(builtiful, installationId);
+        await DeliverAsync(builtiful, "workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId, repository: repository));
 
         var lease = await LeaseWithInstanceAsync(builtiful, installationId);
         var leaseId = lease.GetProperty("id").GetGuid();
@@ -95,11 +96,11 @@ public sealed class Ec2EndToEndTests : IAsyncLifetime
         Assert.Empty(group.IpPermissions ?? []);
 
         // GitHub hands the job to the runner and reports it, naming the runner as the lease named it.
-        await DeliverAsync(builtiful, "workflow_job", Payloads.WorkflowJob("workflow_job.in_progress.0.json", jobId, installationId, runnerName: runnerName));
+        await DeliverAsync(builtiful, "workflow_job", Payloads.WorkflowJob("workflow_job.in_progress.0.json", jobId, installationId, runnerName: runnerName, repository: repository));
         await Eventually.Until(() => LeaseAsync(builtiful, leaseId), l => l.GetProperty("phase").GetString() == "busy", "the lease is bound to the job");
         Assert.Equal("running", (await DescribeAsync(instanceId)).State.Name.Value);
 
-        await DeliverAsync(builtiful, "workflow_job", Payloads.WorkflowJob("workflow_job.completed.1.json", jobId, installationId, runnerName: runnerName));
+        await DeliverAsync(builtiful, "workflow_job", Payloads.WorkflowJob("workflow_job.completed.1.json", jobId, installationId, runnerName: runnerName, repository: repository));
         lease = await Eventually.Until(() => LeaseAsync(builtiful, leaseId), l => l.GetProperty("phase").GetString() == "terminated", "the lease is terminated");
         Assert.Equal("terminated", (await DescribeAsync(instanceId)).State.Name.Value);
         Assert.Equal(instanceId, lease.GetProperty("instanceId").GetString());
@@ -124,8 +125,8 @@ public sealed class Ec2EndToEndTests : IAsyncLifetime
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var builtiful = await StartAsync(clock);
         var (installationId, jobId) = (NewId(), NewId());
-        await DeliverAsync(builtiful, "installation", Payloads.Installation("installation.created.1.json", installationId));
-        await DeliverAsync(builtiful, "workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId));
+        var repository = await InstallAsync(builtiful, installationId);
+        await DeliverAsync(builtiful, "workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId, repository: repository));
 
         var lease = await LeaseWithInstanceAsync(builtiful, installationId);
         var leaseId = lease.GetProperty("id").GetGuid();
@@ -159,13 +160,13 @@ public sealed class Ec2EndToEndTests : IAsyncLifetime
         var slow = new SlowShutdown(reads: 3);
         await using var builtiful = await StartAsync(configure: builder => builder.Services.AddSingleton(new Ec2Transport { HttpClientFactory = slow }));
         var (installationId, jobId) = (NewId(), NewId());
-        await DeliverAsync(builtiful, "installation", Payloads.Installation("installation.created.1.json", installationId));
-        await DeliverAsync(builtiful, "workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId));
+        var repository = await InstallAsync(builtiful, installationId);
+        await DeliverAsync(builtiful, "workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId, repository: repository));
         var lease = await LeaseWithInstanceAsync(builtiful, installationId);
         var leaseId = lease.GetProperty("id").GetGuid();
         var runnerName = lease.GetProperty("runnerName").GetString();
 
-        await DeliverAsync(builtiful, "workflow_job", Payloads.WorkflowJob("workflow_job.completed.1.json", jobId, installationId, runnerName: runnerName));
+        await DeliverAsync(builtiful, "workflow_job", Payloads.WorkflowJob("workflow_job.completed.1.json", jobId, installationId, runnerName: runnerName, repository: repository));
         lease = await Eventually.Until(() => LeaseAsync(builtiful, leaseId), l => l.GetProperty("phase").GetString() == "terminated", "the lease is terminated");
 
         Assert.Equal(0, slow.ShuttingDownReadsLeft);
@@ -179,7 +180,7 @@ public sealed class Ec2EndToEndTests : IAsyncLifetime
     {
         await using var builtiful = await StartAsync();
         var (installationId, jobId, leaseId) = (NewId(), NewId(), Guid.NewGuid());
-        await DeliverAsync(builtiful, "installation", Payloads.Installation("installation.created.1.json", installationId));
+        await InstallAsync(builtiful, installationId);
 
         // What a silo that died mid-launch leaves behind: the lease stored as launching its first attempt, and the VM
         // EC2 made for it (moto, unlike EC2, would not recognise the token, so a resend would show as a second VM).
@@ -259,6 +260,19 @@ public sealed class Ec2EndToEndTests : IAsyncLifetime
     }
 
     private static long NewId() => Random.Shared.NextInt64(1_000_000, long.MaxValue);
+
+    /// <summary>
+    /// The recorded installation (a user account) under a login of its own, made known to the simulated GitHub first with
+    /// one private repository, so the App client can mint the runner config the instance's user data carries.
+    /// </summary>
+    private static async Task<string> InstallAsync(BuiltifulInstance builtiful, long installationId)
+    {
+        var login = "ec2-" + Guid.NewGuid().ToString("N")[..8];
+        var repository = login + "/Hello-World";
+        await builtiful.KnowInWorldAsync(installationId, login, AccountKind.User, (repository, false));
+        await DeliverAsync(builtiful, "installation", Payloads.Installation("installation.created.1.json", installationId, login));
+        return repository;
+    }
 
     private static async Task DeliverAsync(BuiltifulInstance builtiful, string @event, string body)
     {

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Builtiful.Jobs;
 using Builtiful.Silo.Storage;
+using Builtiful.Simulation.GitHub;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -26,24 +27,39 @@ public sealed class EncryptionAtRestTests(PostgresServer postgres)
         var silo = await cluster.StartSiloAsync();
         var installationId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
         var login = "HushOrg" + Guid.NewGuid().ToString("N")[..8];
-        var installation = JsonNode.Parse(Payloads.Installation("installation.created.1.json", installationId))!;
-        installation["installation"]!["account"]!["login"] = login;
-        using (var installed = await silo.DeliverAsync("installation", installation.ToJsonString()))
+        var repository = login + "/hush-repo-" + Guid.NewGuid().ToString("N")[..8];
+        var branch = "hush/branch-" + Guid.NewGuid().ToString("N")[..8];
+        var sha = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + "0badf00d";
+        const string label = "builtiful-8vcpu-ubuntu-2204-arm";
+
+        // GitHub knows the installation (the recorded one is a user account) and its repository, so a VM gets a runner
+        // config; the deliveries are hand-made because the world's own carry no branch or commit of ours to look for.
+        await silo.KnowInWorldAsync(installationId, login, AccountKind.User, (repository, false));
+        using (var installed = await silo.DeliverAsync("installation", Payloads.Installation("installation.created.1.json", installationId, login)))
         {
             Assert.Equal(HttpStatusCode.OK, installed.StatusCode);
         }
 
         var jobId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
-        var repository = "hush-owner/hush-repo-" + Guid.NewGuid().ToString("N")[..8];
-        var branch = "hush/branch-" + Guid.NewGuid().ToString("N")[..8];
-        var sha = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + "0badf00d";
-        const string label = "builtiful-8vcpu-ubuntu-2204-arm";
-        var queued = JsonNode.Parse(Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId, label))!;
-        queued["repository"]!["full_name"] = repository;
-        queued["workflow_job"]!["head_branch"] = branch;
-        queued["workflow_job"]!["head_sha"] = sha;
-        using (var response = await silo.DeliverAsync("workflow_job", queued.ToJsonString()))
+        string Delivery(string fixture, string? runnerName = null)
         {
+            var node = JsonNode.Parse(Payloads.WorkflowJob(fixture, jobId, installationId, label, runnerName, repository: repository))!;
+            node["workflow_job"]!["head_branch"] = branch;
+            node["workflow_job"]!["head_sha"] = sha;
+            return node.ToJsonString();
+        }
+
+        using (var response = await silo.DeliverAsync("workflow_job", Delivery("workflow_job.queued.5.json")))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        // The test plays GitHub for the rest of the job's life: the runner on the VM launched for it takes it and finishes.
+        var leaseId = await Eventually.Until(async () => await LeaseLaunchedForAsync(silo, installationId, jobId), l => l is not null, "a VM is launched for the job");
+        var runnerName = (await silo.AdminJsonAsync($"/api/v1/leases/{leaseId}"))!.Value.GetProperty("runnerName").GetString();
+        foreach (var fixture in new[] { "workflow_job.in_progress.0.json", "workflow_job.completed.1.json" })
+        {
+            using var response = await silo.DeliverAsync("workflow_job", Delivery(fixture, runnerName));
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 
@@ -53,6 +69,8 @@ public sealed class EncryptionAtRestTests(PostgresServer postgres)
             "the job completes");
         Assert.Equal(repository, job.GetProperty("repository").GetString());
         Assert.Equal(sha, job.GetProperty("headSha").GetString());
+        Assert.Equal(Guid.Parse(leaseId!), job.GetProperty("leaseId").GetGuid());
+        Assert.Single(silo.Cloud.Vms, v => v.LeaseId == Guid.Parse(leaseId!));
 
         var dump = await DumpAsync(cluster.ConnectionString);
         Assert.Contains("OrleansStorage", dump, StringComparison.Ordinal);
@@ -63,13 +81,29 @@ public sealed class EncryptionAtRestTests(PostgresServer postgres)
         }
     }
 
+    /// <summary>The lease the organisation launched a VM for the job with, once its instance exists.</summary>
+    private static async Task<string?> LeaseLaunchedForAsync(BuiltifulInstance silo, long installationId, long jobId)
+    {
+        var organisation = (await silo.AdminJsonAsync($"/api/v1/organisations/{installationId}"))!.Value;
+        foreach (var lease in organisation.GetProperty("leaseIds").EnumerateArray())
+        {
+            var view = (await silo.AdminJsonAsync($"/api/v1/leases/{lease.GetString()}"))!.Value;
+            if (view.GetProperty("launchedForJobId").GetInt64() == jobId && view.GetProperty("instanceId").ValueKind == System.Text.Json.JsonValueKind.String)
+            {
+                return lease.GetString();
+            }
+        }
+
+        return null;
+    }
+
     [Fact]
     public async Task Rotation_reseals_every_record_under_the_active_key_and_the_old_key_can_then_go()
     {
         await using var cluster = await PostgresCluster.CreateAsync(postgres);
         var silo = await cluster.StartSiloAsync();
         var installationId = await PostgresCluster.InstallAsync(silo);
-        var jobId = await PostgresCluster.QueueAsync(silo, installationId);
+        var jobId = await cluster.QueueAsync(silo, installationId);
         await cluster.StopAsync(silo);
         Assert.All(await SealedRecordsAsync(cluster.ConnectionString), r => Assert.Equal("one", r.KeyId));
 
@@ -94,7 +128,7 @@ public sealed class EncryptionAtRestTests(PostgresServer postgres)
     {
         await using var cluster = await PostgresCluster.CreateAsync(postgres);
         var silo = await cluster.StartSiloAsync();
-        var jobId = await PostgresCluster.QueueAsync(silo, await PostgresCluster.InstallAsync(silo));
+        var jobId = await cluster.QueueAsync(silo, await PostgresCluster.InstallAsync(silo));
         var identity = await JobIdentityAsync(silo, jobId);
         await cluster.StopAsync(silo);
 
@@ -116,7 +150,7 @@ public sealed class EncryptionAtRestTests(PostgresServer postgres)
     {
         await using var cluster = await PostgresCluster.CreateAsync(postgres);
         var silo = await cluster.StartSiloAsync();
-        var jobId = await PostgresCluster.QueueAsync(silo, await PostgresCluster.InstallAsync(silo));
+        var jobId = await cluster.QueueAsync(silo, await PostgresCluster.InstallAsync(silo));
         await cluster.StopAsync(silo);
 
         var other = await cluster.StartSiloAsync(cluster.Settings("two", ("two", PostgresCluster.KeyTwo)));
@@ -131,8 +165,8 @@ public sealed class EncryptionAtRestTests(PostgresServer postgres)
         await using var cluster = await PostgresCluster.CreateAsync(postgres);
         var silo = await cluster.StartSiloAsync();
         var installationId = await PostgresCluster.InstallAsync(silo);
-        var victim = await PostgresCluster.QueueAsync(silo, installationId);
-        var donor = await PostgresCluster.QueueAsync(silo, installationId);
+        var victim = await cluster.QueueAsync(silo, installationId);
+        var donor = await cluster.QueueAsync(silo, installationId);
         var victimIdentity = await JobIdentityAsync(silo, victim);
         var donorIdentity = await JobIdentityAsync(silo, donor);
         await cluster.StopAsync(silo);

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using Builtiful.GitHub;
 using Builtiful.Gateway.Host;
+using Builtiful.Simulation.GitHub;
 
 namespace Builtiful.Silo.Tests;
 
@@ -23,16 +24,25 @@ public sealed class StandaloneGatewayTests(PostgresServer postgres)
         await gateway.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(gateway.Urls.First()) };
         var installationId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
-        var jobId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
+        var login = "standalone-" + Guid.NewGuid().ToString("N")[..8];
+        var repository = login + "/app";
 
-        Assert.Equal(HttpStatusCode.OK, await DeliverAsync(http, "installation", Payloads.Installation("installation.created.1.json", installationId)));
-        Assert.Equal(HttpStatusCode.OK, await DeliverAsync(http, "workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId)));
+        // GitHub delivers to the standalone gateway only; the job is the world's, so a runner on our VM takes it.
+        var world = cluster.GitHub.World;
+        world.SetWebhookTargets([new Uri(http.BaseAddress, "/api/github/webhooks")]);
+        await world.InstallAsync(installationId, login, AccountKind.Organization);
+        world.AddRepository(installationId, repository, isPublic: false);
+        Assert.Equal(HttpStatusCode.OK, await DeliverAsync(http, "installation", Payloads.Installation("installation.created.1.json", installationId, login)));
+        var jobId = await world.QueueJobAsync(new JobSpec { Repository = repository, Labels = ["builtiful-2vcpu-ubuntu-2404"] });
 
         var job = await Eventually.Until(
             async () => (await silo.AdminJsonAsync($"/api/v1/jobs/{jobId}"))?.GetProperty("status").GetString(),
             status => status == "completed",
             "the job delivered through the standalone gateway completes");
         Assert.Equal("completed", job);
+        Assert.Equal("success", Assert.Single(world.Jobs, j => j.Id == jobId).Conclusion);
+        Assert.StartsWith("builtiful-", Assert.Single(world.Jobs, j => j.Id == jobId).RunnerName, StringComparison.Ordinal);
+        Assert.All(world.Deliveries.Where(d => d.JobId == jobId), d => Assert.Equal(200, d.StatusCode));
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/jobs/{jobId}");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", BuiltifulInstance.AdminToken);
         using var viaGateway = await http.SendAsync(request);

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Builtiful.Compute.Ec2.Api;
 using Builtiful.Compute.Ec2.Options;
+using Builtiful.Simulation.GitHub;
 using Builtiful.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -90,17 +91,17 @@ public static class Ec2Scenario
     /// <summary>Jobs one after another (no batching between them): queued, VM up, in_progress, completed, VM confirmed gone.</summary>
     private static async Task<JsonObject> LifecycleAsync(BuiltifulInstance builtiful, Ec2CallLog log, int jobs)
     {
-        var installationId = await InstallAsync(builtiful);
+        var (installationId, repository) = await InstallAsync(builtiful);
 
         // The first job also pays the per-process costs (zone names from DescribeSubnets): counted apart.
-        await OneJobAsync(builtiful, installationId);
+        await OneJobAsync(builtiful, installationId, repository);
         var first = ByAction(log.Calls, 1);
         log.Clear();
 
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < jobs; i++)
         {
-            await OneJobAsync(builtiful, installationId);
+            await OneJobAsync(builtiful, installationId, repository);
         }
 
         var calls = log.Calls;
@@ -123,13 +124,13 @@ public static class Ec2Scenario
         var limits = builtiful.App.Services.GetRequiredService<IOptions<Ec2Options>>().Value.ApiLimits.RunInstances;
         var bucket = builtiful.App.Services.GetRequiredService<Ec2RateLimits>().For($"default/{MotoServer.Region}").RunInstances;
         await Eventually.Until(() => Task.FromResult(bucket.Available), available => available >= limits.Burst - 0.01, "the RunInstances bucket is full again");
-        var installationId = await InstallAsync(builtiful);
+        var (installationId, repository) = await InstallAsync(builtiful);
         log.Clear();
 
         var sent = log.Now;
         await Task.WhenAll(Enumerable.Range(0, launches).Select(async _ =>
         {
-            using var response = await builtiful.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", NewId(), installationId));
+            using var response = await builtiful.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", NewId(), installationId, repository: repository));
             Expect(response, "queued");
         }));
         var runs = await Eventually.Until(
@@ -157,10 +158,10 @@ public static class Ec2Scenario
         };
     }
 
-    private static async Task OneJobAsync(BuiltifulInstance builtiful, long installationId)
+    private static async Task OneJobAsync(BuiltifulInstance builtiful, long installationId, string repository)
     {
         var jobId = NewId();
-        using (var queued = await builtiful.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId)))
+        using (var queued = await builtiful.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId, repository: repository)))
         {
             Expect(queued, "queued");
         }
@@ -174,12 +175,12 @@ public static class Ec2Scenario
             l => l.GetProperty("phase").GetString() == "idle",
             $"lease {leaseId} sees its VM running");
         var runner = lease.GetProperty("runnerName").GetString();
-        using (var started = await builtiful.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.in_progress.0.json", jobId, installationId, runnerName: runner)))
+        using (var started = await builtiful.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.in_progress.0.json", jobId, installationId, runnerName: runner, repository: repository)))
         {
             Expect(started, "in_progress");
         }
 
-        using (var completed = await builtiful.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.completed.1.json", jobId, installationId, runnerName: runner)))
+        using (var completed = await builtiful.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.completed.1.json", jobId, installationId, runnerName: runner, repository: repository)))
         {
             Expect(completed, "completed");
         }
@@ -205,12 +206,19 @@ public static class Ec2Scenario
         return null;
     }
 
-    private static async Task<long> InstallAsync(BuiltifulInstance builtiful)
+    /// <summary>
+    /// The recorded installation (a user account) under a login of its own, made known to the simulated GitHub first
+    /// with one private repository, so the App client can mint the JIT runner configs the instances' user data carries.
+    /// </summary>
+    private static async Task<(long InstallationId, string Repository)> InstallAsync(BuiltifulInstance builtiful)
     {
         var installationId = NewId();
-        using var response = await builtiful.DeliverAsync("installation", Payloads.Installation("installation.created.1.json", installationId));
+        var login = "bench-" + Guid.NewGuid().ToString("N")[..8];
+        var repository = login + "/Hello-World";
+        await builtiful.KnowInWorldAsync(installationId, login, AccountKind.User, (repository, false));
+        using var response = await builtiful.DeliverAsync("installation", Payloads.Installation("installation.created.1.json", installationId, login));
         Expect(response, "installation");
-        return installationId;
+        return (installationId, repository);
     }
 
     private static JsonObject ByAction(IReadOnlyList<Ec2WireCall> calls, int jobs)
