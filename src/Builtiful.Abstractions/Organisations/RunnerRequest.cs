@@ -24,6 +24,8 @@ public enum AdmissionKind
     Refused = 2,
     /// <summary>The job was already admitted; nothing changed.</summary>
     Duplicate = 3,
+    /// <summary>The installation is not known yet: the job is kept without a VM until <c>installation.created</c>.</summary>
+    Parked = 4,
 }
 
 [GenerateSerializer, Immutable, Alias("builtiful.admission")]
