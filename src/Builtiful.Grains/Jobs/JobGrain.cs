@@ -210,8 +210,9 @@ public sealed partial class JobGrain(
             JobId = this.GetPrimaryKeyLong(),
             MachineType = machineType,
             Labels = [.. Job.Labels],
-            // GitHub's 24 hours in line run from the approval, not from the job's creation before its reviewers.
-            QueuedAt = Job.ApprovedAt ?? Job.QueuedAt ?? time.GetUtcNow(),
+            // Builtiful's own clock, not the payload's created_at (another machine's clock, and before any approval):
+            // the organisation drops a job that stays in line longer than GitHub keeps one queued, counted from here.
+            QueuedAt = Job.ApprovedAt ?? Job.RecordedAt ?? Job.QueuedAt ?? time.GetUtcNow(),
             Repository = Job.Repository,
             Visibility = Job.Visibility,
         });

@@ -73,7 +73,7 @@ public sealed partial class OrganisationGrain
         var now = Clock.GetUtcNow();
         var options = defaults.Value;
         var dropped = new List<(long JobId, RejectionCode Code, string Reason)>();
-        var lifetime = $"GitHub cancels a job queued longer than {options.QueuedJobLifetime}, so Builtiful starts no VM for it";
+        var lifetime = $"GitHub cancels a job queued for {Describe(options.QueuedJobLifetime)}, so Builtiful starts no VM for it";
         foreach (var waiting in Org.WaitingLine.Where(w => now - w.QueuedAt >= options.QueuedJobLifetime))
         {
             dropped.Add((waiting.JobId, RejectionCode.Expired, $"the job waited in line since {waiting.QueuedAt:O}: {lifetime}"));
@@ -89,7 +89,7 @@ public sealed partial class OrganisationGrain
             else if (now - parked.ParkedAt >= options.ParkedJobMaxAge)
             {
                 dropped.Add((parked.Request.JobId, RejectionCode.UnknownInstallation,
-                    $"installation {InstallationId} is unknown: its installation.created did not arrive within {options.ParkedJobMaxAge} of the job's queued delivery"));
+                    $"installation {InstallationId} is unknown: its installation.created did not arrive within {Describe(options.ParkedJobMaxAge)} of the job's queued delivery"));
             }
         }
 
@@ -107,6 +107,10 @@ public sealed partial class OrganisationGrain
             await GrainFactory.GetGrain<IJobGrain>(jobId).Refused(code, reason);
         }
     }
+
+    private static string Describe(TimeSpan span) => span.TotalHours >= 1
+        ? $"{span.TotalHours.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)} hours"
+        : $"{span.TotalMinutes.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)} minutes";
 
     /// <summary>The job left GitHub's queue (started or finished): it no longer waits in either line.</summary>
     private bool ForgetQueued(long jobId) =>
