@@ -12,7 +12,8 @@ namespace Builtiful.Gateway.Tests;
 
 /// <summary>
 /// Strangers get nothing: a signed job event for an installation that is unknown, suspended or deleted launches no VM
-/// and is counted in <c>builtiful.webhooks.refused</c> with its reason, as are deliveries the gateway refuses itself.
+/// and is counted in <c>builtiful.webhooks.refused</c> with its reason, as are deliveries the gateway refuses itself. An
+/// unknown installation's first jobs are kept (its installation.created may be on its way), a bounded number of them.
 /// </summary>
 public sealed class StrangerTests(StrangerTests.Host builtiful) : IClassFixture<StrangerTests.Host>, IDisposable
 {
@@ -20,26 +21,49 @@ public sealed class StrangerTests(StrangerTests.Host builtiful) : IClassFixture<
 
     public sealed class Host : RunningBuiltiful
     {
-        protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>();
+        protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
+        {
+            ["Organisations:ParkedJobLimit"] = "2",
+        };
     }
 
     public void Dispose() => _refused.Dispose();
 
     [Fact]
-    public async Task A_job_for_an_installation_never_created_gets_no_VM_and_is_counted()
+    public async Task Jobs_of_an_installation_never_created_are_parked_up_to_the_limit_and_the_rest_are_rejected_and_counted()
     {
         var installationId = NewId();
-        var jobId = NewId();
+        long[] parked = [NewId(), NewId()];
+        foreach (var jobId in parked)
+        {
+            Assert.StartsWith("applied: parked", await DeliverQueuedAsync(jobId, installationId), StringComparison.Ordinal);
+        }
 
-        using var response = await builtiful.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId));
+        // The installation may yet arrive (installation.created races the first jobs), but a stranger's jobs cannot pile up.
+        var jobIdPastLimit = NewId();
+        Assert.Equal("rejected", await DeliverQueuedAsync(jobIdPastLimit, installationId));
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("rejected", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("outcome").GetString());
-        var job = (await builtiful.AdminJsonAsync($"/api/v1/jobs/{jobId}"))!.Value;
+        var job = (await builtiful.AdminJsonAsync($"/api/v1/jobs/{jobIdPastLimit}"))!.Value;
         Assert.Contains("unknown", job.GetProperty("rejectionReason").GetString(), StringComparison.Ordinal);
         Assert.Equal(JsonValueKind.Null, job.GetProperty("leaseId").ValueKind);
+        foreach (var jobId in parked)
+        {
+            var kept = (await builtiful.AdminJsonAsync($"/api/v1/jobs/{jobId}"))!.Value;
+            Assert.False(kept.GetProperty("rejected").GetBoolean());
+            Assert.Equal(JsonValueKind.Null, kept.GetProperty("leaseId").ValueKind);
+        }
+
         Assert.Null(await builtiful.AdminJsonAsync($"/api/v1/organisations/{installationId}"));
+        Assert.DoesNotContain(builtiful.Services.GetRequiredService<Simulation.SimulatedComputeProvider>().Vms,
+            v => v.Tags.GetValueOrDefault(Providers.InstanceTags.Installation) == installationId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         await _refused.ReachesAsync(RefusalReasons.UnknownInstallation, 1);
+    }
+
+    private async Task<string> DeliverQueuedAsync(long jobId, long installationId)
+    {
+        using var response = await builtiful.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("outcome").GetString()!;
     }
 
     [Theory]

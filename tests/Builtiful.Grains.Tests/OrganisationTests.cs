@@ -95,17 +95,18 @@ public sealed class OrganisationTests(LifecycleCluster world) : IClassFixture<Li
     }
 
     [Fact]
-    public async Task Jobs_of_an_unknown_installation_launch_nothing_and_say_why()
+    public async Task Jobs_of_an_unknown_installation_launch_nothing_and_are_parked_without_being_rejected()
     {
         var stranger = Random.Shared.NextInt64(1, long.MaxValue);
         var jobId = LifecycleCluster.NewJobId();
 
         var outcome = await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, stranger, JobStatus.Queued));
 
-        Assert.Equal(JobEventOutcome.Rejected, outcome);
-        Assert.Contains("unknown", (await world.Job(jobId).GetView())!.RejectionReason, StringComparison.Ordinal);
-        Assert.Equal(RejectionCode.UnknownInstallation, (await world.Job(jobId).GetView())!.RejectionCode);
-        Assert.Equal(0, (await world.Organisation(stranger).GetView()).LiveLeases);
+        Assert.Equal(JobEventOutcome.Parked, outcome);
+        Assert.Null((await world.Job(jobId).GetView())!.RejectionReason);
+        var organisation = await world.Organisation(stranger).GetView();
+        Assert.Equal(0, organisation.LiveLeases);
+        Assert.Equal([jobId], organisation.ParkedJobIds);
     }
 
     [Fact]

@@ -18,6 +18,13 @@ public interface IJobGrain : IGrainWithIntegerKey
     Task ProvisioningFailed(string reason);
 
     /// <summary>
+    /// The organisation let go of a job it had kept without a VM (parked for an unknown installation, or waiting in line
+    /// longer than GitHub keeps a job queued): the job launches nothing. One-way, like <see cref="ProvisioningFailed"/>.
+    /// </summary>
+    [OneWay, Alias("refused")]
+    Task Refused(RejectionCode code, string reason);
+
+    /// <summary>
     /// Retention: deletes the job's stored record, and its repository in the month's usage, unless the job may still be
     /// live at GitHub (neither completed nor rejected, and first seen at or after <paramref name="abandonedBefore"/>).
     /// </summary>
@@ -47,4 +54,9 @@ public enum JobEventOutcome
     Ignored = 1,
     /// <summary>The job is recorded but no VM will be launched for it; the reason is on the job.</summary>
     Rejected = 2,
+    /// <summary>
+    /// The job is recorded and kept, without a VM, until its installation's <c>installation.created</c> arrives (which
+    /// can race the job's first delivery); it is rejected if that takes longer than <c>Organisations:ParkedJobMaxAge</c>.
+    /// </summary>
+    Parked = 3,
 }

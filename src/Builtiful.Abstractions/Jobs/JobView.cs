@@ -25,4 +25,6 @@ public sealed record JobView
     /// <summary>Set with <see cref="RejectionReason"/>: the bounded code of why the job launched nothing.</summary>
     [Id(18)] public RejectionCode? RejectionCode { get; init; }
     [Id(19)] public RepositoryVisibility Visibility { get; init; }
+    /// <summary>An environment's protection rule holds the job (<c>waiting</c>): no VM until a reviewer approves it.</summary>
+    [Id(20)] public bool AwaitingApproval { get; init; }
 }

@@ -24,6 +24,8 @@ public enum RejectionCode
     PublicRepository = 9,
     /// <summary>Every VM started for the job ended before a runner took it.</summary>
     ProvisioningFailed = 10,
+    /// <summary>The job stayed queued longer than GitHub keeps a queued job (<c>Organisations:QueuedJobLifetime</c>).</summary>
+    Expired = 11,
 }
 
 public static class RejectionCodeNames
@@ -40,6 +42,7 @@ public static class RejectionCodeNames
         RejectionCode.RepositoryNotAllowed => "repository_not_allowed",
         RejectionCode.PublicRepository => "public_repository",
         RejectionCode.ProvisioningFailed => "provisioning_failed",
+        RejectionCode.Expired => "expired",
         _ => "other",
     };
 }

@@ -13,6 +13,8 @@ public sealed record OrganisationView
     [Id(7)] public IReadOnlyList<Guid> LeaseIds { get; init; } = [];
     [Id(8)] public IReadOnlyList<long> WaitingJobIds { get; init; } = [];
     [Id(9)] public int? RepositoryCount { get; init; }
+    /// <summary>Jobs kept for an installation whose <c>installation.created</c> has not arrived yet.</summary>
+    [Id(10)] public IReadOnlyList<long> ParkedJobIds { get; init; } = [];
 }
 
 /// <summary>A job GitHub still holds queued for this organisation, oldest first.</summary>

@@ -9,6 +9,7 @@ public sealed record RunnerRequest
     [Id(0)] public required long JobId { get; init; }
     [Id(1)] public required MachineType MachineType { get; init; }
     [Id(2)] public required IReadOnlyList<string> Labels { get; init; }
+    /// <summary>When Builtiful saw the job queued (or approved), by its own clock: the line's order and its 24 hours count from here.</summary>
     [Id(3)] public required DateTimeOffset QueuedAt { get; init; }
     [Id(4)] public string? Repository { get; init; }
     [Id(5)] public Jobs.RepositoryVisibility Visibility { get; init; }
@@ -24,6 +25,8 @@ public enum AdmissionKind
     Refused = 2,
     /// <summary>The job was already admitted; nothing changed.</summary>
     Duplicate = 3,
+    /// <summary>The installation is not known yet: the job is kept without a VM until <c>installation.created</c>.</summary>
+    Parked = 4,
 }
 
 [GenerateSerializer, Immutable, Alias("builtiful.admission")]

@@ -30,7 +30,8 @@ public sealed record JobResponse(
     string? RejectionCode = null,
     string RepositoryVisibility = "unknown",
     string? InstanceId = null,
-    string? RunnerName = null)
+    string? RunnerName = null,
+    bool AwaitingApproval = false)
 {
     public static JobResponse From(JobView v) => new(
         v.Id, v.Status.ToWire(), v.Conclusion, v.InstallationId, v.Repository, v.Branch, v.HeadSha, v.Labels, v.MachineType,
@@ -40,7 +41,8 @@ public sealed record JobResponse(
         v is { LeaseId: not null, StartedAt: { } started, CompletedAt: { } completed } ? Usage.JobRun.MinutesBetween(started, completed) : null,
         v.RejectionReason is not null,
         v.RejectionReason is null ? null : (v.RejectionCode ?? Jobs.RejectionCode.Other).ToWire(),
-        v.Visibility.ToWire());
+        v.Visibility.ToWire(),
+        AwaitingApproval: v.AwaitingApproval);
 }
 
 public sealed record LeaseResponse(

@@ -1,4 +1,5 @@
 using Builtiful.Jobs;
+using Builtiful.Leases;
 using Builtiful.Machines;
 using Builtiful.Organisations;
 using Octokit.Webhooks;
@@ -36,7 +37,9 @@ public sealed class BuiltifulWebhookProcessor(GatewayGrains jobs, WebhookMetrics
             return;
         }
 
-        if (!MachineLabels.AnyOurs(labels))
+        // A runner of ours may take a job whose labels name no machine type of ours (runs-on: self-hosted): its lease must
+        // still learn of the job, to bind it and be torn down after it.
+        if (!MachineLabels.AnyOurs(labels) && !RunnerNames.TryParseLease(delivery.RunnerName, out _))
         {
             Outcome = new DeliveryOutcome("workflow_job", delivery.Action, "ignored: no builtiful- label, not ours");
             return;
@@ -80,6 +83,7 @@ public sealed class BuiltifulWebhookProcessor(GatewayGrains jobs, WebhookMetrics
             JobEventOutcome.Applied => "applied",
             JobEventOutcome.Ignored => "ignored",
             JobEventOutcome.Rejected => "rejected",
+            JobEventOutcome.Parked => "applied: parked until the installation is created",
             _ => result.ToString().ToLowerInvariant(),
         });
     }

@@ -42,6 +42,7 @@ public static class RefusalReasons
     public const string RepositoryNotAllowed = "repository_not_allowed";
     public const string PublicRepository = "public_repository";
     public const string ProvisioningFailed = "provisioning_failed";
+    public const string Expired = "expired";
     public const string MissingSignature = "missing_signature";
     public const string BadSignature = "bad_signature";
     public const string Malformed = "malformed";

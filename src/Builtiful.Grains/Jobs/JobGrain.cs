@@ -19,13 +19,18 @@ public sealed partial class JobGrain(
     public async Task<JobEventOutcome> Apply(WorkflowJobEvent jobEvent)
     {
         ArgumentNullException.ThrowIfNull(jobEvent);
-        if (Job.Known && jobEvent.Action <= Job.Status)
+        if (Job.Known && jobEvent.Action.Rank() <= Job.Status.Rank())
         {
             LogIgnored(logger, this.GetPrimaryKeyLong(), jobEvent.Action, Job.Status);
             return JobEventOutcome.Ignored;
         }
 
         var firstSeen = !Job.Known;
+        if (Job.Known && Job.Status == JobStatus.Waiting && jobEvent.Action == JobStatus.Queued)
+        {
+            Job.ApprovedAt = time.GetUtcNow();
+        }
+
         Record(jobEvent);
         if (firstSeen)
         {
@@ -37,8 +42,12 @@ public sealed partial class JobGrain(
         var outcome = JobEventOutcome.Applied;
         switch (jobEvent.Action)
         {
-            case JobStatus.Queued or JobStatus.Waiting when !Job.RunnerRequested && Job.RejectionReason is null:
+            case JobStatus.Queued when !Job.RunnerRequested && Job.RejectionReason is null:
                 outcome = await RequestRunnerAsync();
+                break;
+            case JobStatus.Waiting:
+                // A protection rule holds the job: a VM now would idle to its boot deadline while nobody approves.
+                LogAwaitingApproval(logger, this.GetPrimaryKeyLong());
                 break;
             case JobStatus.InProgress:
                 Job.StartedAt ??= jobEvent.StartedAt ?? time.GetUtcNow();
@@ -70,12 +79,23 @@ public sealed partial class JobGrain(
 
     public async Task ProvisioningFailed(string reason)
     {
-        if (!Job.Known || Job.Status >= JobStatus.InProgress)
+        if (!Job.Known || Job.Status.Rank() >= JobStatus.InProgress.Rank())
         {
             return;
         }
 
         Reject(RejectionCode.ProvisioningFailed, reason);
+        await state.WriteStateAsync();
+    }
+
+    public async Task Refused(RejectionCode code, string reason)
+    {
+        if (!Job.Known || Job.Status.Rank() >= JobStatus.InProgress.Rank() || Job.RejectionReason is not null)
+        {
+            return;
+        }
+
+        Reject(code, reason);
         await state.WriteStateAsync();
     }
 
@@ -135,6 +155,7 @@ public sealed partial class JobGrain(
             RunAttempt = Job.RunAttempt,
             WorkflowName = Job.WorkflowName,
             JobName = Job.JobName,
+            AwaitingApproval = Job.Status == JobStatus.Waiting,
         }
         : null);
 
@@ -189,7 +210,9 @@ public sealed partial class JobGrain(
             JobId = this.GetPrimaryKeyLong(),
             MachineType = machineType,
             Labels = [.. Job.Labels],
-            QueuedAt = Job.QueuedAt ?? time.GetUtcNow(),
+            // Builtiful's own clock, not the payload's created_at (another machine's clock, and before any approval):
+            // the organisation drops a job that stays in line longer than GitHub keeps one queued, counted from here.
+            QueuedAt = Job.ApprovedAt ?? Job.RecordedAt ?? Job.QueuedAt ?? time.GetUtcNow(),
             Repository = Job.Repository,
             Visibility = Job.Visibility,
         });
@@ -201,7 +224,7 @@ public sealed partial class JobGrain(
 
         Job.RunnerRequested = true;
         LogAdmitted(logger, this.GetPrimaryKeyLong(), Job.InstallationId, admission.Kind, admission.LeaseId);
-        return JobEventOutcome.Applied;
+        return admission.Kind == AdmissionKind.Parked ? JobEventOutcome.Parked : JobEventOutcome.Applied;
     }
 
     private JobEventOutcome Reject(RejectionCode code, string reason)
@@ -256,6 +279,9 @@ public sealed partial class JobGrain(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId}: {Action} ignored, already {Status}")]
     private static partial void LogIgnored(ILogger logger, long jobId, JobStatus action, JobStatus status);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} waits for an environment's approval; no VM until it is queued")]
+    private static partial void LogAwaitingApproval(ILogger logger, long jobId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} of installation {InstallationId}: {Admission} (lease {LeaseId})")]
     private static partial void LogAdmitted(ILogger logger, long jobId, long installationId, AdmissionKind admission, Guid? leaseId);

@@ -30,4 +30,6 @@ public sealed record JobState
     [Id(20)] public RepositoryVisibility Visibility { get; set; }
     /// <summary>When Builtiful first saw the job (its own clock, not the payload's): retention counts from here.</summary>
     [Id(21)] public DateTimeOffset? RecordedAt { get; set; }
+    /// <summary>When a <c>queued</c> followed <c>waiting</c> (its own clock): an approved job's 24 hours in line count from here.</summary>
+    [Id(22)] public DateTimeOffset? ApprovedAt { get; set; }
 }

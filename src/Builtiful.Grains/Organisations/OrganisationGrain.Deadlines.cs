@@ -42,7 +42,8 @@ public sealed partial class OrganisationGrain : IRemindable
         }
 
         await RepairUnknownLeasesAsync();
-        if (Org.Leases.Count == 0)
+        await DropStaleQueuedAsync();
+        if (Org.Leases.Count == 0 && Org.WaitingLine.Count == 0 && Org.ParkedLine.Count == 0)
         {
             await StopDrivingAsync();
             return;

@@ -101,6 +101,8 @@ public sealed partial class OrganisationGrain(
                 await AdmitWaitingAsync();
                 break;
         }
+
+        await AdmitParkedAsync();
     }
 
     public async Task ApplyRepositories(RepositoriesChange change)
@@ -118,11 +120,15 @@ public sealed partial class OrganisationGrain(
     public async Task<Admission> RequestRunner(RunnerRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (Org.Status == OrganisationStatus.Unknown)
+        {
+            return await ParkAsync(request);
+        }
+
         if (Org.Status != OrganisationStatus.Active)
         {
             return Org.Status switch
             {
-                OrganisationStatus.Unknown => Refuse(RejectionCode.UnknownInstallation, $"installation {InstallationId} is unknown: Builtiful never received its installation.created"),
                 OrganisationStatus.Suspended => Refuse(RejectionCode.SuspendedInstallation, $"installation {InstallationId} is suspended"),
                 _ => Refuse(RejectionCode.DeletedInstallation, $"installation {InstallationId} was deleted"),
             };
@@ -180,12 +186,13 @@ public sealed partial class OrganisationGrain(
 
         Org.WaitingLine.Add(waiting);
         await state.WriteStateAsync();
+        await EnsureDrivingAsync();
         return new Admission(AdmissionKind.Waiting, Position: Org.WaitingLine.Count);
     }
 
     public async Task JobStarted(long jobId, Guid? leaseId)
     {
-        var changed = Org.WaitingLine.RemoveAll(w => w.JobId == jobId) > 0;
+        var changed = ForgetQueued(jobId);
         var ownLease = FindLeaseFor(jobId);
         if (leaseId is { } id && Org.Leases.TryGetValue(id, out var slot))
         {
@@ -235,7 +242,7 @@ public sealed partial class OrganisationGrain(
 
     public async Task JobFinished(long jobId)
     {
-        var changed = Org.WaitingLine.RemoveAll(w => w.JobId == jobId) > 0;
+        var changed = ForgetQueued(jobId);
         if (FindLeaseFor(jobId) is { } own)
         {
             own.Slot.ForJob = null;
@@ -307,6 +314,7 @@ public sealed partial class OrganisationGrain(
         LeaseIds = [.. Org.Leases.Keys],
         WaitingJobIds = [.. Org.WaitingLine.Select(w => w.JobId)],
         RepositoryCount = Org.RepositoryCount,
+        ParkedJobIds = [.. Org.ParkedLine.Select(p => p.Request.JobId)],
     });
 
     public Task<IReadOnlyList<PendingJob>> GetPendingJobs()

@@ -19,6 +19,15 @@ public sealed class OrganisationOptions
     /// <summary>Deadline checks of one organisation's leases in flight at once on each reminder tick.</summary>
     public int LeaseChecksInFlight { get; set; } = 16;
 
+    /// <summary>Jobs one not-yet-created installation keeps (their <c>queued</c> raced <c>installation.created</c>); more are rejected.</summary>
+    public int ParkedJobLimit { get; set; } = 1_000;
+
+    /// <summary>How long a job waits for its installation's <c>installation.created</c> before it is rejected.</summary>
+    public TimeSpan ParkedJobMaxAge { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>GitHub cancels a job queued this long: a job still without a VM by then is dropped from the line.</summary>
+    public TimeSpan QueuedJobLifetime { get; set; } = TimeSpan.FromHours(24);
+
     public OrganisationLimits ToLimits() => new()
     {
         MaxConcurrentVms = MaxConcurrentVms,

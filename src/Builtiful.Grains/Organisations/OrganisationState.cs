@@ -18,6 +18,17 @@ public sealed record OrganisationState
     [Id(10)] public OperatorSuspension? OperatorSuspension { get; set; }
     /// <summary>The repository allow-list and public-repository opt-in an operator set; null: none, public refused.</summary>
     [Id(11)] public RepositoryPolicy? RepositoryPolicy { get; set; }
+    /// <summary>Jobs of a not-yet-created installation, oldest first; bounded by <c>Organisations:ParkedJobLimit</c>.</summary>
+    [Id(12)] public List<ParkedJob> ParkedLine { get; set; } = [];
+}
+
+/// <summary>A job whose <c>queued</c> arrived before its installation's <c>installation.created</c>.</summary>
+[GenerateSerializer, Alias("builtiful.parked-job")]
+public sealed record ParkedJob
+{
+    [Id(0)] public required RunnerRequest Request { get; init; }
+    /// <summary>The organisation's own clock when the job was parked: its age counts from here.</summary>
+    [Id(1)] public required DateTimeOffset ParkedAt { get; init; }
 }
 
 /// <summary>
