@@ -159,10 +159,11 @@ public sealed partial class Ec2ComputeProvider : IComputeProvider, IDisposable
             }
         }
 
-        var known = valid.Where(id => _directory.TargetOf(id) is not null).GroupBy(id => _directory.TargetOf(id)!.Index);
-        var unknown = valid.Where(id => _directory.TargetOf(id) is null).ToList();
-        var asks = known.Select(g => (Target: _targets.All[g.Key], Ids: g.ToList()))
-            .Concat(unknown.Count > 0 ? _targets.All.Select(t => (Target: t, Ids: unknown)) : [])
+        // An id whose target is not known is asked of every target, in the same requests as that target's known ids.
+        var targetOf = valid.ToDictionary(id => id, id => _directory.TargetOf(id), StringComparer.Ordinal);
+        var unknown = valid.Where(id => targetOf[id] is null).ToList();
+        var asks = _targets.All
+            .Select(t => (Target: t, Ids: valid.Where(id => targetOf[id] == t).Concat(unknown).ToList()))
             .SelectMany(a => a.Ids.Chunk(DescribeBatch).Select(chunk => (a.Target, Ids: (IReadOnlyList<string>)chunk)));
         var answers = await Task.WhenAll(asks.Select(async a => (a.Target, States: await DescribeBatchAsync(a.Target, a.Ids, cancellationToken))));
         foreach (var (target, answer) in answers)
