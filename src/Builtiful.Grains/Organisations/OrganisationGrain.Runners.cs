@@ -13,13 +13,18 @@ public sealed partial class OrganisationGrain
     /// </summary>
     private async Task EnforcePolicyOnRunnerAsync(Guid leaseId, long jobId)
     {
+        if (Org.Leases.GetValueOrDefault(leaseId) is not { } slot)
+        {
+            return;
+        }
+
         // The job is mid-call into this grain; its view is a read that interleaves, so asking it back cannot deadlock.
         var job = await GrainFactory.GetGrain<IJobGrain>(jobId).GetView();
-        var repository = string.IsNullOrEmpty(job?.Repository) ? Org.Leases.GetValueOrDefault(leaseId)?.RunnerRepository : job.Repository;
+        var repository = string.IsNullOrEmpty(job?.Repository) ? slot.RunnerRepository : job.Repository;
         var refusal = RepositoryRefusal(new RunnerRequest
         {
             JobId = jobId,
-            MachineType = Org.Leases[leaseId].MachineType,
+            MachineType = slot.MachineType,
             Labels = job?.Labels ?? [],
             QueuedAt = default,
             Repository = repository,
