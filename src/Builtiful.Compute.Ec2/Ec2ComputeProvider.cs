@@ -137,6 +137,67 @@ public sealed partial class Ec2ComputeProvider : IComputeProvider, IDisposable
         }
     }
 
+    /// <summary>
+    /// Ids whose target is known go to that target in DescribeInstances requests of up to 200; the rest are asked of every
+    /// target the same way. The same eventual-consistency grace as <see cref="DescribeAsync"/> applies to each id.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, InstanceState>> DescribeManyAsync(IReadOnlyCollection<string> instanceIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(instanceIds);
+        var states = new Dictionary<string, InstanceState>(StringComparer.Ordinal);
+        var valid = new List<string>();
+        foreach (var id in instanceIds.Distinct(StringComparer.Ordinal))
+        {
+            if (IsInstanceId(id))
+            {
+                valid.Add(id);
+            }
+            else
+            {
+                // No instance can carry a malformed id.
+                states[id] = InstanceState.NotFound;
+            }
+        }
+
+        // An id whose target is not known is asked of every target, in the same requests as that target's known ids.
+        var targetOf = valid.ToDictionary(id => id, id => _directory.TargetOf(id), StringComparer.Ordinal);
+        var unknown = valid.Where(id => targetOf[id] is null).ToList();
+        var asks = _targets.All
+            .Select(t => (Target: t, Ids: valid.Where(id => targetOf[id] == t).Concat(unknown).ToList()))
+            .SelectMany(a => a.Ids.Chunk(DescribeBatch).Select(chunk => (a.Target, Ids: (IReadOnlyList<string>)chunk)));
+        var answers = await Task.WhenAll(asks.Select(async a => (a.Target, States: await DescribeBatchAsync(a.Target, a.Ids, cancellationToken))));
+        foreach (var (target, answer) in answers)
+        {
+            foreach (var (id, state) in answer)
+            {
+                if (state != InstanceState.NotFound)
+                {
+                    // Asked of every target, an unknown id is found in at most one: that one is where it lives.
+                    states[id] = state;
+                    if (state != InstanceState.Terminated)
+                    {
+                        _directory.Seen(id, target);
+                    }
+                }
+            }
+        }
+
+        foreach (var id in valid)
+        {
+            if (states.TryAdd(id, InstanceState.NotFound) && _directory.MayBeInvisible(id))
+            {
+                // Launched moments ago: EC2's read side may not have caught up. Not found proves nothing yet.
+                states[id] = InstanceState.Pending;
+            }
+            else if (states[id] is InstanceState.Terminated or InstanceState.NotFound)
+            {
+                _directory.Forget(id);
+            }
+        }
+
+        return states;
+    }
+
     public async Task<IReadOnlyList<InstanceSummary>> ListByTagAsync(string key, string value, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);

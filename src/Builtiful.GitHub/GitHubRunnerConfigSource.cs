@@ -23,6 +23,9 @@ public sealed partial class GitHubRunnerConfigSource(
 
     private const int MaxRunnerPages = 100;
 
+    /// <summary>A repository's runners belong to its one default group; organisation runner groups do not apply there.</summary>
+    private const long RepositoryRunnerGroup = 1;
+
     public async Task<RunnerConfig> CreateAsync(RunnerRegistration registration, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(registration);
@@ -37,7 +40,7 @@ public sealed partial class GitHubRunnerConfigSource(
         {
             InstallationId = registration.InstallationId,
             JsonBody = JsonSerializer.Serialize(
-                new JitConfigRequest(registration.RunnerName, registration.RunnerGroupId, labels, options.Value.WorkFolder),
+                new JitConfigRequest(registration.RunnerName, GroupIn(scope, registration), labels, options.Value.WorkFolder),
                 GitHubJson.Default.JitConfigRequest),
         };
 
@@ -168,6 +171,9 @@ public sealed partial class GitHubRunnerConfigSource(
             (failed, response) => GitHubApi.Failure(failed, response, Explain(response.Status, scope, null)),
             cancellationToken);
 
+    private static long GroupIn(RunnerScope scope, RunnerRegistration registration) =>
+        scope.IsOrganisation ? registration.RunnerGroupId : RepositoryRunnerGroup;
+
     private static bool SaysBusy(string? message) =>
         message is not null && (message.Contains("job", StringComparison.OrdinalIgnoreCase) || message.Contains("busy", StringComparison.OrdinalIgnoreCase));
 
@@ -181,7 +187,7 @@ public sealed partial class GitHubRunnerConfigSource(
         HttpStatusCode.NotFound =>
             $"GitHub does not show {scope} to this installation: the App is not installed there (or no longer), or lacks the permission to manage its runners.",
         HttpStatusCode.UnprocessableEntity when registration is not null =>
-            $"GitHub rejected the runner's settings (runner group {registration.RunnerGroupId}, labels {string.Join(", ", registration.Labels)}): the group may not exist or not be open to {scope}.",
+            $"GitHub rejected the runner's settings (runner group {GroupIn(scope, registration)}, labels {string.Join(", ", registration.Labels)}): the group may not exist or not be open to {scope}.",
         HttpStatusCode.UnprocessableEntity => "GitHub rejected the request's content.",
         HttpStatusCode.Unauthorized => "GitHub did not accept the installation token twice in a row.",
         _ => null,

@@ -2,7 +2,7 @@ using Builtiful.Providers;
 
 namespace Builtiful.GitHub;
 
-/// <summary>Where runners are registered: an organisation, or one repository of a user account.</summary>
+/// <summary>Where runners are registered: one repository (see <see cref="For"/>); the organisation scope is for listings.</summary>
 public sealed record RunnerScope
 {
     private RunnerScope(string path, string description)
@@ -37,29 +37,19 @@ public sealed record RunnerScope
         return new RunnerScope($"repos/{Uri.EscapeDataString(parts[0])}/{Uri.EscapeDataString(parts[1])}/actions/runners", $"repository {repository}");
     }
 
-    /// <summary>Organisation installations register on the organisation; user installations on the job's repository.</summary>
+    /// <summary>
+    /// Every runner is registered on the repository of the job it is launched for, for organisation and user installations
+    /// alike: GitHub then hands it only jobs of that repository, one Builtiful admitted, never another repository's job that
+    /// the organisation's policy refuses (an organisation-level runner in the default group may take any of them).
+    /// </summary>
     public static RunnerScope For(RunnerRegistration registration)
     {
         ArgumentNullException.ThrowIfNull(registration);
-        if (string.Equals(registration.AccountType, "Organization", StringComparison.OrdinalIgnoreCase))
-        {
-            var login = !string.IsNullOrWhiteSpace(registration.AccountLogin)
-                ? registration.AccountLogin
-                : registration.Repository?.Split('/')[0];
-            if (string.IsNullOrWhiteSpace(login))
-            {
-                throw new ArgumentException(
-                    $"Runner {registration.RunnerName} of installation {registration.InstallationId} names no organisation login.", nameof(registration));
-            }
-
-            return Organisation(login);
-        }
-
         if (string.IsNullOrWhiteSpace(registration.Repository))
         {
             throw new ArgumentException(
                 $"Runner {registration.RunnerName} of installation {registration.InstallationId} ({registration.AccountType ?? "unknown account type"} " +
-                $"{registration.AccountLogin}) names no repository: user-account installations register runners on a repository.", nameof(registration));
+                $"{registration.AccountLogin}) names no repository: runners are registered on the repository of their job.", nameof(registration));
         }
 
         return Repository(registration.Repository);

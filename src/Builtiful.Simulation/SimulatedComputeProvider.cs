@@ -26,6 +26,7 @@ public sealed partial class SimulatedComputeProvider(
     private readonly ConcurrentDictionary<Guid, bool> _leasesAsked = new();
     private readonly CancellationTokenSource _stopping = new();
     private int _disposed;
+    private int _describeManyCalls;
 
     public string Name => ProviderName;
 
@@ -82,6 +83,18 @@ public sealed partial class SimulatedComputeProvider(
 
     public Task<InstanceState> DescribeAsync(string instanceId, CancellationToken cancellationToken) =>
         Task.FromResult(_vms.TryGetValue(instanceId, out var vm) ? vm.State : InstanceState.NotFound);
+
+    public Task<IReadOnlyDictionary<string, InstanceState>> DescribeManyAsync(IReadOnlyCollection<string> instanceIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(instanceIds);
+        Interlocked.Increment(ref _describeManyCalls);
+        IReadOnlyDictionary<string, InstanceState> states = instanceIds.Distinct(StringComparer.Ordinal)
+            .ToDictionary(id => id, id => _vms.TryGetValue(id, out var vm) ? vm.State : InstanceState.NotFound, StringComparer.Ordinal);
+        return Task.FromResult(states);
+    }
+
+    /// <summary>Batched describes answered so far: what a test counts to see one request per check instead of one per VM.</summary>
+    public int DescribeManyCalls => Volatile.Read(ref _describeManyCalls);
 
     public Task<IReadOnlyList<InstanceSummary>> ListByTagAsync(string key, string value, CancellationToken cancellationToken)
     {

@@ -7,7 +7,7 @@ namespace Builtiful.GitHub.Tests;
 public sealed class AppAuthenticationTests
 {
     private const string TokenExchange = "^/app/installations/[0-9]+/access_tokens$";
-    private const string OrgJit = "^/orgs/acme/actions/runners/generate-jitconfig$";
+    private const string RepoJit = "^/repos/acme/widgets/actions/runners/generate-jitconfig$";
 
     [Fact]
     public async Task The_App_JWT_verifies_with_the_public_key_and_carries_issuer_and_short_lifetime()
@@ -44,7 +44,7 @@ public sealed class AppAuthenticationTests
         }
 
         Assert.Single(harness.GitHub.Seen("POST", TokenExchange));
-        var jits = harness.GitHub.Seen("POST", OrgJit);
+        var jits = harness.GitHub.Seen("POST", RepoJit);
         Assert.Equal(3, jits.Count);
         Assert.Single(jits.Select(j => j.Bearer).Distinct());
         Assert.StartsWith("ghs_", jits[0].Bearer, StringComparison.Ordinal);
@@ -57,7 +57,7 @@ public sealed class AppAuthenticationTests
         harness.Clock.Advance(TimeSpan.FromMinutes(2));
         await harness.Runners.CreateAsync(GitHubAppHarness.OrgRunner(), CancellationToken.None).Bounded();
         Assert.Equal(2, harness.GitHub.Seen("POST", TokenExchange).Count);
-        var latest = harness.GitHub.Seen("POST", OrgJit)[^1];
+        var latest = harness.GitHub.Seen("POST", RepoJit)[^1];
         Assert.NotEqual(jits[0].Bearer, latest.Bearer);
         harness.AssertNoSecretLogged();
     }
@@ -87,7 +87,7 @@ public sealed class AppAuthenticationTests
         await Task.WhenAll(calls).Bounded();
 
         Assert.Single(harness.GitHub.Seen("POST", TokenExchange));
-        Assert.Equal(calls.Length, harness.GitHub.Seen("POST", OrgJit).Count);
+        Assert.Equal(calls.Length, harness.GitHub.Seen("POST", RepoJit).Count);
     }
 
     [Fact]
@@ -113,7 +113,7 @@ public sealed class AppAuthenticationTests
 
         Assert.NotEmpty(config.EncodedJitConfig);
         Assert.Equal(2, harness.GitHub.Seen("POST", TokenExchange).Count);
-        var jits = harness.GitHub.Seen("POST", OrgJit);
+        var jits = harness.GitHub.Seen("POST", RepoJit);
         Assert.Equal(3, jits.Count);
         Assert.Equal(jits[^1].Bearer, harness.GitHub.Requests[^1].Bearer);
     }
@@ -132,6 +132,6 @@ public sealed class AppAuthenticationTests
         Assert.Equal("POST /app/installations/42/access_tokens", refused.Endpoint);
         Assert.Contains("Installation 42 does not exist for this App", refused.Message, StringComparison.Ordinal);
         Assert.Single(harness.GitHub.Seen("POST", TokenExchange));
-        Assert.Empty(harness.GitHub.Seen("POST", OrgJit));
+        Assert.Empty(harness.GitHub.Seen("POST", RepoJit));
     }
 }

@@ -6,10 +6,10 @@ namespace Builtiful.GitHub.Tests;
 
 public sealed class JitRunnerTests
 {
-    private const string OrgJit = "^/orgs/acme/actions/runners/generate-jitconfig$";
+    private const string RepoJit = "^/repos/acme/widgets/actions/runners/generate-jitconfig$";
 
     [Fact]
-    public async Task An_organisation_installation_registers_on_the_organisation_with_name_group_labels_and_work_folder()
+    public async Task An_organisation_installation_registers_on_the_jobs_repository_in_its_default_group_with_name_labels_and_work_folder()
     {
         await using var harness = await GitHubAppHarness.StartAsync();
         var registration = GitHubAppHarness.OrgRunner(group: 7);
@@ -17,9 +17,10 @@ public sealed class JitRunnerTests
         var config = await harness.Runners.CreateAsync(registration, CancellationToken.None).Bounded();
 
         var request = Assert.Single(harness.GitHub.Seen("POST", "generate-jitconfig$"));
-        Assert.Equal("/orgs/acme/actions/runners/generate-jitconfig", request.Path);
+        Assert.Equal("/repos/acme/widgets/actions/runners/generate-jitconfig", request.Path);
         Assert.Equal(registration.RunnerName, request.Json.GetProperty("name").GetString());
-        Assert.Equal(7, request.Json.GetProperty("runner_group_id").GetInt64());
+        Assert.Equal(1, request.Json.GetProperty("runner_group_id").GetInt64());
+        Assert.Empty(harness.GitHub.Seen("POST", "^/orgs/"));
         Assert.Equal(["builtiful-4vcpu-ubuntu-2404"], request.Json.GetProperty("labels").EnumerateArray().Select(l => l.GetString()));
         Assert.Equal("_work", request.Json.GetProperty("work_folder").GetString());
         Assert.Equal("application/json; charset=utf-8", request.Headers["Content-Type"]);
@@ -55,16 +56,16 @@ public sealed class JitRunnerTests
     {
         await using var harness = await GitHubAppHarness.StartAsync();
         var registration = GitHubAppHarness.OrgRunner();
-        var stale = harness.GitHub.AddRunner("orgs/acme", registration.RunnerName);
+        var stale = harness.GitHub.AddRunner("repos/acme/widgets", registration.RunnerName);
 
         var config = await harness.Runners.CreateAsync(registration, CancellationToken.None).Bounded();
 
         Assert.NotEmpty(config.EncodedJitConfig);
-        Assert.Equal(2, harness.GitHub.Seen("POST", OrgJit).Count);
-        var lookup = Assert.Single(harness.GitHub.Seen("GET", "^/orgs/acme/actions/runners$"));
+        Assert.Equal(2, harness.GitHub.Seen("POST", RepoJit).Count);
+        var lookup = Assert.Single(harness.GitHub.Seen("GET", "^/repos/acme/widgets/actions/runners$"));
         Assert.Contains("name=" + registration.RunnerName, lookup.Query, StringComparison.Ordinal);
-        Assert.Equal($"/orgs/acme/actions/runners/{stale.Id}", Assert.Single(harness.GitHub.Seen("DELETE", "runners/[0-9]+$")).Path);
-        var now = Assert.Single(harness.GitHub.RunnersIn("orgs/acme"));
+        Assert.Equal($"/repos/acme/widgets/actions/runners/{stale.Id}", Assert.Single(harness.GitHub.Seen("DELETE", "runners/[0-9]+$")).Path);
+        var now = Assert.Single(harness.GitHub.RunnersIn("repos/acme/widgets"));
         Assert.NotEqual(stale.Id, now.Id);
     }
 
@@ -72,7 +73,7 @@ public sealed class JitRunnerTests
     public async Task A_name_taken_by_a_runner_that_is_not_ours_is_left_alone()
     {
         await using var harness = await GitHubAppHarness.StartAsync();
-        var foreign = harness.GitHub.AddRunner("orgs/acme", "ci-box-1");
+        var foreign = harness.GitHub.AddRunner("repos/acme/widgets", "ci-box-1");
 
         var refused = await Assert.ThrowsAsync<GitHubRequestRefusedException>(
             () => harness.Runners.CreateAsync(GitHubAppHarness.OrgRunner("ci-box-1"), CancellationToken.None).Bounded());
@@ -80,9 +81,9 @@ public sealed class JitRunnerTests
         Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
         Assert.True(refused.IsPermanent);
         Assert.Contains("not one of Builtiful's", refused.Message, StringComparison.Ordinal);
-        Assert.Single(harness.GitHub.Seen("POST", OrgJit));
+        Assert.Single(harness.GitHub.Seen("POST", RepoJit));
         Assert.Empty(harness.GitHub.Seen("DELETE", "runners/"));
-        Assert.Equal(foreign.Id, Assert.Single(harness.GitHub.RunnersIn("orgs/acme")).Id);
+        Assert.Equal(foreign.Id, Assert.Single(harness.GitHub.RunnersIn("repos/acme/widgets")).Id);
     }
 
     [Fact]
@@ -90,37 +91,37 @@ public sealed class JitRunnerTests
     {
         await using var harness = await GitHubAppHarness.StartAsync();
         var registration = GitHubAppHarness.OrgRunner();
-        harness.GitHub.AddRunner("orgs/acme", registration.RunnerName, busy: true);
+        harness.GitHub.AddRunner("repos/acme/widgets", registration.RunnerName, busy: true);
 
         var refused = await Assert.ThrowsAsync<GitHubRequestRefusedException>(
             () => harness.Runners.CreateAsync(registration, CancellationToken.None).Bounded());
 
         Assert.False(refused.IsPermanent);
         Assert.Contains("running a job", refused.Message, StringComparison.Ordinal);
-        Assert.Single(harness.GitHub.Seen("POST", OrgJit));
+        Assert.Single(harness.GitHub.Seen("POST", RepoJit));
         Assert.Empty(harness.GitHub.Seen("DELETE", "runners/"));
     }
 
     [Theory]
-    [InlineData(403, "Resource not accessible by integration", "Self-hosted runners")]
+    [InlineData(403, "Resource not accessible by integration", "\"Administration: read and write\"")]
     [InlineData(404, "Not Found", "not installed there")]
     [InlineData(422, "Validation Failed", "runner group 1")]
     public async Task A_refusal_fails_at_once_with_GitHubs_reason_and_no_retry(int status, string gitHubMessage, string explanation)
     {
         await using var harness = await GitHubAppHarness.StartAsync();
-        harness.GitHub.Once("POST", OrgJit, FakeReply.Error(status, gitHubMessage));
+        harness.GitHub.Once("POST", RepoJit, FakeReply.Error(status, gitHubMessage));
 
         var refused = await Assert.ThrowsAsync<GitHubRequestRefusedException>(
             () => harness.Runners.CreateAsync(GitHubAppHarness.OrgRunner(), CancellationToken.None).Bounded());
 
         Assert.True(refused.IsPermanent);
         Assert.Equal((HttpStatusCode)status, refused.StatusCode);
-        Assert.Equal("POST /orgs/acme/actions/runners/generate-jitconfig", refused.Endpoint);
+        Assert.Equal("POST /repos/acme/widgets/actions/runners/generate-jitconfig", refused.Endpoint);
         Assert.Equal(gitHubMessage, refused.GitHubMessage);
-        Assert.StartsWith($"GitHub refused POST /orgs/acme/actions/runners/generate-jitconfig with {status} ", refused.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"GitHub refused POST /repos/acme/widgets/actions/runners/generate-jitconfig with {status} ", refused.Message, StringComparison.Ordinal);
         Assert.Contains($"\"{gitHubMessage}\"", refused.Message, StringComparison.Ordinal);
         Assert.Contains(explanation, refused.Message, StringComparison.Ordinal);
-        Assert.Single(harness.GitHub.Seen("POST", OrgJit));
+        Assert.Single(harness.GitHub.Seen("POST", RepoJit));
         harness.AssertNoSecretLogged();
     }
 
@@ -128,7 +129,7 @@ public sealed class JitRunnerTests
     public async Task Validation_errors_from_GitHub_are_part_of_the_message()
     {
         await using var harness = await GitHubAppHarness.StartAsync();
-        harness.GitHub.Once("POST", OrgJit, new FakeReply(422, JsonSerializer.Serialize(new
+        harness.GitHub.Once("POST", RepoJit, new FakeReply(422, JsonSerializer.Serialize(new
         {
             message = "Validation Failed",
             errors = new[] { new { resource = "Runner", field = "runner_group_id", code = "invalid", message = "Runner group 9 does not exist" } },

@@ -7,14 +7,14 @@ namespace Builtiful.GitHub.Tests;
 
 public sealed class RateLimitTests
 {
-    private const string OrgJit = "^/orgs/acme/actions/runners/generate-jitconfig$";
+    private const string RepoJit = "^/repos/acme/widgets/actions/runners/generate-jitconfig$";
 
     [Fact]
     public async Task An_exhausted_budget_holds_the_next_call_until_the_reset_then_proceeds()
     {
         await using var harness = await GitHubAppHarness.StartAsync();
         var reset = ObservedClock.Epoch + TimeSpan.FromSeconds(15);
-        harness.GitHub.Once("POST", OrgJit, JitWithHeaders(new Dictionary<string, string>
+        harness.GitHub.Once("POST", RepoJit, JitWithHeaders(new Dictionary<string, string>
         {
             ["X-RateLimit-Remaining"] = "0",
             ["X-RateLimit-Reset"] = reset.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
@@ -26,11 +26,11 @@ public sealed class RateLimitTests
 
         Assert.InRange(pause, TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(17));
         Assert.False(held.IsCompleted);
-        Assert.Single(harness.GitHub.Seen("POST", OrgJit));
+        Assert.Single(harness.GitHub.Seen("POST", RepoJit));
         harness.Clock.Advance(pause);
         await held.Bounded();
 
-        var second = harness.GitHub.Seen("POST", OrgJit)[1];
+        var second = harness.GitHub.Seen("POST", RepoJit)[1];
         Assert.True(second.ReceivedAt >= reset, $"sent at {second.ReceivedAt:O}, before the reset at {reset:O}");
     }
 
@@ -39,7 +39,7 @@ public sealed class RateLimitTests
     {
         await using var harness = await GitHubAppHarness.StartAsync();
         var reset = ObservedClock.Epoch + TimeSpan.FromMinutes(40);
-        harness.GitHub.Once("POST", OrgJit, JitWithHeaders(new Dictionary<string, string>
+        harness.GitHub.Once("POST", RepoJit, JitWithHeaders(new Dictionary<string, string>
         {
             ["X-RateLimit-Remaining"] = "0",
             ["X-RateLimit-Reset"] = reset.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
@@ -53,26 +53,26 @@ public sealed class RateLimitTests
         Assert.Equal(reset + TimeSpan.FromSeconds(1), limited.RetryAt);
         Assert.Contains("rate limit for installation 42 is exhausted", limited.Message, StringComparison.Ordinal);
         Assert.Contains("GitHub:MaxRateLimitWait", limited.Message, StringComparison.Ordinal);
-        Assert.Single(harness.GitHub.Seen("POST", OrgJit));
+        Assert.Single(harness.GitHub.Seen("POST", RepoJit));
     }
 
     [Fact]
     public async Task A_secondary_limit_with_Retry_After_backs_off_for_that_long_and_retries()
     {
         await using var harness = await GitHubAppHarness.StartAsync();
-        harness.GitHub.Once("POST", OrgJit, FakeReply.Error(403, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+        harness.GitHub.Once("POST", RepoJit, FakeReply.Error(403, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
             new Dictionary<string, string> { ["Retry-After"] = "10" }));
 
         var call = harness.Runners.CreateAsync(GitHubAppHarness.OrgRunner(), CancellationToken.None);
         var pause = await harness.Clock.NextTimerAsync();
 
         Assert.Equal(TimeSpan.FromSeconds(10), pause);
-        Assert.Single(harness.GitHub.Seen("POST", OrgJit));
+        Assert.Single(harness.GitHub.Seen("POST", RepoJit));
         harness.Clock.Advance(pause);
         var config = await call.Bounded();
 
         Assert.NotEmpty(config.EncodedJitConfig);
-        var attempts = harness.GitHub.Seen("POST", OrgJit);
+        var attempts = harness.GitHub.Seen("POST", RepoJit);
         Assert.Equal(2, attempts.Count);
         Assert.True(attempts[1].ReceivedAt >= ObservedClock.Epoch + TimeSpan.FromSeconds(10));
     }
@@ -81,7 +81,7 @@ public sealed class RateLimitTests
     public async Task A_429_without_Retry_After_waits_for_the_reset_it_names()
     {
         await using var harness = await GitHubAppHarness.StartAsync();
-        harness.GitHub.Once("POST", OrgJit, FakeReply.Error(429, "API rate limit exceeded", new Dictionary<string, string>
+        harness.GitHub.Once("POST", RepoJit, FakeReply.Error(429, "API rate limit exceeded", new Dictionary<string, string>
         {
             ["X-RateLimit-Remaining"] = "0",
             ["X-RateLimit-Reset"] = (ObservedClock.Epoch + TimeSpan.FromSeconds(5)).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
@@ -93,7 +93,7 @@ public sealed class RateLimitTests
         await call.Bounded();
 
         Assert.Equal(TimeSpan.FromSeconds(6), pause);
-        Assert.Equal(2, harness.GitHub.Seen("POST", OrgJit).Count);
+        Assert.Equal(2, harness.GitHub.Seen("POST", RepoJit).Count);
     }
 
     [Fact]
@@ -102,7 +102,7 @@ public sealed class RateLimitTests
         await using var harness = await GitHubAppHarness.StartAsync();
         for (var i = 0; i < 5; i++)
         {
-            harness.GitHub.Once("POST", OrgJit, FakeReply.Error(403, "You have exceeded a secondary rate limit.", new Dictionary<string, string> { ["Retry-After"] = "3" }));
+            harness.GitHub.Once("POST", RepoJit, FakeReply.Error(403, "You have exceeded a secondary rate limit.", new Dictionary<string, string> { ["Retry-After"] = "3" }));
         }
 
         var call = harness.Runners.CreateAsync(GitHubAppHarness.OrgRunner(), CancellationToken.None);
@@ -114,7 +114,7 @@ public sealed class RateLimitTests
         var limited = await Assert.ThrowsAsync<GitHubRateLimitedException>(() => call.Bounded());
 
         Assert.Contains("after 3 attempts", limited.Message, StringComparison.Ordinal);
-        Assert.Equal(3, harness.GitHub.Seen("POST", OrgJit).Count);
+        Assert.Equal(3, harness.GitHub.Seen("POST", RepoJit).Count);
         Assert.False(harness.Clock.AnyTimerArmed);
     }
 
@@ -122,12 +122,12 @@ public sealed class RateLimitTests
     public async Task A_plain_403_is_a_refusal_not_a_throttle()
     {
         await using var harness = await GitHubAppHarness.StartAsync();
-        harness.GitHub.Once("POST", OrgJit, FakeReply.Error(403, "Resource not accessible by integration"));
+        harness.GitHub.Once("POST", RepoJit, FakeReply.Error(403, "Resource not accessible by integration"));
 
         await Assert.ThrowsAsync<GitHubRequestRefusedException>(
             () => harness.Runners.CreateAsync(GitHubAppHarness.OrgRunner(), CancellationToken.None).Bounded());
 
-        Assert.Single(harness.GitHub.Seen("POST", OrgJit));
+        Assert.Single(harness.GitHub.Seen("POST", RepoJit));
         Assert.False(harness.Clock.AnyTimerArmed);
     }
 
@@ -161,7 +161,7 @@ public sealed class RateLimitTests
             }
         });
         listener.Start();
-        harness.GitHub.Once("POST", OrgJit, FakeReply.Error(403, "You have exceeded a secondary rate limit.", new Dictionary<string, string> { ["Retry-After"] = "1" }));
+        harness.GitHub.Once("POST", RepoJit, FakeReply.Error(403, "You have exceeded a secondary rate limit.", new Dictionary<string, string> { ["Retry-After"] = "1" }));
 
         var call = harness.Runners.CreateAsync(GitHubAppHarness.OrgRunner(), CancellationToken.None);
         harness.Clock.Advance(await harness.Clock.NextTimerAsync());

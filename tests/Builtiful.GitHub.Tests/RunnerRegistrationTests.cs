@@ -10,15 +10,15 @@ public sealed class RunnerRegistrationTests
     {
         await using var harness = await GitHubAppHarness.StartAsync();
         var registration = GitHubAppHarness.OrgRunner();
-        var runner = harness.GitHub.AddRunner("orgs/acme", registration.RunnerName);
-        harness.GitHub.AddRunner("orgs/acme", "builtiful-" + Guid.NewGuid().ToString("N"));
+        var runner = harness.GitHub.AddRunner("repos/acme/widgets", registration.RunnerName);
+        harness.GitHub.AddRunner("repos/acme/widgets", "builtiful-" + Guid.NewGuid().ToString("N"));
 
         var removal = await harness.Runners.RemoveAsync(registration, CancellationToken.None).Bounded();
 
         Assert.Equal(RunnerRemoval.Removed, removal);
-        Assert.Equal($"/orgs/acme/actions/runners/{runner.Id}", Assert.Single(harness.GitHub.Seen("DELETE", "runners/")).Path);
-        Assert.DoesNotContain(harness.GitHub.RunnersIn("orgs/acme"), r => r.Id == runner.Id);
-        Assert.Single(harness.GitHub.RunnersIn("orgs/acme"));
+        Assert.Equal($"/repos/acme/widgets/actions/runners/{runner.Id}", Assert.Single(harness.GitHub.Seen("DELETE", "runners/")).Path);
+        Assert.DoesNotContain(harness.GitHub.RunnersIn("repos/acme/widgets"), r => r.Id == runner.Id);
+        Assert.Single(harness.GitHub.RunnersIn("repos/acme/widgets"));
     }
 
     [Fact]
@@ -41,20 +41,20 @@ public sealed class RunnerRegistrationTests
     {
         await using var harness = await GitHubAppHarness.StartAsync();
         var registration = GitHubAppHarness.OrgRunner();
-        harness.GitHub.AddRunner("orgs/acme", registration.RunnerName).BusyOnDelete = true;
+        harness.GitHub.AddRunner("repos/acme/widgets", registration.RunnerName).BusyOnDelete = true;
 
         var removal = await harness.Runners.RemoveAsync(registration, CancellationToken.None).Bounded();
 
         Assert.Equal(RunnerRemoval.Busy, removal);
         Assert.Single(harness.GitHub.Seen("DELETE", "runners/"));
-        Assert.Single(harness.GitHub.RunnersIn("orgs/acme"));
+        Assert.Single(harness.GitHub.RunnersIn("repos/acme/widgets"));
     }
 
     [Fact]
     public async Task An_absent_runner_is_not_found()
     {
         await using var harness = await GitHubAppHarness.StartAsync();
-        harness.GitHub.AddRunner("orgs/acme", "builtiful-someone-else");
+        harness.GitHub.AddRunner("repos/acme/widgets", "builtiful-someone-else");
 
         var removal = await harness.Runners.RemoveAsync(GitHubAppHarness.OrgRunner(), CancellationToken.None).Bounded();
 
@@ -98,6 +98,33 @@ public sealed class RunnerRegistrationTests
     {
         await using var harness = await GitHubAppHarness.StartAsync();
         var registration = GitHubAppHarness.UserRunner() with { Repository = null };
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => harness.Runners.CreateAsync(registration, CancellationToken.None).Bounded());
+
+        Assert.Contains("names no repository", error.Message, StringComparison.Ordinal);
+        Assert.Empty(harness.GitHub.Requests);
+    }
+
+    [Fact]
+    public async Task An_organisation_runner_is_removed_from_its_repository_not_from_the_organisation()
+    {
+        await using var harness = await GitHubAppHarness.StartAsync();
+        var registration = GitHubAppHarness.OrgRunner();
+        var runner = harness.GitHub.AddRunner("repos/acme/widgets", registration.RunnerName);
+
+        var removal = await harness.Runners.RemoveAsync(registration, CancellationToken.None).Bounded();
+
+        Assert.Equal(RunnerRemoval.Removed, removal);
+        Assert.Equal($"/repos/acme/widgets/actions/runners/{runner.Id}", Assert.Single(harness.GitHub.Seen("DELETE", "runners/")).Path);
+        Assert.Empty(harness.GitHub.Seen("GET", "^/orgs/"));
+        Assert.Empty(harness.GitHub.RunnersIn("repos/acme/widgets"));
+    }
+
+    [Fact]
+    public async Task An_organisation_runner_without_a_repository_is_not_registered_on_the_organisation()
+    {
+        await using var harness = await GitHubAppHarness.StartAsync();
+        var registration = GitHubAppHarness.OrgRunner() with { Repository = null };
 
         var error = await Assert.ThrowsAsync<ArgumentException>(() => harness.Runners.CreateAsync(registration, CancellationToken.None).Bounded());
 

@@ -44,6 +44,15 @@ public interface IVmLeaseGrain : IGrainWithGuidKey
     [Alias("check")]
     Task<LeaseCheck> Check();
 
+    /// <summary>
+    /// The organisation's batched look at its VMs found this lease's instance terminated or unknown to the provider while
+    /// the lease is Idle or Busy (its <c>completed</c> was lost, the VM died or was terminated out of band): the runner's
+    /// registration is removed and the lease ends, so its slot is free long before the maximum lifetime. Ignored unless the
+    /// lease is still Idle or Busy on that very instance.
+    /// </summary>
+    [Alias("vm-gone")]
+    Task VmGone(string instanceId, Providers.InstanceState observed);
+
     /// <summary>Retention: a lease whose VM is gone forgets its jobs, labels and repository; a live lease is kept.</summary>
     [Alias("forget")]
     Task<Jobs.RetentionOutcome> Forget();

@@ -16,6 +16,12 @@ public interface IComputeProvider
 
     Task<InstanceState> DescribeAsync(string instanceId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The states of many instances in as few provider requests as it allows (an organisation's periodic check of all its
+    /// VMs). Every id asked about has an answer; one the provider does not know reads <see cref="InstanceState.NotFound"/>.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, InstanceState>> DescribeManyAsync(IReadOnlyCollection<string> instanceIds, CancellationToken cancellationToken);
+
     /// <summary>Instances carrying the tag, whatever their state, for leases whose launch outcome is unknown.</summary>
     Task<IReadOnlyList<InstanceSummary>> ListByTagAsync(string key, string value, CancellationToken cancellationToken);
 }

@@ -242,6 +242,30 @@ public sealed partial class VmLeaseGrain(
         return ReleaseOutcome.Terminating;
     }
 
+    public async Task VmGone(string instanceId, InstanceState observed)
+    {
+        if (!Lease.Known || Lease.Phase is not (LeasePhase.Idle or LeasePhase.Busy) || Lease.InstanceId != instanceId)
+        {
+            return;
+        }
+
+        var phase = Lease.Phase;
+        try
+        {
+            // No job can run on this runner any more: GitHub must not hand it one (a busy one cannot be deleted; it goes with its job).
+            using var timeout = CallTimeout();
+            await runners.RemoveAsync(Registration(), timeout.Token);
+        }
+        catch (Exception ex)
+        {
+            Lease.LastError = $"runner {Lease.RunnerName} could not be deregistered: {ex.Message}";
+            LogReleaseDeferred(logger, LeaseId, ex.Message);
+        }
+
+        LogVmGone(logger, LeaseId, instanceId, observed);
+        await BeginTerminationAsync($"the VM disappeared: instance {instanceId} is {observed.ToString().ToLowerInvariant()} at the provider while the lease was {phase.ToWire()}");
+    }
+
     public Task Terminate(string reason) =>
         !Lease.Known || Lease.Phase >= LeasePhase.Terminating ? Task.CompletedTask : BeginTerminationAsync(reason);
 
@@ -707,6 +731,9 @@ public sealed partial class VmLeaseGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: terminating stray instance {InstanceId} left by an earlier launch attempt")]
     private static partial void LogStray(ILogger logger, Guid leaseId, string instanceId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: its VM {InstanceId} is gone ({State}) though no termination was asked for; the lease ends")]
+    private static partial void LogVmGone(ILogger logger, Guid leaseId, string instanceId, InstanceState state);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: release deferred, runner deregistration failed: {Error}")]
     private static partial void LogReleaseDeferred(ILogger logger, Guid leaseId, string error);

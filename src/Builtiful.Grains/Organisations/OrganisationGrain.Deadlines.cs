@@ -1,4 +1,6 @@
 using Builtiful.Leases;
+using Builtiful.Providers;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Builtiful.Organisations;
@@ -30,6 +32,11 @@ public sealed partial class OrganisationGrain : IRemindable
 
     private int _checkers;
 
+    /// <summary>The VM of each lease its last check found Idle or Busy: what the next tick's one batched describe asks about.</summary>
+    private readonly Dictionary<Guid, string> _watchedVms = [];
+
+    private bool _lookingForVanishedVms;
+
     /// <summary>
     /// The tick starts the checks and returns: they run as a bounded set of calls whose answers come back between the
     /// organisation's other turns, so a lease stuck in a slow cloud call holds up neither admissions nor other leases.
@@ -47,6 +54,12 @@ public sealed partial class OrganisationGrain : IRemindable
         {
             await StopDrivingAsync();
             return;
+        }
+
+        if (!_lookingForVanishedVms && _watchedVms.Count > 0)
+        {
+            _lookingForVanishedVms = true;
+            _ = FindVanishedVmsAsync();
         }
 
         foreach (var leaseId in Org.Leases.Keys)
@@ -108,10 +121,14 @@ public sealed partial class OrganisationGrain : IRemindable
             {
                 try
                 {
-                    if (await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).Check() == LeaseCheck.Unknown)
+                    var lease = GrainFactory.GetGrain<IVmLeaseGrain>(leaseId);
+                    var check = await lease.Check();
+                    if (check == LeaseCheck.Unknown)
                     {
                         _unknown.Add(leaseId);
                     }
+
+                    await WatchVmAsync(leaseId, lease, check);
                 }
                 catch (Exception ex)
                 {
@@ -127,6 +144,76 @@ public sealed partial class OrganisationGrain : IRemindable
         finally
         {
             _checkers--;
+        }
+    }
+
+    private async Task WatchVmAsync(Guid leaseId, IVmLeaseGrain lease, LeaseCheck check)
+    {
+        if (check == LeaseCheck.Live && await lease.GetView() is { Phase: LeasePhase.Idle or LeasePhase.Busy, InstanceId: { } instanceId })
+        {
+            _watchedVms[leaseId] = instanceId;
+        }
+        else
+        {
+            _watchedVms.Remove(leaseId);
+        }
+    }
+
+    /// <summary>
+    /// One batched describe of every VM an Idle or Busy lease holds: a VM the provider reports terminated or does not know
+    /// (its job's <c>completed</c> was lost, it died, someone terminated it by hand) ends its lease, which removes the runner
+    /// and frees the slot, instead of holding the slot until the maximum lifetime.
+    /// </summary>
+    private async Task FindVanishedVmsAsync()
+    {
+        try
+        {
+            foreach (var stale in _watchedVms.Keys.Where(id => !Org.Leases.ContainsKey(id)).ToList())
+            {
+                _watchedVms.Remove(stale);
+            }
+
+            var watched = _watchedVms.ToList();
+            if (watched.Count == 0)
+            {
+                return;
+            }
+
+            IReadOnlyDictionary<string, InstanceState> states;
+            var clock = ServiceProvider.GetRequiredKeyedService<TimeProvider>(BuiltifulClock.Key);
+            using (var timeout = new CancellationTokenSource(leaseOptions.Value.CallTimeout, clock))
+            {
+                states = await ServiceProvider.GetRequiredService<IComputeProvider>()
+                    .DescribeManyAsync([.. watched.Select(w => w.Value).Distinct(StringComparer.Ordinal)], timeout.Token);
+            }
+
+            foreach (var (leaseId, instanceId) in watched)
+            {
+                if (!states.TryGetValue(instanceId, out var observed) || observed is not (InstanceState.Terminated or InstanceState.NotFound))
+                {
+                    continue;
+                }
+
+                _watchedVms.Remove(leaseId);
+                LogVanished(logger, InstallationId, leaseId, instanceId, observed);
+                try
+                {
+                    await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).VmGone(instanceId, observed);
+                }
+                catch (Exception ex)
+                {
+                    // The next tick's check finds the lease Idle or Busy again and watches its VM once more.
+                    LogCheckFailed(logger, InstallationId, leaseId, ex.Message);
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            LogVanishedCheckFailed(logger, InstallationId, ex.Message);
+        }
+        finally
+        {
+            _lookingForVanishedVms = false;
         }
     }
 
@@ -179,6 +266,12 @@ public sealed partial class OrganisationGrain : IRemindable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Installation {InstallationId}: the deadline check of lease {LeaseId} failed: {Error}")]
     private static partial void LogCheckFailed(ILogger logger, long installationId, Guid leaseId, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Installation {InstallationId}: the VM {InstanceId} of lease {LeaseId} is {State} at the provider; the lease ends")]
+    private static partial void LogVanished(ILogger logger, long installationId, Guid leaseId, string instanceId, InstanceState state);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Installation {InstallationId}: the batched look at its VMs failed: {Error}")]
+    private static partial void LogVanishedCheckFailed(ILogger logger, long installationId, string error);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Installation {InstallationId}: no live lease left; the deadline reminder is removed")]
     private static partial void LogIdle(ILogger logger, long installationId);

@@ -203,17 +203,20 @@ public sealed partial class OrganisationGrain(
                     await state.WriteStateAsync();
                 }
 
+                await EnforcePolicyOnRunnerAsync(id, jobId);
                 return;
             }
 
-            // The runner took this job; the job the VM was launched for inherits this job's own VM.
+            // The runner took this job; the job the VM was launched for inherits this job's own VM if that VM's runner
+            // can take it (GitHub gives a runner only its repository's jobs whose labels it has); otherwise that VM is surplus.
             var orphan = slot.ForJob is { } meantFor && meantFor.JobId != jobId ? meantFor : null;
             slot.BoundJobId = jobId;
             slot.ForJob = null;
             if (ownLease is { } own && own.Id != id)
             {
-                own.Slot.ForJob = orphan;
-                orphan = null;
+                var inherits = orphan is not null && own.Slot.CanTake(orphan.MachineType, orphan.Labels, orphan.Repository);
+                own.Slot.ForJob = inherits ? orphan : null;
+                orphan = inherits ? null : orphan;
             }
 
             if (orphan is not null)
@@ -234,6 +237,11 @@ public sealed partial class OrganisationGrain(
         if (changed)
         {
             await state.WriteStateAsync();
+        }
+
+        if (leaseId is { } ran && Org.Leases.ContainsKey(ran))
+        {
+            await EnforcePolicyOnRunnerAsync(ran, jobId);
         }
 
         await ReleaseSurplusAsync();
@@ -344,7 +352,10 @@ public sealed partial class OrganisationGrain(
     private async Task<Guid> StartLeaseAsync(WaitingJob job)
     {
         var leaseId = Guid.NewGuid();
-        Org.Leases[leaseId] = new LeaseSlot { MachineType = job.MachineType, ForJob = job.ToPending() };
+        Org.Leases[leaseId] = new LeaseSlot
+        {
+            MachineType = job.MachineType, ForJob = job.ToPending(), RunnerLabels = [.. job.Labels], RunnerRepository = job.Repository,
+        };
 
         // Stored before the lease exists, so a crash in between can over-count for a moment but never over-launch, and
         // the lease is among those the deadline reminder checks before it can launch anything. A failed request keeps
@@ -356,20 +367,24 @@ public sealed partial class OrganisationGrain(
         return leaseId;
     }
 
-    /// <summary>Only for a lease whose slot is stored: the deadline reminder is registered before the lease can launch.</summary>
+    /// <summary>
+    /// Only for a lease whose slot is stored: the deadline reminder is registered before the lease can launch. The runner is
+    /// registered as the slot records (its first job's labels and repository), whichever job the VM serves now.
+    /// </summary>
     private async Task RequestLeaseAsync(Guid leaseId, Builtiful.Machines.MachineType machineType, PendingJob job)
     {
+        var registered = Org.Leases.GetValueOrDefault(leaseId);
         await EnsureDrivingAsync();
         await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).Request(new LeaseOrder
         {
             InstallationId = InstallationId,
             ForJobId = job.JobId,
             MachineType = machineType,
-            Labels = job.Labels,
+            Labels = registered?.RunnerLabels ?? job.Labels,
             MaxLifetime = Limits.MaxJobLifetime,
             AccountLogin = Org.Login,
             AccountType = Org.AccountType,
-            Repository = job.Repository,
+            Repository = registered?.RunnerRepository ?? job.Repository,
             RunnerGroupId = Limits.RunnerGroupId,
             DrivenByOrganisation = true,
         });
@@ -417,7 +432,8 @@ public sealed partial class OrganisationGrain(
     }
 
     /// <summary>
-    /// A VM no queued job is waiting for serves the oldest waiting job of its machine type, or is released.
+    /// A VM no queued job is waiting for serves the oldest waiting job its runner can take (same repository, the job's
+    /// labels among the runner's), or is released.
     /// </summary>
     private async Task ReleaseSurplusAsync()
     {
@@ -425,7 +441,7 @@ public sealed partial class OrganisationGrain(
         foreach (var leaseId in surplus)
         {
             var slot = Org.Leases[leaseId];
-            var heir = Org.WaitingLine.FindIndex(w => w.MachineType.Label.Equals(slot.MachineType.Label, StringComparison.OrdinalIgnoreCase));
+            var heir = Org.WaitingLine.FindIndex(w => slot.CanTake(w.MachineType.Label, w.Labels, w.Repository));
             if (heir >= 0)
             {
                 slot.ForJob = Org.WaitingLine[heir].ToPending();

@@ -33,14 +33,33 @@ public sealed record ParkedJob
 
 /// <summary>
 /// A live lease as the organisation counts it. <see cref="ForJob"/> is the queued job this VM is meant for;
-/// when another job takes the VM, the two jobs swap VMs, so every queued job keeps exactly one runner.
+/// when another job takes the VM, the two jobs swap VMs, so every queued job keeps exactly one runner. A VM only
+/// ever serves a job its runner can take (<see cref="CanTake"/>), because GitHub hands it no other.
 /// </summary>
 [GenerateSerializer, Alias("builtiful.lease-slot")]
 public sealed record LeaseSlot
 {
+    /// <summary>Every self-hosted runner has this label whether or not it was registered with it.</summary>
+    private const string SelfHosted = "self-hosted";
+
     [Id(0)] public required MachineType MachineType { get; set; }
     [Id(1)] public PendingJob? ForJob { get; set; }
     [Id(2)] public long? BoundJobId { get; set; }
+    /// <summary>The labels the VM's runner is registered with; null in a slot stored by an earlier version (not known).</summary>
+    [Id(3)] public List<string>? RunnerLabels { get; set; }
+    /// <summary>The repository (<c>owner/name</c>) the VM's runner is registered on; GitHub gives it only that repository's jobs.</summary>
+    [Id(4)] public string? RunnerRepository { get; set; }
+
+    /// <summary>
+    /// Whether GitHub would give this VM's runner the job: same repository, and every label of the job among the runner's.
+    /// A slot whose registration is not known takes no job but its own.
+    /// </summary>
+    public bool CanTake(string machineType, IReadOnlyList<string> labels, string? repository) =>
+        RunnerLabels is { } runnerLabels
+        && RunnerRepository is not null
+        && string.Equals(RunnerRepository, repository, StringComparison.OrdinalIgnoreCase)
+        && MachineType.Label.Equals(machineType, StringComparison.OrdinalIgnoreCase)
+        && labels.All(l => l.Equals(SelfHosted, StringComparison.OrdinalIgnoreCase) || runnerLabels.Contains(l, StringComparer.OrdinalIgnoreCase));
 }
 
 [GenerateSerializer, Alias("builtiful.waiting-job")]
