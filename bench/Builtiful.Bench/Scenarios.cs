@@ -104,7 +104,6 @@ public sealed class Scenarios(BenchOptions options, Deliveries deliveries, HostB
         {
             // Leases stay live until a runner takes a job: far beyond any run, so the memory fill's leases stay live.
             ["Leases:BootDeadline"] = "02:00:00",
-            ["Simulation:RunnersEnabled"] = "false",
         });
         var host = await HostProcess.StartAsync(build, settings, HostStartTimeout);
         try

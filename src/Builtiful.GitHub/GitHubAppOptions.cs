@@ -2,7 +2,8 @@ namespace Builtiful.GitHub;
 
 /// <summary>
 /// Configuration section <c>GitHub</c> as the GitHub App client reads it (<see cref="GitHubOptions"/> holds the
-/// webhook secret and the mode from the same section). Registered only when <c>GitHub:Mode</c> is <c>App</c>.
+/// webhook secret and the mode from the same section). In the embedded default (<c>GitHub:Mode</c> = <c>Simulated</c>) the
+/// host fills in ApiUrl, AppId and PrivateKey from the simulated GitHub it talks to.
 /// </summary>
 public sealed class GitHubAppOptions
 {

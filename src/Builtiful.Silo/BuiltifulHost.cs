@@ -2,6 +2,7 @@ using Builtiful.Gateway;
 using Builtiful.Gateway.Webhooks;
 using Builtiful.Machines;
 using Builtiful.Simulation;
+using Builtiful.Simulation.GitHub;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 
@@ -14,27 +15,87 @@ public static class BuiltifulHost
     {
         var builder = WebApplication.CreateBuilder(args);
         var generated = builder.AddBuiltifulGateway();
-        builder.AddBuiltifulSilo();
-        configure?.Invoke(builder); // last, so tests and embedders can replace any service
+        var simulated = BuiltifulServices.UsesSimulatedGitHub(builder.Configuration);
+        if (simulated && string.IsNullOrEmpty(builder.Configuration["GitHub:Redelivery:Period"]))
+        {
+            // The embedded world drops deliveries only when asked to; a demo should not wait GitHub's five minutes.
+            builder.Configuration["GitHub:Redelivery:Period"] = "00:00:30";
+        }
 
+        builder.AddBuiltifulSilo();
+        configure?.Invoke(builder); // last, so tests and embedders can replace any service or hand in a shared world
+
+        var github = simulated ? StartOwnWorld(builder) : null;
         var app = builder.Build();
         _ = app.Services.GetRequiredService<MachineCatalogue>(); // a broken catalogue fails start-up, not the first job
         app.MapBuiltifulGateway();
-        app.Lifetime.ApplicationStarted.Register(() => OnStarted(app, generated));
+        if (github is not null)
+        {
+            // Resolved once, so the container owns it and disposes the world's server with the host.
+            _ = app.Services.GetRequiredService<SimulatedGitHubHost>();
+        }
+
+        app.Lifetime.ApplicationStarted.Register(() => OnStarted(app, generated, github));
         return app;
     }
 
-    private static void OnStarted(WebApplication app, GeneratedSecrets generated)
+    /// <summary>
+    /// Hands this host a world someone else started and disposes (several in-process silos share one, as they share
+    /// GitHub): its REST API becomes the App client's GitHub. Call it from <see cref="Build"/>'s configure callback.
+    /// </summary>
+    public static WebApplicationBuilder UseSimulatedGitHub(this WebApplicationBuilder builder, SimulatedGitHub world, Uri apiUrl)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var shared = SimulatedGitHubHost.Shared(world, apiUrl);
+        builder.Services.AddSingleton(shared);
+        builder.Services.AddSingleton(world);
+        builder.Configuration.AddInMemoryCollection(shared.AppSettings);
+        return builder;
+    }
+
+    /// <summary>The embedded default: a world of its own on a free loopback port, unless configure handed one in.</summary>
+    private static SimulatedGitHubHost? StartOwnWorld(WebApplicationBuilder builder)
+    {
+        if (builder.Services.Any(d => d.ServiceType == typeof(SimulatedGitHubHost)))
+        {
+            return null;
+        }
+
+        var options = builder.Configuration.GetSection(SimulatedGitHubOptions.Section).Get<SimulatedGitHubOptions>() ?? new SimulatedGitHubOptions();
+        var secret = builder.Configuration["GitHub:WebhookSecret"]
+            ?? throw new InvalidOperationException("GitHub:WebhookSecret is not set; the simulated GitHub cannot sign its deliveries.");
+        var clock = builder.Services.LastOrDefault(d => d.IsKeyedService && d.ServiceType == typeof(TimeProvider) && Equals(d.ServiceKey, BuiltifulClock.Key))
+            ?.KeyedImplementationInstance as TimeProvider ?? TimeProvider.System;
+
+        // Started before the container exists: the App client's options are bound from these settings. Run off any
+        // synchronisation context, so a caller's (a test runner's) cannot deadlock the blocking wait.
+        var github = Task.Run(() => SimulatedGitHubHost.StartAsync(options, secret, clock, logger: null, CancellationToken.None)).GetAwaiter().GetResult();
+        builder.Services.AddSingleton(_ => github);
+        builder.Services.AddSingleton(github.World);
+        builder.Configuration.AddInMemoryCollection(github.AppSettings);
+        return github;
+    }
+
+    private static void OnStarted(WebApplication app, GeneratedSecrets generated, SimulatedGitHubHost? github)
     {
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
-        if (address is not null)
+        if (github is not null)
         {
-            var local = new UriBuilder(address.Replace("://+", "://127.0.0.1", StringComparison.Ordinal).Replace("://*", "://127.0.0.1", StringComparison.Ordinal)
-                .Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal).Replace("://[::]", "://127.0.0.1", StringComparison.Ordinal)) { Path = WebhookEndpoint.Path };
-            if (app.Services.GetService<SimulatedWebhookSender>() is { } sender)
+            // A world this host started delivers to this host; a shared world's owner decides where its deliveries go.
+            var configured = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SimulationOptions>>().Value.WebhookUrl;
+            var target = configured ?? (address is null ? null : LocalWebhookUrl(address));
+            if (target is not null)
             {
-                sender.DiscoveredWebhookUrl = local.Uri;
+                github.World.SetWebhookTargets([target]);
             }
+
+            // Printed once, not logged: where a person finds the simulated GitHub.
+            Console.WriteLine();
+            Console.WriteLine("Simulated GitHub (the embedded default) is running:");
+            Console.WriteLine($"  REST API (GitHub:ApiUrl)  {github.ApiUrl}");
+            Console.WriteLine($"  UI                        {github.UiUrl}");
+            Console.WriteLine($"  deliveries go to          {target?.ToString() ?? "(nowhere yet)"}");
+            Console.WriteLine();
         }
 
         if (generated.Any)
@@ -56,4 +117,8 @@ public static class BuiltifulHost
             Console.WriteLine();
         }
     }
+
+    private static Uri LocalWebhookUrl(string address) =>
+        new UriBuilder(address.Replace("://+", "://127.0.0.1", StringComparison.Ordinal).Replace("://*", "://127.0.0.1", StringComparison.Ordinal)
+            .Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal).Replace("://[::]", "://127.0.0.1", StringComparison.Ordinal)) { Path = WebhookEndpoint.Path }.Uri;
 }

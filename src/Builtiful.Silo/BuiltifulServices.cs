@@ -66,12 +66,12 @@ public static class BuiltifulServices
                     [$"Compute:Provider is '{compute}'; choose '{SimulatedComputeProvider.ProviderName}' (the default) or 'Ec2'."]);
         }
 
-        var github = configuration["GitHub:Mode"] ?? "Simulated";
+        var github = configuration["GitHub:Mode"] ?? SimulatedGitHubMode;
         switch (github)
         {
-            case "Simulated":
-                services.AddSimulatedGitHub();
-                break;
+            // The simulated GitHub is spoken to as GitHub is: the real App client, pointed at the world's REST API
+            // (GitHub:ApiUrl, AppId and PrivateKey are filled in by whoever started the world, see SimulatedGitHubHost).
+            case SimulatedGitHubMode:
             case "App":
                 services.AddGitHubApp(configuration);
                 break;
@@ -82,6 +82,12 @@ public static class BuiltifulServices
 
         return services;
     }
+
+    /// <summary><c>GitHub:Mode</c> of the embedded default: a simulated GitHub world of its own.</summary>
+    public const string SimulatedGitHubMode = "Simulated";
+
+    public static bool UsesSimulatedGitHub(IConfiguration configuration) =>
+        string.Equals(configuration?["GitHub:Mode"] ?? SimulatedGitHubMode, SimulatedGitHubMode, StringComparison.Ordinal);
 
     /// <summary>
     /// Grain storage and reminders: PostgreSQL when <c>ConnectionStrings:Builtiful</c> is set (state always sealed with
@@ -100,6 +106,8 @@ public static class BuiltifulServices
         checkPeriod = checkPeriod < sweepPeriod ? checkPeriod : sweepPeriod;
         var retentionPeriod = configuration.GetSection(Retention.RetentionOptions.Section).Get<Retention.RetentionOptions>()?.SweepPeriod ?? new Retention.RetentionOptions().SweepPeriod;
         checkPeriod = checkPeriod < retentionPeriod || retentionPeriod < TimeSpan.FromSeconds(1) ? checkPeriod : retentionPeriod;
+        var redeliveryPeriod = configuration.GetSection(DeliveryRecoveryOptions.Section).Get<DeliveryRecoveryOptions>()?.Period ?? new DeliveryRecoveryOptions().Period;
+        checkPeriod = checkPeriod < redeliveryPeriod || redeliveryPeriod < TimeSpan.FromSeconds(1) ? checkPeriod : redeliveryPeriod;
         silo.Configure<ReminderOptions>(o =>
         {
             if (checkPeriod < o.MinimumReminderPeriod)

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Builtiful.Providers;
+using Builtiful.Simulation.GitHub;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -7,8 +8,9 @@ using Microsoft.Extensions.Options;
 namespace Builtiful.Simulation;
 
 /// <summary>
-/// VMs that exist in memory: they boot after a delay, run the simulated runner from their just-in-time config,
-/// honour the in-guest watchdog at their expiry, and are gone the moment they are terminated.
+/// VMs that exist in memory: they boot after a delay, connect their runner to the simulated GitHub with the
+/// just-in-time config they were launched with, run the one job GitHub hands it, honour the in-guest watchdog at
+/// their expiry (unless switched off), and are gone the moment they are terminated. The cloud keeps its own record.
 /// </summary>
 public sealed partial class SimulatedComputeProvider(
     IOptionsMonitor<SimulationOptions> options,
@@ -110,19 +112,21 @@ public sealed partial class SimulatedComputeProvider(
     private async Task RunAsync(SimulatedVm vm, RunnerConfig runner, DateTimeOffset expiresAt)
     {
         using var life = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token, vm.Terminated);
+        RunnerSession? session = null;
         try
         {
-            // The in-guest watchdog: the VM powers itself off at its expiry whatever the control plane does.
-            var watchdog = expiresAt - time.GetUtcNow();
-            if (watchdog > TimeSpan.Zero)
+            if (options.CurrentValue.InGuestWatchdog)
             {
+                // The in-guest watchdog: the VM powers itself off at its expiry whatever the control plane does.
+                var watchdog = expiresAt - time.GetUtcNow();
+                if (watchdog <= TimeSpan.Zero)
+                {
+                    vm.Terminate(time.GetUtcNow());
+                    return;
+                }
+
                 _ = Task.Delay(watchdog, time, life.Token).ContinueWith(
                     t => { if (t.IsCompletedSuccessfully) { vm.Terminate(time.GetUtcNow()); } }, TaskScheduler.Default);
-            }
-            else
-            {
-                vm.Terminate(time.GetUtcNow());
-                return;
             }
 
             await Task.Delay(options.CurrentValue.BootDelay, time, life.Token);
@@ -133,17 +137,54 @@ public sealed partial class SimulatedComputeProvider(
 
             vm.MarkRunning();
             LogBooted(logger, vm.InstanceId, vm.LeaseId);
-            if (options.CurrentValue.RunnersEnabled)
+
+            // The runner binary connects with the config it was launched with; only the GitHub that minted it knows it.
+            session = services.GetService<SimulatedGitHub>()?.Connect(runner.EncodedJitConfig);
+            if (session is null)
             {
-                await services.GetRequiredService<SimulatedRunner>().RunAsync(runner, life.Token);
+                LogNotConnected(logger, vm.InstanceId, runner.RunnerName);
+                return;
             }
+
+            var job = await session.WaitForJobAsync(life.Token);
+            if (job is null)
+            {
+                session = null;
+                LogDeregistered(logger, runner.RunnerName);
+                return;
+            }
+
+            LogRunning(logger, runner.RunnerName, job.JobId);
+            await Task.Delay(job.RunTime, time, life.Token);
+            var finished = session;
+            session = null;
+
+            // A just-in-time runner runs one job and exits; the VM idles until it is terminated.
+            await finished.CompleteAsync(job.Conclusion);
         }
         catch (OperationCanceledException) when (life.IsCancellationRequested)
         {
-            // Terminated or shutting down: a real VM simply stops.
+            // Terminated (or the cloud itself went away): a real VM simply stops, and GitHub notices its runner is gone.
+            if (session is not null)
+            {
+                await LoseAsync(session, vm);
+            }
         }
         catch (Exception ex)
         {
+            LogRunnerCrashed(logger, vm.InstanceId, ex);
+        }
+    }
+
+    private async Task LoseAsync(RunnerSession session, SimulatedVm vm)
+    {
+        try
+        {
+            await session.LostAsync();
+        }
+        catch (Exception ex)
+        {
+            // The world may be shutting down with this process; nothing is left to tell.
             LogRunnerCrashed(logger, vm.InstanceId, ex);
         }
     }
@@ -153,6 +194,15 @@ public sealed partial class SimulatedComputeProvider(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Simulated runner on {InstanceId} crashed")]
     private static partial void LogRunnerCrashed(ILogger logger, string instanceId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Simulated VM {InstanceId}: GitHub does not know runner {RunnerName}'s config, so the VM idles")]
+    private static partial void LogNotConnected(ILogger logger, string instanceId, string runnerName);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Simulated runner {RunnerName} was deregistered while it waited; the VM idles")]
+    private static partial void LogDeregistered(ILogger logger, string runnerName);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Simulated runner {RunnerName} took job {JobId}")]
+    private static partial void LogRunning(ILogger logger, string runnerName, long jobId);
 }
 
 public sealed class SimulatedVm(string instanceId, Guid leaseId, IReadOnlyDictionary<string, string> tags, DateTimeOffset launchedAt) : IDisposable

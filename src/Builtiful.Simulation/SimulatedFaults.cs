@@ -3,8 +3,8 @@ using System.Collections.Concurrent;
 namespace Builtiful.Simulation;
 
 /// <summary>
-/// Configuration section <c>Simulation:Faults</c>: how often the simulated cloud and GitHub misbehave. All zero by
-/// default; the chaos suite turns them up.
+/// Configuration section <c>Simulation:Faults</c>: how often the simulated cloud misbehaves (GitHub's delivery faults
+/// are <c>Simulation:GitHub</c>'s). All zero by default; the chaos suite turns them up.
 /// </summary>
 public sealed class SimulatedFaultOptions
 {
@@ -19,18 +19,6 @@ public sealed class SimulatedFaultOptions
 
     /// <summary>The VM never boots far enough for its runner to start.</summary>
     public double BootFailureRate { get; set; }
-
-    /// <summary>A delivery's first attempt is lost; GitHub's redelivery brings it later.</summary>
-    public double DeliveryDropRate { get; set; }
-
-    /// <summary>A delivery arrives twice.</summary>
-    public double DeliveryDuplicateRate { get; set; }
-
-    /// <summary>A runner's in_progress arrives after its completed.</summary>
-    public double DeliveryReorderRate { get; set; }
-
-    /// <summary>How long a dropped delivery takes to be redelivered.</summary>
-    public TimeSpan RedeliveryDelay { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Seed for reproducible runs; unset, each run differs.</summary>
     public int? Seed { get; set; }
@@ -74,7 +62,7 @@ public sealed class SimulatedFaultLedger
     public void Count(string kind, int n = 1) => _injected.AddOrUpdate(kind, n, (_, total) => total + n);
 }
 
-/// <summary>A simulated cloud error; transient, so a lease retries. Serializable: the simulated GitHub throws it across silos.</summary>
+/// <summary>A simulated cloud error; transient, so a lease retries. Serializable, so it crosses silos inside a lease's launch error.</summary>
 [GenerateSerializer, Alias("builtiful.simulated-cloud-exception")]
 public sealed class SimulatedCloudException : Exception
 {

@@ -15,8 +15,7 @@ public sealed class CommandTests(CommandTests.Host host) : IClassFixture<Command
         public async Task InitializeAsync() => Builtiful = await BuiltifulInstance.StartAsync(new Dictionary<string, string>
         {
             ["Simulation:BootDelay"] = "00:00:00.200",
-            ["Simulation:JobRunTime"] = "00:00:00.300",
-            ["Simulation:RunnerPollInterval"] = "00:00:00.100",
+            ["Simulation:GitHub:DefaultRunTime"] = "00:00:00.300",
         });
 
         public Task DisposeAsync() => Builtiful.StopAsync();

@@ -8,7 +8,6 @@ public sealed class TerminateTests : IAsyncLifetime
     public async Task InitializeAsync() => _builtiful = await BuiltifulInstance.StartAsync(new Dictionary<string, string>
     {
         ["Simulation:BootDelay"] = "00:00:00.100",
-        ["Simulation:RunnersEnabled"] = "false",
     });
 
     public Task DisposeAsync() => _builtiful.StopAsync();

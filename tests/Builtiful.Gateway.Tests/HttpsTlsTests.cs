@@ -29,7 +29,6 @@ public sealed class HttpsTlsTests : IAsyncLifetime
             ["urls"] = "https://127.0.0.1:0",
             ["Kestrel:Certificates:Default:Path"] = pfx,
             ["Kestrel:Certificates:Default:Password"] = _certificates.Password,
-            ["Simulation:RunnersEnabled"] = "false",
         });
     }
 

@@ -57,7 +57,7 @@ public sealed class LogRedactionTests
     {
         var capture = new LogCapture();
         await using var builtiful = await BuiltifulInstance.StartAsync(
-            new Dictionary<string, string> { ["Simulation:RunnersEnabled"] = "false" },
+            new Dictionary<string, string>(),
             builder => builder.Logging.AddProvider(capture));
 
         var factory = builtiful.App.Services.GetRequiredService<ILoggerFactory>();

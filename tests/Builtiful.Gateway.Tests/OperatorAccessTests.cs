@@ -28,7 +28,6 @@ public sealed class OperatorAccessTests(OperatorAccessTests.Host builtiful) : IC
             ["Admin:Tokens:1:Name"] = "bob",
             ["Admin:Tokens:1:Sha256"] = OperatorDirectory.Digest(BobToken).ToUpperInvariant(),
             ["Admin:Tokens:1:Role"] = OperatorRoles.ReadOnly,
-            ["Simulation:RunnersEnabled"] = "false",
         };
     }
 

@@ -32,7 +32,6 @@ public sealed class RepositoryPolicyTests(RepositoryPolicyTests.Host builtiful) 
             ["Admin:Tokens:1:Name"] = "bob",
             ["Admin:Tokens:1:Sha256"] = OperatorDirectory.Digest(BobToken),
             ["Admin:Tokens:1:Role"] = OperatorRoles.ReadOnly,
-            ["Simulation:RunnersEnabled"] = "false",
         };
     }
 

@@ -20,7 +20,7 @@ public sealed class StrangerTests(StrangerTests.Host builtiful) : IClassFixture<
 
     public sealed class Host : RunningBuiltiful
     {
-        protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string> { ["Simulation:RunnersEnabled"] = "false" };
+        protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>();
     }
 
     public void Dispose() => _refused.Dispose();

@@ -14,7 +14,6 @@ public sealed class WebhookEndpointTests(WebhookEndpointTests.Host builtiful) : 
         // Simulated runners stay idle so these tests see exactly the state their own deliveries made.
         protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
         {
-            ["Simulation:RunnersEnabled"] = "false",
             ["Gateway:MaxWebhookBytes"] = "65536",
         };
     }

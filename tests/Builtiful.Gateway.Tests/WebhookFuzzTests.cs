@@ -25,7 +25,6 @@ public sealed class WebhookFuzzTests(WebhookFuzzTests.Host builtiful, ITestOutpu
     {
         protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
         {
-            ["Simulation:RunnersEnabled"] = "false",
             ["Gateway:MaxWebhookBytes"] = MaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
     }

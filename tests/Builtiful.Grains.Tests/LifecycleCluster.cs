@@ -3,6 +3,7 @@ using Builtiful.Leases;
 using Builtiful.Organisations;
 using Builtiful.Silo;
 using Builtiful.Simulation;
+using Builtiful.Simulation.GitHub;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -12,7 +13,7 @@ namespace Builtiful.Grains.Tests;
 
 /// <summary>
 /// A real Orleans cluster (InProcessTestCluster) composed exactly as the host composes it, with the
-/// simulated cloud, simulated runners switched off (tests play GitHub) and a fake clock for deadlines.
+/// simulated cloud, a simulated GitHub that mints runners but queues no job (tests play GitHub's webhooks) and a fake clock for deadlines.
 /// Reminders tick every second of real time; what they decide depends only on the fake clock.
 /// </summary>
 public class LifecycleCluster : IAsyncLifetime
@@ -40,7 +41,6 @@ public class LifecycleCluster : IAsyncLifetime
             ["Leases:TerminationPollInterval"] = "00:00:01",
             ["Leases:LaunchRetryDelay"] = "00:00:00.100",
             ["Organisations:MaxConcurrentVms"] = "2",
-            ["Simulation:RunnersEnabled"] = "false",
             ["Simulation:BootDelay"] = "00:00:30",
         })
         .Build();
@@ -48,13 +48,21 @@ public class LifecycleCluster : IAsyncLifetime
     /// <summary>Settings a derived cluster adds to <see cref="Configuration"/>.</summary>
     protected virtual IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>();
 
+    /// <summary>
+    /// GitHub's side: the runner configs are minted by the real App client over this world's REST API. It sends its
+    /// deliveries nowhere (tests play GitHub's webhooks themselves) and queues no job, so VMs' runners only idle.
+    /// </summary>
+    public SimulatedGitHubHost GitHub { get; private set; } = null!;
+
     public async Task InitializeAsync()
     {
-        var configuration = new ConfigurationBuilder().AddConfiguration(Configuration).AddInMemoryCollection(Settings).Build();
+        GitHub = await SimulatedGitHubHost.StartAsync(new SimulatedGitHubOptions(), "lifecycle-webhook-secret", Clock, null, CancellationToken.None);
+        var configuration = new ConfigurationBuilder().AddConfiguration(Configuration).AddInMemoryCollection(Settings).AddInMemoryCollection(GitHub.AppSettings).Build();
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>
         {
             silo.Services.AddKeyedSingleton<TimeProvider>(BuiltifulClock.Key, Clock);
+            silo.Services.AddSingleton(GitHub.World);
             silo.Services.AddBuiltifulGrainServices(configuration);
             silo.AddBuiltifulRuntime(configuration);
             silo.AddIncomingGrainCallFilter(Lost);
@@ -69,7 +77,11 @@ public class LifecycleCluster : IAsyncLifetime
     {
     }
 
-    public virtual async Task DisposeAsync() => await Cluster.DisposeAsync();
+    public virtual async Task DisposeAsync()
+    {
+        await Cluster.DisposeAsync();
+        await GitHub.DisposeAsync();
+    }
 
     public IJobGrain Job(long id) => Client.GetGrain<IJobGrain>(id);
 
@@ -80,6 +92,7 @@ public class LifecycleCluster : IAsyncLifetime
     public async Task<long> InstallAsync()
     {
         var installationId = Random.Shared.NextInt64(1, long.MaxValue);
+        await GitHub.World.InstallAsync(installationId, $"org-{installationId}", AccountKind.Organization);
         await Organisation(installationId).ApplyInstallation(new InstallationChange
         {
             Action = InstallationAction.Created, AccountLogin = $"org-{installationId}", AccountType = "Organization", SenderLogin = "octocat",

@@ -1,13 +1,14 @@
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Builtiful.Simulation.GitHub;
 using Builtiful.Testing;
 
 namespace Builtiful.Silo.Tests;
 
 /// <summary>
 /// The README's walk-through, as a test: the all-in-one host on embedded defaults, driven only over HTTP.
-/// The simulated runner plays GitHub and reports in_progress and completed back through the gateway.
+/// Jobs are queued in the simulated GitHub world, which sends the webhooks and runs each on the runner Builtiful minted.
 /// </summary>
 public sealed class AllInOneTests(AllInOneTests.Host builtiful) : IClassFixture<AllInOneTests.Host>
 {
@@ -16,8 +17,7 @@ public sealed class AllInOneTests(AllInOneTests.Host builtiful) : IClassFixture<
         protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
         {
             ["Simulation:BootDelay"] = "00:00:00.200",
-            ["Simulation:JobRunTime"] = "00:00:00.300",
-            ["Simulation:RunnerPollInterval"] = "00:00:00.100",
+            ["Simulation:GitHub:DefaultRunTime"] = "00:00:00.300",
         };
     }
 
@@ -32,27 +32,18 @@ public sealed class AllInOneTests(AllInOneTests.Host builtiful) : IClassFixture<
     [Fact]
     public async Task A_queued_job_runs_on_its_own_VM_which_is_then_destroyed()
     {
-        var installationId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
-        var jobId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
-        using (var installed = await builtiful.DeliverAsync("installation", Payloads.Installation("installation.created.1.json", installationId)))
-        {
-            Assert.Equal(HttpStatusCode.OK, installed.StatusCode);
-        }
-
-        using (var queued = await builtiful.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId)))
-        {
-            Assert.Equal(HttpStatusCode.OK, queued.StatusCode);
-        }
+        var (installationId, repository) = await builtiful.InstallOrganisationAsync();
+        var jobId = await builtiful.World.QueueJobAsync(new JobSpec { Repository = repository, Labels = ["builtiful-2vcpu-ubuntu-2404"] });
 
         var job = await Eventually.Until(
-            async () => (await builtiful.AdminJsonAsync($"/api/v1/jobs/{jobId}"))!.Value,
-            j => j.GetProperty("status").GetString() == "completed",
+            async () => (await builtiful.AdminJsonAsync($"/api/v1/jobs/{jobId}"))?.Clone(),
+            j => j?.GetProperty("status").GetString() == "completed",
             "the job is completed");
-        Assert.Equal("success", job.GetProperty("conclusion").GetString());
-        Assert.Equal("3484a3fb816e0859fd6e1cea078d76385ff50625", job.GetProperty("headSha").GetString());
-        Assert.NotEqual(JsonValueKind.Null, job.GetProperty("startedAt").ValueKind);
+        Assert.Equal("success", job!.Value.GetProperty("conclusion").GetString());
+        Assert.NotEqual(JsonValueKind.Null, job.Value.GetProperty("startedAt").ValueKind);
+        Assert.Equal("success", (await builtiful.JobCompletes(jobId)).Conclusion);
 
-        var leaseId = job.GetProperty("leaseId").GetString();
+        var leaseId = job.Value.GetProperty("leaseId").GetString();
         var lease = await Eventually.Until(
             async () => (await builtiful.AdminJsonAsync($"/api/v1/leases/{leaseId}"))!.Value,
             l => l.GetProperty("phase").GetString() == "terminated",
@@ -72,23 +63,18 @@ public sealed class AllInOneTests(AllInOneTests.Host builtiful) : IClassFixture<
     [Fact]
     public async Task Many_jobs_of_one_organisation_all_complete_and_leave_no_VM_behind()
     {
-        var installationId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
-        using (var installed = await builtiful.DeliverAsync("installation", Payloads.Installation("installation.created.1.json", installationId)))
+        var (installationId, repository) = await builtiful.InstallOrganisationAsync();
+        var jobs = new List<long>();
+        for (var i = 0; i < 30; i++)
         {
-            Assert.Equal(HttpStatusCode.OK, installed.StatusCode);
-        }
-
-        long[] jobs = [.. Enumerable.Range(0, 30).Select(_ => Random.Shared.NextInt64(1_000_000, long.MaxValue))];
-        foreach (var jobId in jobs)
-        {
-            using var queued = await builtiful.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId));
-            Assert.Equal(HttpStatusCode.OK, queued.StatusCode);
+            jobs.Add(await builtiful.World.QueueJobAsync(new JobSpec { Repository = repository, Labels = ["builtiful-2vcpu-ubuntu-2404"] }));
         }
 
         foreach (var jobId in jobs)
         {
+            Assert.Equal("success", (await builtiful.JobCompletes(jobId)).Conclusion);
             await Eventually.Until(
-                async () => (await builtiful.AdminJsonAsync($"/api/v1/jobs/{jobId}"))!.Value.GetProperty("status").GetString(),
+                async () => (await builtiful.AdminJsonAsync($"/api/v1/jobs/{jobId}"))?.GetProperty("status").GetString(),
                 s => s == "completed",
                 $"job {jobId} is completed");
         }
@@ -97,5 +83,6 @@ public sealed class AllInOneTests(AllInOneTests.Host builtiful) : IClassFixture<
             async () => (await builtiful.AdminJsonAsync($"/api/v1/organisations/{installationId}"))!.Value,
             o => o.GetProperty("liveLeases").GetInt32() == 0 && o.GetProperty("waitingJobs").GetInt32() == 0,
             "every VM is gone and nobody waits");
+        Assert.All(builtiful.World.Jobs.Where(j => jobs.Contains(j.Id)), j => Assert.StartsWith("builtiful-", j.RunnerName, StringComparison.Ordinal));
     }
 }

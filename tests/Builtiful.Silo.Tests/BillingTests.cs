@@ -18,7 +18,6 @@ public sealed class BillingTests(BillingTests.Host host) : IClassFixture<Billing
         public async Task InitializeAsync() => Builtiful = await BuiltifulInstance.StartAsync(new Dictionary<string, string>
         {
             ["Simulation:BootDelay"] = "00:00:00.100",
-            ["Simulation:RunnersEnabled"] = "false",
             // A booting VM is seen running on the lease's next check.
             ["Leases:CheckPeriod"] = "00:00:01",
         });

@@ -69,7 +69,7 @@ public sealed class EncryptionAtRestTests(PostgresServer postgres)
         await using var cluster = await PostgresCluster.CreateAsync(postgres);
         var silo = await cluster.StartSiloAsync();
         var installationId = await PostgresCluster.InstallAsync(silo);
-        var jobId = await PostgresCluster.QueueAsync(silo, installationId);
+        var jobId = await cluster.QueueAsync(silo, installationId);
         await cluster.StopAsync(silo);
         Assert.All(await SealedRecordsAsync(cluster.ConnectionString), r => Assert.Equal("one", r.KeyId));
 
@@ -94,7 +94,7 @@ public sealed class EncryptionAtRestTests(PostgresServer postgres)
     {
         await using var cluster = await PostgresCluster.CreateAsync(postgres);
         var silo = await cluster.StartSiloAsync();
-        var jobId = await PostgresCluster.QueueAsync(silo, await PostgresCluster.InstallAsync(silo));
+        var jobId = await cluster.QueueAsync(silo, await PostgresCluster.InstallAsync(silo));
         var identity = await JobIdentityAsync(silo, jobId);
         await cluster.StopAsync(silo);
 
@@ -116,7 +116,7 @@ public sealed class EncryptionAtRestTests(PostgresServer postgres)
     {
         await using var cluster = await PostgresCluster.CreateAsync(postgres);
         var silo = await cluster.StartSiloAsync();
-        var jobId = await PostgresCluster.QueueAsync(silo, await PostgresCluster.InstallAsync(silo));
+        var jobId = await cluster.QueueAsync(silo, await PostgresCluster.InstallAsync(silo));
         await cluster.StopAsync(silo);
 
         var other = await cluster.StartSiloAsync(cluster.Settings("two", ("two", PostgresCluster.KeyTwo)));
@@ -131,8 +131,8 @@ public sealed class EncryptionAtRestTests(PostgresServer postgres)
         await using var cluster = await PostgresCluster.CreateAsync(postgres);
         var silo = await cluster.StartSiloAsync();
         var installationId = await PostgresCluster.InstallAsync(silo);
-        var victim = await PostgresCluster.QueueAsync(silo, installationId);
-        var donor = await PostgresCluster.QueueAsync(silo, installationId);
+        var victim = await cluster.QueueAsync(silo, installationId);
+        var donor = await cluster.QueueAsync(silo, installationId);
         var victimIdentity = await JobIdentityAsync(silo, victim);
         var donorIdentity = await JobIdentityAsync(silo, donor);
         await cluster.StopAsync(silo);

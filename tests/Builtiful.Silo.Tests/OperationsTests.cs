@@ -23,8 +23,7 @@ public sealed class OperationsTests(OperationsTests.Host host) : IClassFixture<O
         public async Task InitializeAsync() => Builtiful = await BuiltifulInstance.StartAsync(new Dictionary<string, string>
         {
             ["Simulation:BootDelay"] = "00:00:00.200",
-            ["Simulation:JobRunTime"] = "00:00:00.300",
-            ["Simulation:RunnerPollInterval"] = "00:00:00.100",
+            ["Simulation:GitHub:DefaultRunTime"] = "00:00:00.300",
             ["Admin:Tokens:0:Name"] = "viewer",
             ["Admin:Tokens:0:Sha256"] = OperatorDirectory.Digest(ViewerToken),
             ["Admin:Tokens:0:Role"] = OperatorRoles.ReadOnly,
@@ -39,12 +38,7 @@ public sealed class OperationsTests(OperationsTests.Host host) : IClassFixture<O
     public async Task A_job_that_ran_is_billed_measured_and_listed()
     {
         var installationId = await Builtiful.InstallAsync();
-        var jobId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
-        var queuedAt = DateTimeOffset.UtcNow.AddSeconds(-20);
-        using (var queued = await Builtiful.DeliverAsync("workflow_job", OperatorRequests.TimedJob("workflow_job.queued.5.json", jobId, installationId, Label, createdAt: queuedAt)))
-        {
-            Assert.Equal(HttpStatusCode.OK, queued.StatusCode);
-        }
+        var jobId = await Builtiful.QueueInWorldAsync(installationId, Label);
 
         var job = await Builtiful.UntilAsync($"/api/v1/jobs/{jobId}", j => j.GetProperty("status").GetString() == "completed", "the job is completed");
         Assert.InRange(job.GetProperty("queueSeconds").GetDouble(), 0, 3600);
@@ -149,11 +143,7 @@ public sealed class OperationsTests(OperationsTests.Host host) : IClassFixture<O
             Assert.Equal(HttpStatusCode.OK, resumed.StatusCode);
         }
 
-        var runs = Random.Shared.NextInt64(1_000_000, long.MaxValue);
-        using (var queued = await Builtiful.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", runs, installationId, Label)))
-        {
-            Assert.Equal(HttpStatusCode.OK, queued.StatusCode);
-        }
+        var runs = await Builtiful.QueueInWorldAsync(installationId, Label);
 
         await Builtiful.UntilAsync($"/api/v1/jobs/{runs}", j => j.GetProperty("status").GetString() == "completed", "the job after resuming runs");
         var audit = Builtiful.App.Services.GetRequiredService<IAuditLog>().Recent

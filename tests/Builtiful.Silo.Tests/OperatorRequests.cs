@@ -38,13 +38,20 @@ public static class OperatorRequests
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<long, string> Repositories = new();
+
+    /// <summary>Installs the App on a new organisation in the simulated GitHub, which tells Builtiful, with one private repository.</summary>
     public static async Task<long> InstallAsync(this BuiltifulInstance builtiful)
     {
-        var installationId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
-        using var installed = await builtiful.DeliverAsync("installation", Payloads.Installation("installation.created.1.json", installationId));
-        Assert.Equal(System.Net.HttpStatusCode.OK, installed.StatusCode);
+        var (installationId, repository) = await builtiful.InstallOrganisationAsync();
+        Repositories[installationId] = repository;
+        await Eventually.Until(() => builtiful.AdminJsonAsync($"/api/v1/organisations/{installationId}"), o => o is not null, $"installation {installationId} has arrived");
         return installationId;
     }
+
+    /// <summary>Queues a job in the simulated GitHub on the installation's repository; its runner reports back as GitHub does.</summary>
+    public static Task<long> QueueInWorldAsync(this BuiltifulInstance builtiful, long installationId, string label) =>
+        builtiful.World.QueueJobAsync(new Builtiful.Simulation.GitHub.JobSpec { Repository = Repositories[installationId], Labels = [label] });
 
     /// <summary>A real <c>workflow_job</c> delivery with the instants a test controls; null keeps the fixture's own.</summary>
     public static string TimedJob(string fixture, long jobId, long installationId, string label, string? runnerName = null,

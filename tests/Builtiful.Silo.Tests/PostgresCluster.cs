@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Builtiful.Postgres;
 using Builtiful.Providers;
 using Builtiful.Simulation;
+using Builtiful.Simulation.GitHub;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -11,7 +12,7 @@ namespace Builtiful.Silo.Tests;
 
 /// <summary>
 /// A Builtiful cluster on one migrated PostgreSQL database: any number of all-in-one silos, one fake clock for
-/// deadlines, and one simulated cloud that outlives any silo, as a real cloud does.
+/// deadlines, and one simulated cloud and one simulated GitHub that outlive any silo, as the real ones do.
 /// </summary>
 public sealed class PostgresCluster : IAsyncDisposable
 {
@@ -21,21 +22,22 @@ public sealed class PostgresCluster : IAsyncDisposable
     private readonly List<BuiltifulInstance> _silos = [];
     private readonly ServiceProvider _cloudServices;
 
-    private PostgresCluster(string connectionString, bool fakeClock)
+    private PostgresCluster(string connectionString, FakeTimeProvider? clock, SimulatedGitHubHost gitHub)
     {
         ConnectionString = connectionString;
-        Clock = fakeClock ? new FakeTimeProvider(DateTimeOffset.UtcNow) : null;
+        Clock = clock;
+        GitHub = gitHub;
         var services = new ServiceCollection().AddLogging();
         services.AddKeyedSingleton(BuiltifulClock.Key, (TimeProvider?)Clock ?? TimeProvider.System);
-        services.Configure<SimulationOptions>(o =>
-        {
-            o.RunnersEnabled = false;
-            o.BootDelay = TimeSpan.FromSeconds(30);
-        });
+        services.Configure<SimulationOptions>(o => o.BootDelay = TimeSpan.FromSeconds(30));
         services.AddSingleton<SimulatedFaultLedger>();
         services.AddSingleton<SimulatedComputeProvider>();
+        services.AddSingleton(gitHub.World);
         _cloudServices = services.BuildServiceProvider();
     }
+
+    /// <summary>One GitHub for every silo, outliving any of them, as GitHub does; deliveries go to every live silo in turn.</summary>
+    public SimulatedGitHubHost GitHub { get; }
 
     public string ConnectionString { get; }
 
@@ -53,7 +55,10 @@ public sealed class PostgresCluster : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(server);
         var connectionString = await server.CreateDatabaseAsync("b" + Guid.NewGuid().ToString("N")[..16]);
         await new SchemaMigrator().MigrateAsync(connectionString, CancellationToken.None);
-        return new PostgresCluster(connectionString, fakeClock);
+        var clock = fakeClock ? new FakeTimeProvider(DateTimeOffset.UtcNow) : null;
+        var gitHub = await SimulatedGitHubHost.StartAsync(new SimulatedGitHubOptions { DefaultRunTime = TimeSpan.FromMilliseconds(200) },
+            BuiltifulInstance.WebhookSecret, (TimeProvider?)clock ?? TimeProvider.System, null, CancellationToken.None);
+        return new PostgresCluster(connectionString, clock, gitHub);
     }
 
     public Dictionary<string, string> Settings(string activeKey = "one", params (string Id, string Key)[] keys)
@@ -76,10 +81,8 @@ public sealed class PostgresCluster : IAsyncDisposable
             ["Orleans:Membership:NumVotesForDeathDeclaration"] = "1",
             ["Orleans:Membership:TableRefreshTimeout"] = "00:00:01",
             ["Orleans:Membership:IAmAliveTablePublishTimeout"] = "00:00:02",
-            ["Simulation:RunnersEnabled"] = Clock is null ? "true" : "false",
             ["Simulation:BootDelay"] = "00:00:00.100",
-            ["Simulation:JobRunTime"] = "00:00:00.200",
-            ["Simulation:RunnerPollInterval"] = "00:00:00.050",
+            ["Simulation:GitHub:DefaultRunTime"] = "00:00:00.200",
         };
         for (var i = 0; i < keys.Length; i++)
         {
@@ -94,6 +97,7 @@ public sealed class PostgresCluster : IAsyncDisposable
     {
         var silo = await BuiltifulInstance.StartAsync(settings ?? Settings(), builder =>
         {
+            builder.UseSimulatedGitHub(GitHub.World, GitHub.ApiUrl);
             if (Clock is not null)
             {
                 builder.Services.AddKeyedSingleton<TimeProvider>(BuiltifulClock.Key, Clock);
@@ -102,13 +106,17 @@ public sealed class PostgresCluster : IAsyncDisposable
             }
         });
         _silos.Add(silo);
+        Deliver();
         return silo;
     }
+
+    private void Deliver() => GitHub.World.SetWebhookTargets([.. _silos.Select(s => new Uri(s.BaseAddress, "/api/github/webhooks"))]);
 
     public async Task StopAsync(BuiltifulInstance silo)
     {
         ArgumentNullException.ThrowIfNull(silo);
         _silos.Remove(silo);
+        Deliver();
         await silo.StopAsync();
     }
 
@@ -116,6 +124,7 @@ public sealed class PostgresCluster : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(silo);
         _silos.Remove(silo);
+        Deliver();
         await silo.KillAsync();
     }
 
@@ -127,20 +136,33 @@ public sealed class PostgresCluster : IAsyncDisposable
         }
 
         await _cloudServices.DisposeAsync();
+        await GitHub.DisposeAsync();
     }
 
     public static async Task<long> InstallAsync(BuiltifulInstance silo)
     {
         ArgumentNullException.ThrowIfNull(silo);
         var installationId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
-        using var response = await silo.DeliverAsync("installation", Payloads.Installation("installation.created.1.json", installationId));
-        response.EnsureSuccessStatusCode();
+
+        // GitHub sends installation.created itself; the organisation's one repository is where jobs are queued.
+        await silo.World.InstallAsync(installationId, $"org-{installationId}", AccountKind.Organization);
+        silo.World.AddRepository(installationId, $"org-{installationId}/app", isPublic: false);
+        await Eventually.Until(async () => await silo.AdminJsonAsync($"/api/v1/organisations/{installationId}"), o => o is not null, $"installation {installationId} has arrived");
         return installationId;
     }
 
-    public static async Task<long> QueueAsync(BuiltifulInstance silo, long installationId)
+    /// <summary>
+    /// On real time the world queues the job, so a runner takes it; on the fake clock the delivery is posted by hand,
+    /// so no runner ever takes it and the test plays GitHub.
+    /// </summary>
+    public async Task<long> QueueAsync(BuiltifulInstance silo, long installationId)
     {
         ArgumentNullException.ThrowIfNull(silo);
+        if (Clock is null)
+        {
+            return await GitHub.World.QueueJobAsync(new JobSpec { Repository = $"org-{installationId}/app", Labels = ["builtiful-2vcpu-ubuntu-2404"] });
+        }
+
         var jobId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
         using var response = await silo.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId));
         response.EnsureSuccessStatusCode();

@@ -14,7 +14,7 @@ public sealed class PostgresClusterTests(PostgresServer postgres)
         await using var cluster = await PostgresCluster.CreateAsync(postgres);
         var first = await cluster.StartSiloAsync();
         var installationId = await PostgresCluster.InstallAsync(first);
-        var jobs = new[] { await PostgresCluster.QueueAsync(first, installationId), await PostgresCluster.QueueAsync(first, installationId) };
+        var jobs = new[] { await cluster.QueueAsync(first, installationId), await cluster.QueueAsync(first, installationId) };
         var leases = new List<string>();
         foreach (var jobId in jobs)
         {
@@ -46,9 +46,9 @@ public sealed class PostgresClusterTests(PostgresServer postgres)
         await using var cluster = await PostgresCluster.CreateAsync(postgres);
         var before = await cluster.StartSiloAsync();
         var installationId = await PostgresCluster.InstallAsync(before);
-        var busyJob = await PostgresCluster.QueueAsync(before, installationId);
-        var idleJob = await PostgresCluster.QueueAsync(before, installationId);
-        var waitingJob = await PostgresCluster.QueueAsync(before, installationId);
+        var busyJob = await cluster.QueueAsync(before, installationId);
+        var idleJob = await cluster.QueueAsync(before, installationId);
+        var waitingJob = await cluster.QueueAsync(before, installationId);
         var busyLease = await PostgresCluster.LeaseOfAsync(before, installationId, busyJob);
         var idleLease = await PostgresCluster.LeaseOfAsync(before, installationId, idleJob);
         await PostgresCluster.LeaseReachesAsync(before, busyLease, "booting");

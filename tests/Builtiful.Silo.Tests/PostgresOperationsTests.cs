@@ -23,7 +23,7 @@ public sealed class PostgresOperationsTests(PostgresServer postgres)
         }
 
         var installationId = await PostgresCluster.InstallAsync(silo);
-        var jobId = await PostgresCluster.QueueAsync(silo, installationId);
+        var jobId = await cluster.QueueAsync(silo, installationId);
         var leaseId = await PostgresCluster.LeaseOfAsync(silo, installationId, jobId);
         var runner = "builtiful-" + leaseId.Replace("-", "", StringComparison.Ordinal);
         var started = DateTimeOffset.UtcNow.AddMinutes(-3);

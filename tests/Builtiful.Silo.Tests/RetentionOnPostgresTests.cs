@@ -23,7 +23,7 @@ public sealed class RetentionOnPostgresTests(PostgresServer postgres)
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 
-        var running = await PostgresCluster.QueueAsync(silo, installationId);
+        var running = await cluster.QueueAsync(silo, installationId);
         using (var started = await silo.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.in_progress.3.json", running, installationId, runnerName: "GitHub Actions 5")))
         {
             Assert.Equal(HttpStatusCode.OK, started.StatusCode);

@@ -7,7 +7,10 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Builtiful.GitHub;
 using Builtiful.Silo;
+using Builtiful.Simulation;
+using Builtiful.Simulation.GitHub;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Builtiful.Testing;
 
@@ -31,6 +34,31 @@ public sealed class BuiltifulInstance : IAsyncDisposable
     public HttpClient Http { get; }
 
     public Uri BaseAddress { get; }
+
+    /// <summary>The simulated GitHub this host talks to (its own, or the one handed in): GitHub's record, the judge's view.</summary>
+    public SimulatedGitHub World => App.Services.GetRequiredService<SimulatedGitHub>();
+
+    /// <summary>The simulated cloud's own record of VMs.</summary>
+    public SimulatedComputeProvider Cloud => App.Services.GetRequiredService<SimulatedComputeProvider>();
+
+    /// <summary>
+    /// Installs the App on a new organisation in the world (GitHub sends <c>installation.created</c>) with one private
+    /// repository, as a person would on github.com. Returns the installation id and the repository's full name.
+    /// </summary>
+    public async Task<(long InstallationId, string Repository)> InstallOrganisationAsync(string? login = null, bool publicRepository = false)
+    {
+        var installationId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
+        login ??= "org-" + Guid.NewGuid().ToString("N")[..8];
+        await World.InstallAsync(installationId, login, AccountKind.Organization);
+        var repository = login + "/app";
+        World.AddRepository(installationId, repository, publicRepository);
+        return (installationId, repository);
+    }
+
+    /// <summary>Waits until the world records the job completed.</summary>
+    public Task<JobRecord> JobCompletes(long jobId, TimeSpan? timeout = null) =>
+        Eventually.Until(() => Task.FromResult(World.Jobs.FirstOrDefault(j => j.Id == jobId)!), j => j is { Status: SimulatedJobStatus.Completed },
+            $"the world records job {jobId} completed", timeout ?? TimeSpan.FromSeconds(60));
 
     public static async Task<BuiltifulInstance> StartAsync(IReadOnlyDictionary<string, string>? overrides = null, Action<WebApplicationBuilder>? configure = null)
     {
@@ -149,6 +177,15 @@ public class RunningBuiltiful : IAsyncLifetime
 
     /// <summary>The host's services, for what HTTP does not show (audit log, meters, loggers).</summary>
     public IServiceProvider Services => Instance.App.Services;
+
+    public SimulatedGitHub World => Instance.World;
+
+    public SimulatedComputeProvider Cloud => Instance.Cloud;
+
+    public Task<(long InstallationId, string Repository)> InstallOrganisationAsync(string? login = null, bool publicRepository = false) =>
+        Instance.InstallOrganisationAsync(login, publicRepository);
+
+    public Task<JobRecord> JobCompletes(long jobId, TimeSpan? timeout = null) => Instance.JobCompletes(jobId, timeout);
 
     /// <summary>Extra settings for a fixture, as configuration keys.</summary>
     protected virtual IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>();

@@ -87,7 +87,11 @@ public sealed record RunnerRecord(
     DateTimeOffset RegisteredAt,
     DateTimeOffset? OnlineAt,
     long? JobId,
-    DateTimeOffset? RemovedAt);
+    DateTimeOffset? RemovedAt)
+{
+    /// <summary>When the runner went offline (its VM was lost); GitHub keeps the registration until it is deleted.</summary>
+    public DateTimeOffset? OfflineAt { get; init; }
+}
 
 /// <summary>One attempt to deliver one webhook, as GitHub's delivery log shows it.</summary>
 public sealed record DeliveryRecord(
