@@ -92,7 +92,6 @@ public sealed class ChaosCluster : IAsyncDisposable
         };
         var cluster = new ChaosCluster(world, output, siloSettings, environment, logFolder) { _postgres = postgres };
         await Task.WhenAll(Enumerable.Range(0, settings.Silos).Select(_ => cluster.StartSiloAsync(cancellationToken)));
-        cluster.RouteDeliveries();
         cluster._client = await StartClientAsync(database, clusterId, cancellationToken);
         output.WriteLine($"chaos: {settings.Silos} silo processes on PostgreSQL; logs in {logFolder}");
         return cluster;
@@ -172,7 +171,8 @@ public sealed class ChaosCluster : IAsyncDisposable
         }
     }
 
-    private void RouteDeliveries()
+    /// <summary>Points GitHub's deliveries at the live silos; until the first call they go nowhere and fail.</summary>
+    public void RouteDeliveries()
     {
         lock (_silos)
         {

@@ -34,10 +34,18 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
         var github = world.GitHub;
         var startedMonth = UsageMonth.Of(DateTimeOffset.UtcNow);
 
-        var organisations = new List<ChaosOrganisation>();
-        for (var i = 0; i < settings.Organisations; i++)
+        // Half the organisations install the App before GitHub can reach Builtiful: their installation.created fails
+        // and comes back only through Builtiful's delivery recovery, while their first jobs are already arriving.
+        var organisations = Enumerable.Range(0, settings.Organisations).Select(i => new ChaosOrganisation(10_000 + i, $"chaos-org-{i}")).ToList();
+        var unannounced = organisations.Count / 2;
+        for (var i = 0; i < organisations.Count; i++)
         {
-            var organisation = new ChaosOrganisation(10_000 + i, $"chaos-org-{i}");
+            if (i == unannounced)
+            {
+                cluster.RouteDeliveries();
+            }
+
+            var organisation = organisations[i];
             await github.InstallAsync(organisation.InstallationId, organisation.Login, AccountKind.Organization);
             foreach (var repository in organisation.PrivateRepositories)
             {
@@ -45,7 +53,6 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
             }
 
             github.AddRepository(organisation.InstallationId, organisation.PublicRepository, isPublic: true);
-            organisations.Add(organisation);
         }
 
         var plans = Enumerable.Range(0, settings.Jobs).Select(i => Plan(organisations[i % organisations.Count])).ToList();
@@ -253,6 +260,7 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
             faults[kind] = count;
         }
 
+        faults["github.installation-unannounced"] = organisations.Count / 2;
         faults["cluster.silo-killed"] = cluster.SiloKills;
         faults["cluster.postgres-restart"] = settings.RestartDatabase ? 1 : 0;
         return new ChaosResult
