@@ -23,13 +23,15 @@ public sealed class EmbeddedScenarioTests : IAsyncLifetime
 
     public async Task InitializeAsync() => _builtiful = await BuiltifulInstance.StartAsync(new Dictionary<string, string>
     {
-        ["Simulation:BootDelay"] = "00:00:00.300",
+        ["Simulation:BootDelay"] = "00:00:02",
         ["Simulation:GitHub:DefaultRunTime"] = "00:00:00.300",
         // An organisation runner in the default group could take a public repository's job: only the scope Builtiful
         // registers its runners in keeps them from jobs its policy refuses.
         ["Simulation:GitHub:DefaultGroupAllowsPublicRepositories"] = "true",
         // A VM that waits for a job its runner can never take would sit out this whole deadline.
         ["Leases:BootDeadline"] = "00:05:00",
+        // One VM at a time, so a second job waits in line and is there to inherit the first job's VM.
+        ["Organisations:MaxConcurrentVms"] = "1",
     });
 
     public async Task DisposeAsync() => await _builtiful.StopAsync();
@@ -38,20 +40,22 @@ public sealed class EmbeddedScenarioTests : IAsyncLifetime
     public async Task A_job_behind_an_approval_gets_no_VM_while_it_waits_and_one_once_it_is_approved()
     {
         var (_, repository) = await InstallAsync();
-        var jobId = await World.QueueJobAsync(new JobSpec { Repository = repository, Labels = [Label], Environment = "production", WaitingDeliveries = 2 });
+        var gated = await World.QueueJobAsync(new JobSpec { Repository = repository, Labels = [Label], Environment = "production", WaitingDeliveries = 2 });
         await World.WhenDeliveredAsync();
+        Assert.Equal(2, World.Deliveries.Count(d => d.JobId == gated && d.Action == "waiting" && d.StatusCode is >= 200 and < 300));
 
-        // The gateway answers once the job has applied the delivery: both waiting deliveries were taken in, and no VM.
-        Assert.Equal(2, World.Deliveries.Count(d => d.JobId == jobId && d.Action == "waiting" && d.StatusCode is >= 200 and < 300));
-        Assert.DoesNotContain(Cloud.Vms, vm => LaunchedFor(vm) == jobId);
+        // Under the one-VM limit, a VM started for the waiting job would be the only VM there is until this job is over.
+        var ordinary = await World.QueueJobAsync(new JobSpec { Repository = repository, Labels = [Label] });
+        Assert.Equal(CompletionCause.Ran, (await _builtiful.JobCompletes(ordinary)).Cause);
+        Assert.DoesNotContain(Cloud.Vms, vm => LaunchedFor(vm) == gated);
 
-        await World.ApproveAsync(jobId);
+        await World.ApproveAsync(gated);
 
-        var job = await _builtiful.JobCompletes(jobId);
+        var job = await _builtiful.JobCompletes(gated);
         Assert.Equal(CompletionCause.Ran, job.Cause);
         Assert.True(job.Approved);
         Assert.True(RunnerNames.TryParseLease(job.RunnerName, out var leaseId), $"job ran on {job.RunnerName}, not a Builtiful runner");
-        Assert.Equal(leaseId, Assert.Single(Cloud.Vms, vm => LaunchedFor(vm) == jobId).LeaseId);
+        Assert.Equal(leaseId, Assert.Single(Cloud.Vms, vm => LaunchedFor(vm) == gated).LeaseId);
     }
 
     [Fact]
@@ -82,11 +86,13 @@ public sealed class EmbeddedScenarioTests : IAsyncLifetime
     {
         var (_, repository) = await InstallAsync();
 
-        // The first job's VM was registered with the first job's labels; the second job needs one more.
+        // The first job's VM was registered with the first job's labels; the second job, waiting in line behind the
+        // one-VM limit, needs one more label. The first job is cancelled while its VM boots.
         var first = await World.QueueJobAsync(new JobSpec { Repository = repository, Labels = [Label] });
         await Eventually.Until(() => Task.FromResult(Cloud.Vms.Any(vm => LaunchedFor(vm) == first)), found => found, $"a VM is launched for job {first}");
-        await World.CancelAsync(first);
         var second = await World.QueueJobAsync(new JobSpec { Repository = repository, Labels = [Label, "gpu-cache"] });
+        await World.WhenDeliveredAsync();
+        await World.CancelAsync(first);
 
         // A VM whose runner cannot take the job would idle to its 5-minute boot deadline before the job got another.
         var job = await _builtiful.JobCompletes(second, TimeSpan.FromSeconds(60));
