@@ -140,8 +140,21 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
     private async Task ApproveLaterAsync(SimulatedGitHub github, JobPlan plan, CancellationToken cancellationToken)
     {
         await Task.Delay(plan.ApproveAfter, cancellationToken);
-        await github.ApproveAsync(plan.JobId);
-        Interlocked.Increment(ref _approvals);
+        if (github.Jobs.FirstOrDefault(j => j.Id == plan.JobId) is not { Status: SimulatedJobStatus.Waiting })
+        {
+            // Someone cancelled the run before a reviewer got to it.
+            return;
+        }
+
+        try
+        {
+            await github.ApproveAsync(plan.JobId);
+            Interlocked.Increment(ref _approvals);
+        }
+        catch (InvalidOperationException) when (github.Jobs.First(j => j.Id == plan.JobId).Status == SimulatedJobStatus.Completed)
+        {
+            // The cancellation won the race with the reviewer.
+        }
     }
 
     private static async Task CancelLaterAsync(SimulatedGitHub github, long jobId, TimeSpan delay, CancellationToken cancellationToken)
