@@ -1,26 +1,26 @@
 using Builtiful.Leases;
-using Builtiful.Simulation;
+using Builtiful.Simulation.GitHub;
 using Builtiful.Usage;
 
 namespace Builtiful.Chaos;
 
 /// <summary>
-/// Billing against what really ran: every minute an organisation is billed must be covered by the simulator's record
-/// of a runner running that job, rounded the way billing rounds (whole minutes, up, at least one). Minutes beyond
-/// that are billed twice or for nothing: a redelivered, duplicated or reordered <c>completed</c> must never add any.
+/// Billing against what GitHub saw run. Every minute an organisation is billed must be covered by GitHub's record of a
+/// runner running that job, rounded the way billing rounds (whole minutes, up, at least one); minutes beyond that are
+/// billed twice or for nothing. Every job GitHub saw complete on a Builtiful runner must be billed once.
 /// </summary>
 public static class ChaosBilling
 {
     private const int PageSize = 500;
 
-    public static async Task<(long ExtraMinutes, List<string> Problems)> CheckAsync(
-        IGrainFactory grains, IReadOnlyList<SimulatedJobRun> runs, IEnumerable<long> organisations, IEnumerable<string> months)
+    public static async Task<(long ExtraMinutes, int Unbilled, List<string> Problems)> CheckAsync(
+        IGrainFactory grains, IReadOnlyList<JobRecord> ranOnOurs, IEnumerable<long> organisations, IEnumerable<string> months)
     {
         ArgumentNullException.ThrowIfNull(grains);
-        ArgumentNullException.ThrowIfNull(runs);
+        ArgumentNullException.ThrowIfNull(ranOnOurs);
         ArgumentNullException.ThrowIfNull(organisations);
         ArgumentNullException.ThrowIfNull(months);
-        var byJob = runs.ToLookup(r => r.JobId);
+        var byJob = ranOnOurs.ToLookup(r => r.Id);
         var billedJobs = new HashSet<long>();
         var problems = new List<string>();
         long extra = 0;
@@ -60,11 +60,13 @@ public static class ChaosBilling
             }
         }
 
-        return (extra, problems);
+        var unbilled = ranOnOurs.Where(r => r.CompletedAt is not null && !billedJobs.Contains(r.Id)).ToList();
+        problems.AddRange(unbilled.Take(20).Select(r => $"unbilled: job {r.Id} ran on {r.RunnerName} from {r.StartedAt:HH:mm:ss.fff} to {r.CompletedAt:HH:mm:ss.fff} and was never billed"));
+        return (extra, unbilled.Count, problems);
     }
 
     /// <summary>Minutes <paramref name="billed"/> charges beyond what the job really ran; <paramref name="first"/> is false when the job was already billed.</summary>
-    public static long Overbilled(JobRun billed, IEnumerable<SimulatedJobRun> ran, bool first, out string why)
+    public static long Overbilled(JobRun billed, IEnumerable<JobRecord> ran, bool first, out string why)
     {
         ArgumentNullException.ThrowIfNull(billed);
         ArgumentNullException.ThrowIfNull(ran);
@@ -75,16 +77,16 @@ public static class ChaosBilling
         }
 
         var runner = RunnerNames.ForLease(billed.LeaseId);
-        var candidates = ran.Where(r => r.EndedAt is not null).ToList();
+        var candidates = ran.Where(r => r is { StartedAt: not null, CompletedAt: not null }).ToList();
         var real = candidates.FirstOrDefault(r => r.RunnerName == runner) ?? candidates.FirstOrDefault();
         if (real is null)
         {
-            why = "no runner ever ran it";
+            why = "no Builtiful runner ever ran it";
             return billed.BillableMinutes;
         }
 
-        var minutes = JobRun.MinutesBetween(real.StartedAt, real.EndedAt!.Value);
-        why = $"it ran {(real.EndedAt.Value - real.StartedAt).TotalSeconds:0.0}s on {real.RunnerName}, {minutes} min";
+        var minutes = JobRun.MinutesBetween(real.StartedAt!.Value, real.CompletedAt!.Value);
+        why = $"it ran {(real.CompletedAt.Value - real.StartedAt.Value).TotalSeconds:0.0}s on {real.RunnerName}, {minutes} min";
         return Math.Max(0, billed.BillableMinutes - minutes);
     }
 }

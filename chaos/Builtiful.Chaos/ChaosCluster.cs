@@ -1,135 +1,158 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using Builtiful.Providers;
-using Builtiful.Silo;
-using Builtiful.Simulation;
 using Builtiful.Testing;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Orleans.Configuration;
 
 namespace Builtiful.Chaos;
 
 /// <summary>
-/// The system under chaos: one all-in-one silo in memory (quick), or several silos on a real PostgreSQL (full).
-/// Silo 0 hosts the simulated cloud, which every silo shares, so VMs outlive the silos that launched them as
-/// real VMs do; silo 0 is never killed, the others are.
+/// The system under chaos in its production shape: silo processes on one PostgreSQL the run starts, reached over real
+/// HTTP by the simulated GitHub and over the simulated cloud's API by their compute provider. Silos are killed with
+/// SIGKILL and replaced; the database can be restarted under them. A cluster client reads billing and explanations.
 /// </summary>
 public sealed class ChaosCluster : IAsyncDisposable
 {
-    private readonly List<(WebApplication App, HttpClient Http)> _silos = [];
-    private readonly Dictionary<string, string> _settings;
+    private const string AdminToken = "chaos-admin-token";
+
+    private readonly List<SiloProcess> _silos = [];
+    private readonly ChaosWorld _world;
     private readonly TextWriter _output;
+    private readonly Dictionary<string, string> _settings;
+    private readonly Dictionary<string, string> _environment;
+    private readonly string _logFolder;
     private PostgresServer? _postgres;
-    private int _next;
+    private IHost? _client;
+    private int _started;
 
-    private ChaosCluster(Dictionary<string, string> settings, TextWriter output)
+    private ChaosCluster(ChaosWorld world, TextWriter output, Dictionary<string, string> settings, Dictionary<string, string> environment, string logFolder)
     {
-        _settings = settings;
+        _world = world;
         _output = output;
+        _settings = settings;
+        _environment = environment;
+        _logFolder = logFolder;
     }
 
-    public IGrainFactory Grains => _silos[0].App.Services.GetRequiredService<IGrainFactory>();
+    /// <summary>Builtiful's own record, for billing and for explaining a problem; never for deciding whether it was right.</summary>
+    public IGrainFactory Grains => _client!.Services.GetRequiredService<IClusterClient>();
 
-    public SimulatedComputeProvider Cloud => _silos[0].App.Services.GetRequiredService<SimulatedComputeProvider>();
+    public int SiloKills { get; private set; }
 
-    /// <summary>Each live silo's own grain factory: silos that disagree about a grain point at duplicate activations.</summary>
-    public IReadOnlyList<IGrainFactory> EverySilo
-    {
-        get
-        {
-            lock (_silos)
-            {
-                return [.. _silos.Select(s => s.App.Services.GetRequiredService<IGrainFactory>())];
-            }
-        }
-    }
+    public string LogFolder => _logFolder;
 
-    public SimulatedJobRuns Runs => new(_silos[0].App.Services.GetRequiredService<Simulation.GitHub.SimulatedGitHub>());
-
-    public SimulatedFaultLedger Faults => _silos[0].App.Services.GetRequiredService<SimulatedFaultLedger>();
-
-    public static async Task<ChaosCluster> StartAsync(ChaosSettings settings, Dictionary<string, string> hostSettings, TextWriter output, CancellationToken cancellationToken)
+    public static async Task<ChaosCluster> StartAsync(ChaosSettings settings, ChaosWorld world, string webhookSecret, TextWriter output, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var cluster = new ChaosCluster(hostSettings, output);
-        if (settings.Silos > 1)
+        ArgumentNullException.ThrowIfNull(world);
+        var logFolder = Directory.CreateTempSubdirectory("builtiful-chaos-").FullName;
+        var postgres = new PostgresServer();
+        await postgres.InitializeAsync();
+        var database = await postgres.CreateDatabaseAsync("chaos");
+        await new Postgres.SchemaMigrator().MigrateAsync(database, cancellationToken);
+        var clusterId = "chaos-" + settings.Seed.ToString(CultureInfo.InvariantCulture);
+        var siloSettings = new Dictionary<string, string>
         {
-            cluster._postgres = new PostgresServer();
-            await cluster._postgres.InitializeAsync();
-            var database = await cluster._postgres.CreateDatabaseAsync("chaos");
-            await new Postgres.SchemaMigrator().MigrateAsync(database, cancellationToken);
-            hostSettings["ConnectionStrings:Builtiful"] = database;
-            hostSettings["Storage:EncryptionKeys:0:Id"] = "chaos";
-            hostSettings["Storage:EncryptionKeys:0:Key"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-            hostSettings["Orleans:Membership:ProbeTimeout"] = "00:00:01";
-            hostSettings["Orleans:Membership:NumMissedProbesLimit"] = "2";
-            hostSettings["Orleans:Membership:NumVotesForDeathDeclaration"] = "1";
-            hostSettings["Orleans:Membership:TableRefreshTimeout"] = "00:00:01";
-            hostSettings["Orleans:Membership:IAmAliveTablePublishTimeout"] = "00:00:02";
-        }
-
-        for (var i = 0; i < settings.Silos; i++)
+            ["Orleans:ClusterId"] = clusterId,
+            ["Orleans:Membership:ProbeTimeout"] = "00:00:01",
+            ["Orleans:Membership:NumMissedProbesLimit"] = "2",
+            ["Orleans:Membership:NumVotesForDeathDeclaration"] = "1",
+            ["Orleans:Membership:TableRefreshTimeout"] = "00:00:01",
+            ["Orleans:Membership:IAmAliveTablePublishTimeout"] = "00:00:02",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Orleans"] = Environment.GetEnvironmentVariable("CHAOS_ORLEANS_LOG") ?? "Error",
+            ["GitHub:Mode"] = "App",
+            ["GitHub:ApiUrl"] = world.GitHubServer.ApiUrl.ToString(),
+            ["GitHub:AppId"] = world.GitHub.AppId.ToString(CultureInfo.InvariantCulture),
+            ["GitHub:Redelivery:Period"] = "00:00:03",
+            ["GitHub:RedeliveryWindow"] = "00:30:00",
+            ["Compute:Provider"] = "Simulated",
+            ["Simulation:CloudUrl"] = world.CloudServer.Url.ToString(),
+            ["Leases:BootDeadline"] = "00:00:05",
+            ["Leases:MaxLifetime"] = "00:02:00",
+            ["Leases:CheckPeriod"] = "00:00:01",
+            ["Leases:TerminationPollInterval"] = "00:00:01",
+            ["Leases:LaunchRetryDelay"] = "00:00:00.200",
+            ["Reconciler:Period"] = ChaosRun.ReconcilerPeriod.ToString("c", CultureInfo.InvariantCulture),
+            ["Organisations:MaxConcurrentVms"] = "10",
+            ["Organisations:ProvisionAttempts"] = "5",
+        };
+        var environment = new Dictionary<string, string>
         {
-            await cluster.StartSiloAsync(cancellationToken);
-        }
-
+            ["ConnectionStrings__Builtiful"] = database,
+            ["Storage__EncryptionKeys__0__Id"] = "chaos",
+            ["Storage__EncryptionKeys__0__Key"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+            ["GitHub__WebhookSecret"] = webhookSecret,
+            ["GitHub__PrivateKey"] = world.GitHub.AppPrivateKeyPem,
+            ["Admin__Token"] = AdminToken,
+            ["DOTNET_gcServer"] = "0",
+        };
+        var cluster = new ChaosCluster(world, output, siloSettings, environment, logFolder) { _postgres = postgres };
+        await Task.WhenAll(Enumerable.Range(0, settings.Silos).Select(_ => cluster.StartSiloAsync(cancellationToken)));
+        cluster._client = await StartClientAsync(database, clusterId, cancellationToken);
+        output.WriteLine($"chaos: {settings.Silos} silo processes on PostgreSQL; logs in {logFolder}");
         return cluster;
     }
 
-    /// <summary>A gateway to deliver to, round robin over the live silos, as a load balancer would.</summary>
-    public HttpClient AnyGateway()
-    {
-        lock (_silos)
-        {
-            return _silos[(int)((uint)Interlocked.Increment(ref _next) % (uint)_silos.Count)].Http;
-        }
-    }
-
-    /// <summary>Kills the last silo without a goodbye and starts a fresh one in its place.</summary>
+    /// <summary>SIGKILLs the newest silo process and starts a new one in its place, as an orchestrator would.</summary>
     public async Task KillAndRestartSiloAsync(CancellationToken cancellationToken)
     {
-        (WebApplication App, HttpClient Http) victim;
+        SiloProcess victim;
         lock (_silos)
         {
             victim = _silos[^1];
             _silos.RemoveAt(_silos.Count - 1);
         }
 
-        Faults.Count("cluster.silo-killed");
-        _output.WriteLine("chaos: killing a silo");
-        using (var now = new CancellationTokenSource())
-        {
-            await now.CancelAsync();
-            try
-            {
-                await victim.App.StopAsync(now.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                // An abrupt stop, as intended.
-            }
-        }
-
-        victim.Http.Dispose();
-        await victim.App.DisposeAsync();
+        // The load balancer sends deliveries on to the dead silo until it notices; those fail, as GitHub records them.
+        victim.Kill();
+        SiloKills++;
+        _output.WriteLine($"chaos: SIGKILLed the silo at {victim.BaseAddress}");
+        await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        RouteDeliveries();
         await StartSiloAsync(cancellationToken);
-        _output.WriteLine("chaos: a new silo joined");
+        RouteDeliveries();
+        _output.WriteLine("chaos: a new silo process joined");
+        await victim.DisposeAsync();
     }
 
     public async Task RestartDatabaseAsync()
     {
-        Faults.Count("cluster.postgres-restart");
         _output.WriteLine("chaos: restarting PostgreSQL");
         await _postgres!.RestartAsync();
     }
 
+    /// <summary>The last lines of every silo's output, for a failed run's report.</summary>
+    public IEnumerable<string> Tails(int lines)
+    {
+        lock (_silos)
+        {
+            return [.. _silos.Select(s => $"--- {s.LogPath}{Environment.NewLine}{s.Tail(lines)}")];
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
-        foreach (var (app, http) in _silos.AsEnumerable().Reverse())
+        if (_client is not null)
         {
-            http.Dispose();
-            await app.StopAsync();
-            await app.DisposeAsync();
+            try
+            {
+                await _client.StopAsync(TimeSpan.FromSeconds(5));
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or OrleansException)
+            {
+                // The cluster goes down with the run.
+            }
+
+            _client.Dispose();
+        }
+
+        foreach (var silo in _silos)
+        {
+            await silo.DisposeAsync();
         }
 
         if (_postgres is not null)
@@ -140,33 +163,40 @@ public sealed class ChaosCluster : IAsyncDisposable
 
     private async Task StartSiloAsync(CancellationToken cancellationToken)
     {
-        var settings = new Dictionary<string, string>(_settings)
-        {
-            ["urls"] = "http://127.0.0.1:0",
-            ["contentRoot"] = AppContext.BaseDirectory,
-            ["Orleans:SiloPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Orleans:GatewayPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
-        };
-        var cloud = _silos.Count > 0 ? Cloud : null;
-        var app = BuiltifulHost.Build([.. settings.Select(kv => $"--{kv.Key}={kv.Value}")], builder =>
-        {
-            if (cloud is not null)
-            {
-                builder.Services.AddSingleton(cloud);
-                builder.Services.AddSingleton<IComputeProvider>(cloud);
-            }
-        });
-        await app.StartAsync(cancellationToken);
+        var name = "silo-" + Interlocked.Increment(ref _started).ToString(CultureInfo.InvariantCulture);
+        var silo = await SiloProcess.StartAsync(name, _settings, _environment, _logFolder, cancellationToken);
         lock (_silos)
         {
-            _silos.Add((app, new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(30) }));
+            _silos.Add(silo);
         }
     }
 
-    private static int FreePort()
+    /// <summary>Points GitHub's deliveries at the live silos; until the first call they go nowhere and fail.</summary>
+    public void RouteDeliveries()
     {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        lock (_silos)
+        {
+            _world.GitHub.SetWebhookTargets([.. _silos.Select(s => s.WebhookUrl)]);
+        }
+    }
+
+    private static async Task<IHost> StartClientAsync(string database, string clusterId, CancellationToken cancellationToken)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(database));
+        builder.Services.AddOptions<AdoNetClusteringClientOptions>().Configure<NpgsqlDataSource>((o, ds) => o.DataSource = ds);
+        builder.UseOrleansClient(client =>
+        {
+            client.UseAdoNetClustering(o => o.Invariant = "Npgsql");
+            client.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = clusterId;
+                o.ServiceId = "builtiful";
+            });
+        });
+        var host = builder.Build();
+        await host.StartAsync(cancellationToken);
+        return host;
     }
 }

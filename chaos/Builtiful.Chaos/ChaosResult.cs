@@ -1,20 +1,45 @@
 namespace Builtiful.Chaos;
 
-/// <summary>What a run measured against the invariants of the design.</summary>
-public sealed record ChaosResult(
-    int Jobs,
-    int Faults,
-    int LeakedVms,
-    int StrandedJobs,
-    int ExtraVms,
-    int DuplicateUsage,
-    double Seconds,
-    IReadOnlyDictionary<string, int> FaultsByKind,
-    IReadOnlyList<string> Problems)
+/// <summary>What a run measured against the invariants of the design, judged by the simulated GitHub's and cloud's records.</summary>
+public sealed record ChaosResult
 {
-    public bool Passed => LeakedVms == 0 && StrandedJobs == 0 && DuplicateUsage == 0;
+    public required int Jobs { get; init; }
+
+    public required int Faults { get; init; }
+
+    /// <summary>VMs alive at the end, or alive past their deadline plus one reconciler period.</summary>
+    public required int LeakedVms { get; init; }
+
+    /// <summary>Jobs that should have run and that GitHub still holds, or that never ran to their end though a VM was launched.</summary>
+    public required int StrandedJobs { get; init; }
+
+    /// <summary>VMs launched beyond the jobs that ran on them.</summary>
+    public required int ExtraVms { get; init; }
+
+    /// <summary>Billed minutes beyond what GitHub saw run.</summary>
+    public required int DuplicateUsage { get; init; }
+
+    /// <summary>Jobs that ran on a Builtiful VM and were never billed.</summary>
+    public required int UnbilledJobs { get; init; }
+
+    public required int Approvals { get; init; }
+
+    public required int Redelivered { get; init; }
+
+    public required int SiloKills { get; init; }
+
+    public required double Seconds { get; init; }
+
+    public required IReadOnlyDictionary<string, int> FaultsByKind { get; init; }
+
+    public required IReadOnlyList<string> Problems { get; init; }
+
+    /// <summary>At most 15 extra VMs per 100 jobs.</summary>
+    public bool ExtraVmsWithinBound => ExtraVms * 100 <= 15 * Jobs;
+
+    public bool Passed => LeakedVms == 0 && StrandedJobs == 0 && DuplicateUsage == 0 && UnbilledJobs == 0 && ExtraVmsWithinBound && Problems.Count == 0;
 
     /// <summary>The run's last line, in the form the README and CI read.</summary>
     public string Summary => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-        $"chaos: jobs={Jobs} faults={Faults} leaked_vms={LeakedVms} stranded_jobs={StrandedJobs} extra_vms={ExtraVms} duplicate_usage={DuplicateUsage} seconds={Seconds:0}");
+        $"chaos: jobs={Jobs} faults={Faults} leaked_vms={LeakedVms} stranded_jobs={StrandedJobs} extra_vms={ExtraVms} duplicate_usage={DuplicateUsage} unbilled_jobs={UnbilledJobs} approvals={Approvals} redelivered={Redelivered} silo_kills={SiloKills} seconds={Seconds:0}");
 }

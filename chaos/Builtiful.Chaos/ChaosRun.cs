@@ -1,308 +1,327 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json.Nodes;
-using Builtiful.GitHub;
-using Builtiful.Jobs;
 using Builtiful.Leases;
-using Builtiful.Organisations;
 using Builtiful.Providers;
-using Builtiful.Reconciliation;
-using Builtiful.Silo;
-using Builtiful.Simulation;
+using Builtiful.Simulation.GitHub;
 using Builtiful.Usage;
 
 namespace Builtiful.Chaos;
 
 /// <summary>
-/// One chaos run against the all-in-one: GitHub's part (queued deliveries dropped, duplicated, reordered; jobs
-/// cancelled) is played here, the runners' part by the simulator with its own faults switched on (capacity errors,
-/// lost launch answers, failed terminations, VMs that never boot, deliveries lost, duplicated and reordered).
-/// Durations are compressed (seconds instead of minutes) so a quick run fits in CI.
+/// One chaos run: people use GitHub (jobs queued, some behind environment approvals, some cancelled, some in public
+/// repositories the organisations' policy refuses), GitHub and the cloud misbehave (deliveries lost until Builtiful asks
+/// for them again, doubled, reordered; capacity errors, lost launch answers, failed terminations, runners that never
+/// come online), silos die by SIGKILL and the database restarts. Builtiful is then judged by GitHub's and the cloud's
+/// records, not by its own. Durations are compressed (seconds instead of minutes) so a quick run fits in CI.
 /// </summary>
 public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
 {
     internal const string Secret = "chaos-webhook-secret";
-    private static readonly TimeSpan ReconcilerPeriod = TimeSpan.FromSeconds(2);
+    internal static readonly TimeSpan ReconcilerPeriod = TimeSpan.FromSeconds(2);
+
+    private static readonly string[] MachineTypes = ["builtiful-2vcpu-ubuntu-2404", "builtiful-4vcpu-ubuntu-2404"];
 
     private readonly Random _random = new(settings.Seed);
-    private readonly string _queuedTemplate = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Payloads", "workflow_job.queued.json"));
-    private readonly string _completedTemplate = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Payloads", "workflow_job.completed.json"));
-    private readonly string _installationTemplate = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Payloads", "installation.created.json"));
-    private readonly System.Collections.Concurrent.ConcurrentBag<string> _abandoned = [];
-    private int _driverFaults;
+    private readonly ConcurrentBag<Task> _people = [];
+    private int _approvals;
 
     public async Task<ChaosResult> RunAsync(CancellationToken cancellationToken = default)
     {
         var clock = Stopwatch.StartNew();
-        await using var cluster = await ChaosCluster.StartAsync(settings, HostSettings(), output, cancellationToken);
-        var grains = cluster.Grains;
-        var cloud = cluster.Cloud;
-        var ledger = cluster.Faults;
+        await using var world = await ChaosWorld.StartAsync(settings, Secret, cancellationToken);
+        await using var cluster = await ChaosCluster.StartAsync(settings, world, Secret, output, cancellationToken);
+        var github = world.GitHub;
+        var startedMonth = UsageMonth.Of(DateTimeOffset.UtcNow);
 
-        var organisations = new List<long>();
-        for (var i = 0; i < settings.Organisations; i++)
+        // Half the organisations install the App before GitHub can reach Builtiful: their installation.created fails
+        // and comes back only through Builtiful's delivery recovery, while their first jobs are already arriving.
+        var organisations = Enumerable.Range(0, settings.Organisations).Select(i => new ChaosOrganisation(10_000 + i, $"chaos-org-{i}")).ToList();
+        var unannounced = organisations.Count / 2;
+        for (var i = 0; i < organisations.Count; i++)
         {
-            var installationId = 10_000 + i;
-            var installation = JsonNode.Parse(_installationTemplate)!;
-            installation["installation"]!["id"] = installationId;
-            installation["installation"]!["account"]!["login"] = $"chaos-org-{i}";
-            installation["installation"]!["account"]!["type"] = "Organization";
-            await DeliverAsync(cluster, "installation", installation.ToJsonString(), cancellationToken);
-            organisations.Add(installationId);
+            if (i == unannounced)
+            {
+                cluster.RouteDeliveries();
+            }
+
+            var organisation = organisations[i];
+            await github.InstallAsync(organisation.InstallationId, organisation.Login, AccountKind.Organization);
+            foreach (var repository in organisation.PrivateRepositories)
+            {
+                github.AddRepository(organisation.InstallationId, repository, isPublic: false);
+            }
+
+            github.AddRepository(organisation.InstallationId, organisation.PublicRepository, isPublic: true);
         }
 
-        var jobs = Enumerable.Range(0, settings.Jobs)
-            .Select(i => new ChaosJob(1_000_000 + i, organisations[i % organisations.Count], _random.NextDouble() < settings.CancelRate))
-            .ToList();
-        output.WriteLine($"chaos: {jobs.Count} jobs across {organisations.Count} organisations on {settings.Silos} silo(s), {jobs.Count(j => j.Cancelled)} to be cancelled");
+        var plans = Enumerable.Range(0, settings.Jobs).Select(i => Plan(organisations[i % organisations.Count])).ToList();
+        output.WriteLine($"chaos: {plans.Count} jobs across {organisations.Count} organisations on {settings.Silos} silo processes: "
+            + $"{plans.Count(p => p.Environment is not null)} behind approvals, {plans.Count(p => p.CancelAfter is not null)} to be cancelled, {plans.Count(p => p.Refused)} refused by policy");
 
-        var startedMonth = UsageMonth.Of(DateTimeOffset.UtcNow);
-        await QueueAllAsync(cluster, jobs, cancellationToken);
-        var abandoned = _abandoned.ToList();
-        var diagnosis = new ChaosDiagnosis(grains, cluster.EverySilo, cloud, cluster.Runs);
-        var problems = await SettleAsync(grains, jobs, organisations, clock, diagnosis, cancellationToken);
-        problems.AddRange(abandoned);
+        await QueueAllAsync(cluster, github, plans, cancellationToken);
+        await Task.WhenAll(_people);
+        var problems = await SettleAsync(world, cluster, plans, clock, cancellationToken);
 
-        // Every job is settled; the reconciler's reminder now has a few periods to sweep up strays (its own calls fail
-        // too, by design). A VM still alive after that, or one that outlived its deadline plus a period, is a leak.
+        // A refused job waits at GitHub for a runner that never comes; its author gives up on it.
+        foreach (var plan in plans.Where(p => p.Refused))
+        {
+            await github.CancelAsync(plan.JobId);
+        }
+
+        // The reconciler now has a few periods to sweep up strays; a VM still alive after that is a leak.
         var sweepDeadline = clock.Elapsed + (3 * ReconcilerPeriod);
-        while (cloud.Vms.Any(vm => vm.State is not (InstanceState.Terminated or InstanceState.NotFound)) && clock.Elapsed < sweepDeadline)
+        while (world.Cloud.Vms.Any(vm => vm.State is not (InstanceState.Terminated or InstanceState.NotFound)) && clock.Elapsed < sweepDeadline)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
         }
 
-        var leakedVms = cloud.Vms.Where(vm => vm.State is not (InstanceState.Terminated or InstanceState.NotFound)
+        return await JudgeAsync(world, cluster, plans, organisations, startedMonth, clock, problems);
+    }
+
+    private JobPlan Plan(ChaosOrganisation organisation)
+    {
+        var refused = _random.NextDouble() < settings.RefusedRate;
+        var approval = !refused && _random.NextDouble() < settings.ApprovalRate;
+        var cancelled = !refused && _random.NextDouble() < settings.CancelRate;
+        return new JobPlan
+        {
+            Organisation = organisation,
+            Repository = refused ? organisation.PublicRepository : organisation.PrivateRepositories[_random.Next(organisation.PrivateRepositories.Count)],
+            Labels = [MachineTypes[_random.NextDouble() < 0.7 ? 0 : 1]],
+            Refused = refused,
+            Environment = approval ? "production" : null,
+            WaitingDeliveries = _random.NextDouble() < 0.5 ? 2 : 1,
+            ApproveAfter = TimeSpan.FromMilliseconds(_random.Next(200, 1500)),
+            CancelAfter = cancelled ? TimeSpan.FromMilliseconds(_random.Next(0, 1500)) : null,
+        };
+    }
+
+    /// <summary>Jobs arrive in batches of 20 every 100 ms; a silo is killed a third of the way through, the database restarted at two thirds.</summary>
+    private async Task QueueAllAsync(ChaosCluster cluster, SimulatedGitHub github, List<JobPlan> plans, CancellationToken cancellationToken)
+    {
+        var batches = plans.Chunk(20).ToList();
+        for (var b = 0; b < batches.Count; b++)
+        {
+            if (settings.KillSilo && b == batches.Count / 3)
+            {
+                await cluster.KillAndRestartSiloAsync(cancellationToken);
+            }
+
+            if (settings.RestartDatabase && b == 2 * batches.Count / 3)
+            {
+                await cluster.RestartDatabaseAsync();
+            }
+
+            foreach (var plan in batches[b])
+            {
+                plan.JobId = await github.QueueJobAsync(new JobSpec
+                {
+                    Repository = plan.Repository,
+                    Labels = plan.Labels,
+                    Environment = plan.Environment,
+                    WaitingDeliveries = plan.WaitingDeliveries,
+                });
+                if (plan.Environment is not null)
+                {
+                    _people.Add(ApproveLaterAsync(github, plan, cancellationToken));
+                }
+
+                if (plan.CancelAfter is { } delay)
+                {
+                    _people.Add(CancelLaterAsync(github, plan.JobId, delay, cancellationToken));
+                }
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
+        }
+    }
+
+    private async Task ApproveLaterAsync(SimulatedGitHub github, JobPlan plan, CancellationToken cancellationToken)
+    {
+        await Task.Delay(plan.ApproveAfter, cancellationToken);
+        if (github.Jobs.FirstOrDefault(j => j.Id == plan.JobId) is not { Status: SimulatedJobStatus.Waiting })
+        {
+            // Someone cancelled the run before a reviewer got to it.
+            return;
+        }
+
+        try
+        {
+            await github.ApproveAsync(plan.JobId);
+            Interlocked.Increment(ref _approvals);
+        }
+        catch (InvalidOperationException) when (github.Jobs.First(j => j.Id == plan.JobId).Status == SimulatedJobStatus.Completed)
+        {
+            // The cancellation won the race with the reviewer.
+        }
+    }
+
+    private static async Task CancelLaterAsync(SimulatedGitHub github, long jobId, TimeSpan delay, CancellationToken cancellationToken)
+    {
+        await Task.Delay(delay, cancellationToken);
+        await github.CancelAsync(jobId);
+    }
+
+    /// <summary>
+    /// Waits until GitHub has every job that should run completed and the cloud has no VM left running, as GitHub and
+    /// the cloud record it. Past the deadline, whatever is still open is reported with Builtiful's explanation.
+    /// </summary>
+    private async Task<List<string>> SettleAsync(ChaosWorld world, ChaosCluster cluster, List<JobPlan> plans, Stopwatch clock, CancellationToken cancellationToken)
+    {
+        var mustRun = plans.Where(p => p.MustRun).Select(p => p.JobId).ToHashSet();
+        var quietSince = (TimeSpan?)null;
+        while (true)
+        {
+            var open = world.GitHub.Jobs.Count(j => mustRun.Contains(j.Id) && j.Status != SimulatedJobStatus.Completed);
+            var live = world.Cloud.Vms.Count(vm => vm.State is not (InstanceState.Terminated or InstanceState.NotFound));
+            if (open == 0 && live == 0)
+            {
+                // Quiet for two reconciler periods: no lease is about to launch a VM for a job that is gone.
+                quietSince ??= clock.Elapsed;
+                if (clock.Elapsed - quietSince >= 2 * ReconcilerPeriod)
+                {
+                    return [];
+                }
+            }
+            else
+            {
+                quietSince = null;
+            }
+
+            if (clock.Elapsed > settings.Deadline)
+            {
+                var lines = new List<string> { $"not settled after {settings.Deadline}: GitHub holds {open} jobs open, the cloud runs {live} VMs" };
+                var diagnosis = new ChaosDiagnosis(cluster.Grains, world);
+                foreach (var job in world.GitHub.Jobs.Where(j => mustRun.Contains(j.Id) && j.Status != SimulatedJobStatus.Completed).Take(20))
+                {
+                    lines.AddRange(await diagnosis.DescribeJobAsync(job));
+                }
+
+                return lines;
+            }
+
+            output.WriteLine($"chaos: {clock.Elapsed.TotalSeconds:0}s: GitHub holds {open} jobs open, the cloud runs {live} VMs");
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        }
+    }
+
+    private async Task<ChaosResult> JudgeAsync(
+        ChaosWorld world, ChaosCluster cluster, List<JobPlan> plans, List<ChaosOrganisation> organisations, string startedMonth, Stopwatch clock, List<string> problems)
+    {
+        var github = world.GitHub;
+        var jobs = github.Jobs.ToDictionary(j => j.Id);
+        var diagnosis = new ChaosDiagnosis(cluster.Grains, world);
+
+        // Leaked: alive now, or terminated later than its deadline plus one reconciler period (no in-guest watchdog here).
+        var leakedVms = world.Cloud.Vms.Where(vm => vm.State is not (InstanceState.Terminated or InstanceState.NotFound)
             || (vm.TerminatedAt is { } at && vm.ExpiresAt is { } deadline && at > deadline + ReconcilerPeriod)).ToList();
         foreach (var vm in leakedVms.Take(20))
         {
             problems.AddRange(await diagnosis.DescribeVmAsync(vm));
         }
 
+        // Stranded: a job that should have run and did not run to its end on a runner.
         var stranded = 0;
-        foreach (var job in jobs.Where(j => !j.Cancelled))
+        foreach (var plan in plans.Where(p => p.MustRun))
         {
-            var view = await grains.GetGrain<IJobGrain>(job.Id).GetView();
-            if (view is not { Status: JobStatus.Completed })
+            var record = jobs.GetValueOrDefault(plan.JobId);
+            if (record is { Status: SimulatedJobStatus.Completed, Cause: CompletionCause.Ran, StartedAt: not null })
             {
-                stranded++;
-                problems.Add($"stranded: job {job.Id} ended {view?.Status.ToWire() ?? "unknown"}{(view?.RejectionReason is { } r ? $": {r}" : "")}");
-                if (stranded <= 20)
-                {
-                    problems.AddRange(await diagnosis.DescribeJobAsync(job.Id, job.InstallationId));
-                }
+                continue;
+            }
+
+            stranded++;
+            problems.Add($"stranded: job {plan.JobId} is {record?.Status.ToString() ?? "unknown to GitHub"} ({record?.Cause}) on {record?.RunnerName ?? "no runner"}");
+            if (stranded <= 20 && record is not null)
+            {
+                problems.AddRange(await diagnosis.DescribeJobAsync(record));
             }
         }
 
-        var (duplicateUsage, billingProblems) = await ChaosBilling.CheckAsync(grains, cluster.Runs.Runs, organisations, [startedMonth, UsageMonth.Of(DateTimeOffset.UtcNow)]);
+        // Policy: a job the organisation refuses must never run on a Builtiful runner.
+        foreach (var plan in plans.Where(p => p.Refused))
+        {
+            if (jobs.GetValueOrDefault(plan.JobId) is { RunnerName: { } runner } && RunnerNames.TryParseLease(runner, out _))
+            {
+                problems.Add($"policy: job {plan.JobId} of refused repository {plan.Repository} ran on Builtiful's runner {runner}");
+            }
+        }
+
+        // Approvals: no runner before approval.
+        foreach (var plan in plans.Where(p => p.Environment is not null))
+        {
+            if (jobs.GetValueOrDefault(plan.JobId) is { Approved: false, RunnerName: not null } record)
+            {
+                problems.Add($"approval: job {plan.JobId} ran on {record.RunnerName} though it was never approved");
+            }
+        }
+
+        var ranOnOurs = jobs.Values.Where(j => j.StartedAt is not null && RunnerNames.TryParseLease(j.RunnerName, out _)).ToList();
+        var (duplicateUsage, unbilled, billingProblems) = await ChaosBilling.CheckAsync(
+            cluster.Grains, ranOnOurs, organisations.Select(o => o.InstallationId), [startedMonth, UsageMonth.Of(DateTimeOffset.UtcNow)]);
         problems.AddRange(billingProblems);
 
-        var ran = jobs.Count(j => !j.Cancelled);
-        var extra = Math.Max(0, cloud.Vms.Count - ran);
-        var faults = ledger.Injected.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
-        faults["github.queued-dropped-duplicated-reordered"] = _driverFaults;
-        return new ChaosResult(jobs.Count, faults.Values.Sum(), leakedVms.Count, stranded, extra, (int)duplicateUsage, clock.Elapsed.TotalSeconds, faults, problems);
+        if (problems.Count > 0)
+        {
+            problems.AddRange(cluster.Tails(30));
+        }
+
+        var faults = new Dictionary<string, int>(world.CloudFaults.Injected, StringComparer.Ordinal);
+        foreach (var (kind, count) in github.Faults)
+        {
+            faults[kind] = count;
+        }
+
+        faults["github.installation-unannounced"] = organisations.Count / 2;
+        faults["cluster.silo-killed"] = cluster.SiloKills;
+        faults["cluster.postgres-restart"] = settings.RestartDatabase ? 1 : 0;
+        return new ChaosResult
+        {
+            Jobs = plans.Count,
+            Faults = faults.Values.Sum(),
+            LeakedVms = leakedVms.Count,
+            StrandedJobs = stranded,
+            ExtraVms = Math.Max(0, world.Cloud.Vms.Count - ranOnOurs.Count),
+            DuplicateUsage = (int)duplicateUsage,
+            UnbilledJobs = unbilled,
+            Approvals = _approvals,
+            Redelivered = github.Redelivered,
+            SiloKills = cluster.SiloKills,
+            Seconds = clock.Elapsed.TotalSeconds,
+            FaultsByKind = faults,
+            Problems = problems,
+        };
     }
 
-    private Dictionary<string, string> HostSettings() => new()
+    private sealed record ChaosOrganisation(long InstallationId, string Login)
     {
-        ["Orleans:ClusterId"] = "chaos-" + settings.Seed.ToString(CultureInfo.InvariantCulture),
-        ["GitHub:WebhookSecret"] = Secret,
-        ["Admin:Token"] = "chaos-admin-token",
-        ["Logging:LogLevel:Default"] = "Error",
-        ["Logging:LogLevel:Orleans"] = Environment.GetEnvironmentVariable("CHAOS_ORLEANS_LOG") ?? "Error",
-        ["Leases:BootDeadline"] = "00:00:05",
-        ["Leases:MaxLifetime"] = "00:02:00",
-        ["Leases:CheckPeriod"] = "00:00:01",
-        ["Leases:TerminationPollInterval"] = "00:00:01",
-        ["Leases:LaunchRetryDelay"] = "00:00:00.200",
-        ["Reconciler:Period"] = "00:00:02",
-        ["Organisations:MaxConcurrentVms"] = "10",
-        ["Organisations:ProvisionAttempts"] = "5",
-        ["Simulation:BootDelay"] = "00:00:00.200",
-        ["Simulation:GitHub:DefaultRunTime"] = "00:00:00.300",
-        ["Simulation:Faults:LaunchCapacityErrorRate"] = "0.1",
-        ["Simulation:Faults:LostLaunchResponseRate"] = "0.05",
-        ["Simulation:Faults:TerminateErrorRate"] = "0.1",
-        ["Simulation:Faults:BootFailureRate"] = "0.05",
-        ["Simulation:Faults:DeliveryDropRate"] = settings.DropRate.ToString(CultureInfo.InvariantCulture),
-        ["Simulation:Faults:DeliveryDuplicateRate"] = settings.DuplicateRate.ToString(CultureInfo.InvariantCulture),
-        ["Simulation:Faults:DeliveryReorderRate"] = settings.ReorderRate.ToString(CultureInfo.InvariantCulture),
-        ["Simulation:Faults:RedeliveryDelay"] = "00:00:01",
-        ["Simulation:Faults:Seed"] = settings.Seed.ToString(CultureInfo.InvariantCulture),
-    };
+        public IReadOnlyList<string> PrivateRepositories { get; } = [$"{Login}/api", $"{Login}/web", $"{Login}/infra"];
 
-    /// <summary>GitHub's side of queueing: every job's queued delivery, some lost and redelivered, doubled, or out of order; some jobs cancelled.</summary>
-    private async Task QueueAllAsync(ChaosCluster cluster, List<ChaosJob> jobs, CancellationToken cancellationToken)
-    {
-        var deliveries = new List<Task>();
-        var batches = jobs.Chunk(20).ToList();
-        for (var b = 0; b < batches.Count; b++)
-        {
-            var batch = batches[b];
-            if (settings.Silos > 1 && settings.KillSilo && b == batches.Count / 3)
-            {
-                await cluster.KillAndRestartSiloAsync(cancellationToken);
-            }
-
-            if (settings.Silos > 1 && settings.RestartDatabase && b == 2 * batches.Count / 3)
-            {
-                await cluster.RestartDatabaseAsync();
-            }
-
-            var order = batch.OrderBy(_ => _random.NextDouble() < settings.ReorderRate ? _random.Next() : 0).ToList();
-            foreach (var job in order)
-            {
-                var dropped = _random.NextDouble() < settings.DropRate;
-                var duplicated = _random.NextDouble() < settings.DuplicateRate;
-                _driverFaults += (dropped ? 1 : 0) + (duplicated ? 1 : 0);
-                var cancelAfter = job.Cancelled ? TimeSpan.FromMilliseconds(_random.Next(0, 1500)) : (TimeSpan?)null;
-                deliveries.Add(DeliverJobAsync(cluster, job, dropped, duplicated, cancelAfter, cancellationToken));
-            }
-
-            _driverFaults += order.Zip(batch).Any(p => p.First != p.Second) ? 1 : 0;
-            await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
-        }
-
-        await Task.WhenAll(deliveries);
+        public string PublicRepository => $"{Login}/docs";
     }
 
-    private async Task DeliverJobAsync(ChaosCluster http, ChaosJob job, bool dropped, bool duplicated, TimeSpan? cancelAfter, CancellationToken cancellationToken)
+    private sealed class JobPlan
     {
-        var queued = Payload(_queuedTemplate, job, "queued", null);
-        if (dropped)
-        {
-            // The first attempt never arrived; GitHub's log shows it failed and it is redelivered.
-            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
-        }
+        public required ChaosOrganisation Organisation { get; init; }
 
-        await DeliverAsync(http, "workflow_job", queued, cancellationToken);
-        if (duplicated)
-        {
-            await DeliverAsync(http, "workflow_job", queued, cancellationToken);
-        }
+        public required string Repository { get; init; }
 
-        if (cancelAfter is { } delay)
-        {
-            await Task.Delay(delay, cancellationToken);
-            await DeliverAsync(http, "workflow_job", Payload(_completedTemplate, job, "completed", "cancelled"), cancellationToken);
-        }
+        public required IReadOnlyList<string> Labels { get; init; }
+
+        public required bool Refused { get; init; }
+
+        public string? Environment { get; init; }
+
+        public int WaitingDeliveries { get; init; }
+
+        public TimeSpan ApproveAfter { get; init; }
+
+        public TimeSpan? CancelAfter { get; init; }
+
+        public long JobId { get; set; }
+
+        /// <summary>Not cancelled by a person and not refused by policy: GitHub must see it run to its end.</summary>
+        public bool MustRun => !Refused && CancelAfter is null;
     }
-
-    private async Task<List<string>> SettleAsync(IGrainFactory grains, List<ChaosJob> jobs, List<long> organisations, Stopwatch clock, ChaosDiagnosis diagnosis, CancellationToken cancellationToken)
-    {
-        var settled = new HashSet<long>();
-        while (true)
-        {
-            var open = 0;
-            foreach (var job in jobs.Where(j => !settled.Contains(j.Id)))
-            {
-                var view = await grains.GetGrain<IJobGrain>(job.Id).GetView();
-                if (view is not { Status: JobStatus.Completed } && view?.RejectionReason is null)
-                {
-                    open++;
-                }
-                else if (view is { Status: JobStatus.Completed })
-                {
-                    // Completed is final: no need to ask again (a rejection is not, the job may yet run).
-                    settled.Add(job.Id);
-                }
-            }
-
-            var live = 0;
-            foreach (var installationId in organisations)
-            {
-                var organisation = await grains.GetGrain<IOrganisationGrain>(installationId).GetView();
-                live += organisation.LiveLeases + organisation.WaitingJobs;
-            }
-
-            if (open == 0 && live == 0)
-            {
-                return [];
-            }
-
-            if (clock.Elapsed > settings.Deadline)
-            {
-                var lines = new List<string> { $"not settled after {settings.Deadline}: {open} jobs still open, {live} leases or waiting jobs still live" };
-                foreach (var job in jobs.Where(j => !settled.Contains(j.Id)).Take(20))
-                {
-                    lines.AddRange(await diagnosis.DescribeJobAsync(job.Id, job.InstallationId));
-                }
-
-                return lines;
-            }
-
-            output.WriteLine($"chaos: {clock.Elapsed.TotalSeconds:0}s: {open} jobs open, {live} leases or waiting jobs live");
-            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
-        }
-    }
-
-    private static string Payload(string template, ChaosJob job, string action, string? conclusion)
-    {
-        var root = JsonNode.Parse(template)!.AsObject();
-        root["action"] = action;
-        var workflowJob = root["workflow_job"]!.AsObject();
-        workflowJob["id"] = job.Id;
-        workflowJob["status"] = action;
-        workflowJob["conclusion"] = conclusion;
-        workflowJob["labels"] = new JsonArray(JsonValue.Create("builtiful-2vcpu-ubuntu-2404"));
-        workflowJob["runner_name"] = null;
-        root["installation"] = new JsonObject { ["id"] = job.InstallationId, ["node_id"] = "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u" };
-        if (root["repository"] is JsonObject repository)
-        {
-            // The recorded examples are public repositories, which organisations refuse unless they opt in.
-            repository["private"] = true;
-            repository["visibility"] = "private";
-        }
-
-        return root.ToJsonString();
-    }
-
-    private async Task DeliverAsync(ChaosCluster cluster, string @event, string payload, CancellationToken cancellationToken)
-    {
-        var body = Encoding.UTF8.GetBytes(payload);
-        for (var attempt = 1; ; attempt++)
-        {
-            var http = cluster.AnyGateway();
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/github/webhooks") { Content = new ByteArrayContent(body) };
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            request.Headers.Add("X-GitHub-Event", @event);
-            request.Headers.Add("X-GitHub-Delivery", Guid.NewGuid().ToString());
-            request.Headers.Add(WebhookSignature.Header, WebhookSignature.Sign(Secret, body));
-            string failure;
-            try
-            {
-                using var response = await http.SendAsync(request, cancellationToken);
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-
-                failure = $"answered {(int)response.StatusCode}";
-            }
-            catch (HttpRequestException ex)
-            {
-                // A silo's gateway died with it; the delivery fails and is redelivered to another.
-                failure = ex.Message;
-            }
-            catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-            {
-                // No answer in time (GitHub waits 10 s): a failed delivery, redelivered like any other.
-                failure = ex.Message;
-            }
-
-            if (attempt == 8)
-            {
-                var about = JsonNode.Parse(payload)!;
-                _abandoned.Add($"{@event} {about["action"]} for job {about["workflow_job"]?["id"]} abandoned after {attempt} failed deliveries, the last {failure}");
-                return;
-            }
-
-            // A refused delivery is redelivered, as Builtiful's lost-delivery recovery makes GitHub do.
-            await Task.Delay(TimeSpan.FromSeconds(attempt), cancellationToken);
-        }
-    }
-
-    private sealed record ChaosJob(long Id, long InstallationId, bool Cancelled);
 }

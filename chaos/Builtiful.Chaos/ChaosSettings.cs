@@ -7,9 +7,16 @@ public sealed record ChaosSettings
 
     public int Organisations { get; init; } = 5;
 
-    /// <summary>Share of jobs GitHub cancels soon after queueing them (some before, some after a runner took them).</summary>
-    public double CancelRate { get; init; } = 0.1;
+    /// <summary>Share of jobs a person cancels soon after queueing them (some waiting for a VM, some booting, some running).</summary>
+    public double CancelRate { get; init; } = 0.08;
 
+    /// <summary>Share of jobs behind an environment's protection rule: sent as <c>waiting</c> (half of them twice), approved later.</summary>
+    public double ApprovalRate { get; init; } = 0.1;
+
+    /// <summary>Share of jobs in a public repository, which the organisations' policy refuses: no runner of ours may take them.</summary>
+    public double RefusedRate { get; init; } = 0.05;
+
+    /// <summary>GitHub's delivery faults: lost (only a redelivery brings it), doubled, a job's in_progress after its completed.</summary>
     public double DropRate { get; init; } = 0.1;
 
     public double DuplicateRate { get; init; } = 0.1;
@@ -18,17 +25,19 @@ public sealed record ChaosSettings
 
     public int Seed { get; init; } = 20261129;
 
-    /// <summary>Bound on the whole run; an invariant that has not settled by then fails.</summary>
+    /// <summary>Bound on settling; an invariant that has not settled by then fails.</summary>
     public TimeSpan Deadline { get; init; } = TimeSpan.FromMinutes(4);
 
-    /// <summary>Silos in the cluster; more than one runs on a real PostgreSQL, with a silo killed and restarted and the database restarted mid-run.</summary>
-    public int Silos { get; init; } = 1;
+    /// <summary>Silo processes on one PostgreSQL that the run starts.</summary>
+    public int Silos { get; init; } = 2;
 
+    /// <summary>SIGKILL a silo process a third of the way through queueing, and start a new one.</summary>
     public bool KillSilo { get; init; } = true;
 
-    public bool RestartDatabase { get; init; } = true;
+    /// <summary>Restart PostgreSQL two thirds of the way through queueing.</summary>
+    public bool RestartDatabase { get; init; }
 
     public static ChaosSettings Quick { get; } = new();
 
-    public static ChaosSettings Full { get; } = new() { Jobs = 1000, Organisations = 20, Silos = 3, Deadline = TimeSpan.FromMinutes(20) };
+    public static ChaosSettings Full { get; } = new() { Jobs = 1000, Organisations = 20, Silos = 3, RestartDatabase = true, Deadline = TimeSpan.FromMinutes(20) };
 }

@@ -1,25 +1,35 @@
+using System.Globalization;
 using Builtiful.Chaos;
 
 var quick = args.Contains("--quick");
 var settings = quick ? ChaosSettings.Quick : ChaosSettings.Full;
-if (args.SkipWhile(a => a != "--seed").Skip(1).FirstOrDefault() is { } seed)
+if (Option("--seed") is { } seed)
 {
-    settings = settings with { Seed = int.Parse(seed, System.Globalization.CultureInfo.InvariantCulture) };
+    settings = settings with { Seed = int.Parse(seed, CultureInfo.InvariantCulture) };
 }
 
-if (args.SkipWhile(a => a != "--deadline").Skip(1).FirstOrDefault() is { } deadline)
+if (Option("--deadline") is { } deadline)
 {
-    settings = settings with { Deadline = TimeSpan.Parse(deadline, System.Globalization.CultureInfo.InvariantCulture) };
+    settings = settings with { Deadline = TimeSpan.Parse(deadline, CultureInfo.InvariantCulture) };
 }
 
-if (args.SkipWhile(a => a != "--jobs").Skip(1).FirstOrDefault() is { } jobCount)
+if (Option("--jobs") is { } jobCount)
 {
-    settings = settings with { Jobs = int.Parse(jobCount, System.Globalization.CultureInfo.InvariantCulture) };
+    settings = settings with { Jobs = int.Parse(jobCount, CultureInfo.InvariantCulture) };
 }
 
-settings = settings with { KillSilo = !args.Contains("--no-kill"), RestartDatabase = !args.Contains("--no-database-restart") };
+if (Option("--silos") is { } silos)
+{
+    settings = settings with { Silos = int.Parse(silos, CultureInfo.InvariantCulture) };
+}
+
+settings = settings with
+{
+    KillSilo = !args.Contains("--no-kill"),
+    RestartDatabase = settings.RestartDatabase && !args.Contains("--no-database-restart"),
+};
 var result = await new ChaosRun(settings, Console.Out).RunAsync();
-foreach (var (kind, count) in result.FaultsByKind.OrderBy(f => f.Key))
+foreach (var (kind, count) in result.FaultsByKind.OrderBy(f => f.Key, StringComparer.Ordinal))
 {
     Console.WriteLine($"chaos: fault {kind} x{count}");
 }
@@ -31,3 +41,5 @@ foreach (var problem in result.Problems.Take(400))
 
 Console.WriteLine(result.Summary);
 return result.Passed ? 0 : 1;
+
+string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();

@@ -7,6 +7,7 @@ using Builtiful.Machines;
 using Builtiful.Organisations;
 using Builtiful.Providers;
 using Builtiful.Simulation;
+using Builtiful.Simulation.Cloud;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -50,6 +51,10 @@ public static class BuiltifulServices
         var compute = configuration["Compute:Provider"] ?? SimulatedComputeProvider.ProviderName;
         switch (compute)
         {
+            case SimulatedComputeProvider.ProviderName when configuration["Simulation:CloudUrl"] is { Length: > 0 } cloudUrl:
+                // Another process owns the simulated VMs (a chaos run kills silo processes; the VMs live on).
+                services.AddRemoteSimulatedCompute(new Uri(cloudUrl.TrimEnd('/') + "/"));
+                break;
             case SimulatedComputeProvider.ProviderName:
                 services.AddSimulatedCompute(configuration);
                 break;
