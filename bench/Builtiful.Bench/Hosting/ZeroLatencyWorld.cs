@@ -40,6 +40,14 @@ public sealed class ZeroLatencyCloud(BenchProbe probe) : IComputeProvider
     public Task<InstanceState> DescribeAsync(string instanceId, CancellationToken cancellationToken) =>
         Task.FromResult(_running.ContainsKey(instanceId) ? InstanceState.Running : InstanceState.NotFound);
 
+    public Task<IReadOnlyDictionary<string, InstanceState>> DescribeManyAsync(IReadOnlyCollection<string> instanceIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(instanceIds);
+        IReadOnlyDictionary<string, InstanceState> states = instanceIds.Distinct(StringComparer.Ordinal)
+            .ToDictionary(id => id, id => _running.ContainsKey(id) ? InstanceState.Running : InstanceState.NotFound, StringComparer.Ordinal);
+        return Task.FromResult(states);
+    }
+
     public Task<IReadOnlyList<InstanceSummary>> ListByTagAsync(string key, string value, CancellationToken cancellationToken)
     {
         // Every VM here carries the cluster tag the lease asked for; the reconciler lists by it, a lease by its own id.
