@@ -47,6 +47,27 @@ public sealed class LeaseDeadlineTests(LifecycleCluster world) : IClassFixture<L
     }
 
     [Fact]
+    public async Task A_job_that_ran_on_a_VM_whose_lease_had_already_given_it_up_is_still_bound_to_that_lease_and_billed()
+    {
+        var installationId = await world.InstallAsync();
+        var jobId = LifecycleCluster.NewJobId();
+        var leaseId = await world.QueueAsync(jobId, installationId);
+        await world.LeaseReaches(leaseId, LeasePhase.Booting);
+        world.Clock.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1));
+        await world.LeaseReaches(leaseId, LeasePhase.Terminated);
+
+        // The runner had taken the job just before its VM went; GitHub's in_progress and completed arrive late.
+        await world.RunOnLeaseAsync(jobId, installationId, leaseId);
+
+        var job = (await world.Job(jobId).GetView())!;
+        Assert.Equal(leaseId, job.LeaseId);
+        Assert.Equal(jobId, (await world.Lease(leaseId).GetView())!.JobId);
+        var usage = world.Client.GetGrain<Builtiful.Usage.IUsageGrain>(Builtiful.Usage.UsageMonth.Key(installationId, Builtiful.Usage.UsageMonth.Of(job.CompletedAt!.Value)));
+        var runs = await Eventually.Until(async () => (await usage.GetRuns(0, 10)).Items, r => r.Any(run => run.JobId == jobId), $"job {jobId} is billed");
+        Assert.Equal(leaseId, Assert.Single(runs, r => r.JobId == jobId).LeaseId);
+    }
+
+    [Fact]
     public async Task A_job_whose_VMs_all_pass_their_boot_deadline_is_marked_failed_to_provision_and_holds_no_capacity()
     {
         var installationId = await world.InstallAsync();

@@ -70,6 +70,8 @@ public enum BindOutcome
     Refused = 2,
     /// <summary>No lease with this id exists.</summary>
     Unknown = 3,
+    /// <summary>The lease had already given up its VM when it heard the runner took the job; the job ran here all the same.</summary>
+    RanAfterEnd = 4,
 }
 
 public enum LeaseCheck

@@ -249,7 +249,7 @@ public sealed partial class JobGrain(
         }
 
         var outcome = await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).BindJob(this.GetPrimaryKeyLong());
-        if (outcome is BindOutcome.Bound or BindOutcome.AlreadyBound)
+        if (outcome is BindOutcome.Bound or BindOutcome.AlreadyBound or BindOutcome.RanAfterEnd)
         {
             Job.LeaseId = leaseId;
         }
