@@ -41,7 +41,9 @@ public sealed class EmbeddedWorldTests : IAsyncLifetime
         // GitHub's record of the runner exists only because Builtiful asked generate-jitconfig for it over REST.
         var runner = Assert.Single(_builtiful.World.Runners, r => r.Name == job.RunnerName);
         Assert.Equal(installationId, runner.InstallationId);
-        Assert.Equal(1, runner.RunnerGroupId);
+        // Registered on the job's repository, so it can take no job of a repository Builtiful did not admit.
+        Assert.Equal(repository, runner.Repository);
+        Assert.Null(runner.RunnerGroupId);
         Assert.Contains(Label, runner.Labels);
         Assert.NotNull(runner.OnlineAt);
         Assert.Equal(jobId, runner.JobId);

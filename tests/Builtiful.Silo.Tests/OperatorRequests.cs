@@ -57,7 +57,9 @@ public static class OperatorRequests
     public static string TimedJob(string fixture, long jobId, long installationId, string label, string? runnerName = null,
         DateTimeOffset? createdAt = null, DateTimeOffset? startedAt = null, DateTimeOffset? completedAt = null)
     {
-        var root = JsonNode.Parse(Payloads.WorkflowJob(fixture, jobId, installationId, label, runnerName))!.AsObject();
+        // The job is in the installation's own repository, where GitHub lets Builtiful register its runner.
+        var repository = Repositories.TryGetValue(installationId, out var known) ? known : null;
+        var root = JsonNode.Parse(Payloads.WorkflowJob(fixture, jobId, installationId, label, runnerName, repository: repository))!.AsObject();
         var job = root["workflow_job"]!.AsObject();
         foreach (var (field, instant) in new[] { ("created_at", createdAt), ("started_at", startedAt), ("completed_at", completedAt) })
         {

@@ -164,25 +164,31 @@ public sealed class PostgresCluster : IAsyncDisposable
         }
 
         var jobId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
-        using var response = await silo.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId));
+        using var response = await silo.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId, repository: $"org-{installationId}/app"));
         response.EnsureSuccessStatusCode();
         return jobId;
     }
 
+    /// <summary>The lease started for the job; the world's queued delivery arrives on its own, so this waits for it.</summary>
     public static async Task<string> LeaseOfAsync(BuiltifulInstance silo, long installationId, long jobId)
     {
         ArgumentNullException.ThrowIfNull(silo);
-        var organisation = (await silo.AdminJsonAsync($"/api/v1/organisations/{installationId}"))!.Value;
-        foreach (var lease in organisation.GetProperty("leaseIds").EnumerateArray())
+        string? found = null;
+        await Eventually.Until(async () =>
         {
-            var view = (await silo.AdminJsonAsync($"/api/v1/leases/{lease.GetString()}"))!.Value;
-            if (view.GetProperty("launchedForJobId").GetInt64() == jobId)
+            var organisation = await silo.AdminJsonAsync($"/api/v1/organisations/{installationId}");
+            foreach (var lease in organisation?.GetProperty("leaseIds").EnumerateArray() ?? Enumerable.Empty<System.Text.Json.JsonElement>())
             {
-                return lease.GetString()!;
+                var view = (await silo.AdminJsonAsync($"/api/v1/leases/{lease.GetString()}"))!.Value;
+                if (view.GetProperty("launchedForJobId").GetInt64() == jobId)
+                {
+                    found = lease.GetString();
+                }
             }
-        }
 
-        throw new InvalidOperationException($"No lease for job {jobId}.");
+            return found;
+        }, lease => lease is not null, $"a lease is started for job {jobId}");
+        return found!;
     }
 
     public static Task<System.Text.Json.JsonElement> LeaseReachesAsync(BuiltifulInstance silo, string leaseId, string phase) =>

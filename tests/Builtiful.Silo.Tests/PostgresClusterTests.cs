@@ -110,7 +110,7 @@ public sealed class PostgresClusterTests(PostgresServer postgres)
             }
 
             var jobId = Random.Shared.NextInt64(1_000_000, long.MaxValue);
-            using var response = await silo.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId));
+            using var response = await silo.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId, repository: $"org-{installationId}/app"));
             (response.IsSuccessStatusCode ? accepted : refused).Add(jobId);
         }
 
@@ -127,7 +127,7 @@ public sealed class PostgresClusterTests(PostgresServer postgres)
         // GitHub's redelivery of the refused ones (an operator's, or Builtiful's own recovery) finds them not half-applied.
         foreach (var jobId in refused)
         {
-            using var redelivered = await silo.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId));
+            using var redelivered = await silo.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId, repository: $"org-{installationId}/app"));
             Assert.True(redelivered.IsSuccessStatusCode, $"redelivery of job {jobId} answered {redelivered.StatusCode}");
             Assert.NotNull(await silo.AdminJsonAsync($"/api/v1/jobs/{jobId}"));
         }

@@ -161,17 +161,17 @@ public sealed partial class VmLeaseGrain(
             return BindOutcome.AlreadyBound;
         }
 
-        if (Lease.JobId is null && Lease.Phase >= LeasePhase.Terminating)
+        if (Lease.JobId is null && Lease.Phase >= LeasePhase.Terminating && Lease.InstanceId is not null)
         {
             // The lease gave up on its VM before it heard that the runner had taken this job (the in_progress came
-            // late): the job still ran here, and what ran on a Builtiful VM is billed.
+            // late): the job still ran here, and what ran on a Builtiful VM is billed. A lease that never had a VM ran nothing.
             Lease.JobId = jobId;
             await state.WriteStateAsync();
             LogBound(logger, LeaseId, jobId);
             return BindOutcome.RanAfterEnd;
         }
 
-        if (Lease.JobId is not null)
+        if (Lease.JobId is not null || Lease.Phase >= LeasePhase.Terminating)
         {
             return BindOutcome.Refused;
         }
