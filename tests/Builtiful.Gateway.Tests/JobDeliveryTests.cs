@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Builtiful.Leases;
 using Builtiful.Providers;
 using Builtiful.Simulation;
+using Builtiful.Simulation.GitHub;
 using Builtiful.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -14,7 +15,8 @@ namespace Builtiful.Gateway.Tests;
 /// <summary>
 /// GitHub's real job lifecycles through the gateway, judged by the simulated cloud's record of VMs: an environment
 /// approval, a job racing its installation's <c>installation.created</c>, and a job taken by our runner whose labels name
-/// none of our machine types. No simulated runner picks jobs; the tests play GitHub.
+/// none of our machine types. The world knows each installation and repository, so VMs are really minted runners, but the
+/// tests play GitHub's deliveries by hand: the world has no job to give those runners, which stay idle.
 /// </summary>
 public sealed class JobDeliveryTests(JobDeliveryTests.Host builtiful) : IClassFixture<JobDeliveryTests.Host>
 {
@@ -22,7 +24,6 @@ public sealed class JobDeliveryTests(JobDeliveryTests.Host builtiful) : IClassFi
     {
         protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
         {
-            ["Simulation:RunnersEnabled"] = "false",
             ["Simulation:BootDelay"] = "00:00:00.100",
         };
     }
@@ -32,11 +33,11 @@ public sealed class JobDeliveryTests(JobDeliveryTests.Host builtiful) : IClassFi
     [Fact]
     public async Task A_job_waiting_for_approval_gets_no_VM_until_it_is_queued_and_then_exactly_one()
     {
-        var installationId = await InstallAsync();
+        var (installationId, repository) = await InstallAsync();
         var jobId = NewId();
 
-        Assert.Equal("applied", await DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.waiting.7.json", jobId, installationId)));
-        Assert.Equal("ignored", await DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.waiting.7.json", jobId, installationId)));
+        Assert.Equal("applied", await DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.waiting.7.json", jobId, installationId, repository: repository)));
+        Assert.Equal("ignored", await DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.waiting.7.json", jobId, installationId, repository: repository)));
 
         var waiting = await JobAsync(jobId);
         Assert.Equal("waiting", waiting.GetProperty("status").GetString());
@@ -46,7 +47,7 @@ public sealed class JobDeliveryTests(JobDeliveryTests.Host builtiful) : IClassFi
         Assert.Empty(organisation.GetProperty("leaseIds").EnumerateArray());
         Assert.Empty(VmsFor(jobId));
 
-        Assert.Equal("applied", await DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId)));
+        Assert.Equal("applied", await DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId, repository: repository)));
 
         var vm = await Eventually.Until(() => Task.FromResult(VmsFor(jobId)), vms => vms.Count > 0, $"a VM is launched for approved job {jobId}");
         var queued = await JobAsync(jobId);
@@ -54,7 +55,7 @@ public sealed class JobDeliveryTests(JobDeliveryTests.Host builtiful) : IClassFi
         Assert.False(queued.GetProperty("awaitingApproval").GetBoolean());
 
         // A late or redelivered waiting after the approval changes nothing.
-        Assert.Equal("ignored", await DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.waiting.7.json", jobId, installationId)));
+        Assert.Equal("ignored", await DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.waiting.7.json", jobId, installationId, repository: repository)));
         Assert.Equal("queued", (await JobAsync(jobId)).GetProperty("status").GetString());
         Assert.Single(vm);
         Assert.Single(VmsFor(jobId));
@@ -65,10 +66,11 @@ public sealed class JobDeliveryTests(JobDeliveryTests.Host builtiful) : IClassFi
     public async Task Jobs_queued_before_their_installation_is_created_are_kept_and_get_VMs_when_it_is()
     {
         var installationId = NewId();
+        var repository = NewRepository();
         long[] jobs = [NewId(), NewId()];
         foreach (var jobId in jobs)
         {
-            Assert.StartsWith("applied", await DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId)), StringComparison.Ordinal);
+            Assert.StartsWith("applied", await DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId, repository: repository)), StringComparison.Ordinal);
             var parked = await JobAsync(jobId);
             Assert.False(parked.GetProperty("rejected").GetBoolean());
             Assert.Equal(JsonValueKind.Null, parked.GetProperty("rejectionReason").ValueKind);
@@ -77,7 +79,7 @@ public sealed class JobDeliveryTests(JobDeliveryTests.Host builtiful) : IClassFi
 
         Assert.All(jobs, jobId => Assert.Empty(VmsFor(jobId)));
 
-        await InstallAsync(installationId);
+        await InstallAsync(installationId, repository);
 
         foreach (var jobId in jobs)
         {
@@ -96,20 +98,20 @@ public sealed class JobDeliveryTests(JobDeliveryTests.Host builtiful) : IClassFi
     [Fact]
     public async Task A_job_without_our_labels_that_one_of_our_runners_takes_binds_the_lease_which_ends_after_it()
     {
-        var installationId = await InstallAsync();
+        var (installationId, repository) = await InstallAsync();
         var ours = NewId();
-        Assert.Equal("applied", await DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", ours, installationId)));
+        Assert.Equal("applied", await DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", ours, installationId, repository: repository)));
         var vm = (await Eventually.Until(() => Task.FromResult(VmsFor(ours)), vms => vms.Count > 0, $"a VM is launched for job {ours}")).Single();
         var runner = RunnerNames.ForLease(vm.LeaseId);
 
         // runs-on: self-hosted matches every JIT runner, ours included: the runner made for one job takes this other one.
         var stranger = NewId();
-        Assert.Equal("applied", await DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.in_progress.0.json", stranger, installationId, label: "self-hosted", runnerName: runner)));
+        Assert.Equal("applied", await DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.in_progress.0.json", stranger, installationId, label: "self-hosted", runnerName: runner, repository: repository)));
         var lease = (await builtiful.AdminJsonAsync($"/api/v1/leases/{vm.LeaseId}"))!.Value;
         Assert.Equal(stranger, lease.GetProperty("jobId").GetInt64());
         Assert.Equal(vm.LeaseId.ToString(), (await JobAsync(stranger)).GetProperty("leaseId").GetString());
 
-        Assert.Equal("applied", await DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.completed.1.json", stranger, installationId, label: "self-hosted", runnerName: runner)));
+        Assert.Equal("applied", await DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.completed.1.json", stranger, installationId, label: "self-hosted", runnerName: runner, repository: repository)));
 
         await Eventually.Until(() => Task.FromResult(vm.TerminatedAt), t => t is not null, $"VM {vm.InstanceId} is terminated after the job it ran");
         var job = await JobAsync(stranger);
@@ -121,10 +123,10 @@ public sealed class JobDeliveryTests(JobDeliveryTests.Host builtiful) : IClassFi
     [Fact]
     public async Task A_job_without_our_labels_on_someone_elses_runner_is_still_not_ours()
     {
-        var installationId = await InstallAsync();
+        var (installationId, repository) = await InstallAsync();
         var jobId = NewId();
 
-        var outcome = await DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.in_progress.0.json", jobId, installationId, label: "self-hosted", runnerName: "my-own-runner"));
+        var outcome = await DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.in_progress.0.json", jobId, installationId, label: "self-hosted", runnerName: "my-own-runner", repository: repository));
 
         Assert.StartsWith("ignored", outcome, StringComparison.Ordinal);
         Assert.Null(await builtiful.AdminJsonAsync($"/api/v1/jobs/{jobId}"));
@@ -135,11 +137,17 @@ public sealed class JobDeliveryTests(JobDeliveryTests.Host builtiful) : IClassFi
 
     private async Task<JsonElement> JobAsync(long jobId) => (await builtiful.AdminJsonAsync($"/api/v1/jobs/{jobId}"))!.Value;
 
-    private async Task<long> InstallAsync(long? installationId = null)
+    /// <summary>
+    /// Installs the recorded installation (user Codertocat) under a new id: the world learns it and a new private
+    /// repository of it, where the test's jobs run, then the hand-made <c>installation.created</c> is delivered.
+    /// </summary>
+    private async Task<(long InstallationId, string Repository)> InstallAsync(long? installationId = null, string? repository = null)
     {
         var id = installationId ?? NewId();
-        Assert.Equal("applied", await DeliverAsync("installation", Payloads.Installation("installation.created.1.json", id)));
-        return id;
+        repository ??= NewRepository();
+        await builtiful.KnowInWorldAsync(id, Login, AccountKind.User, (repository, false));
+        Assert.Equal("applied", await DeliverAsync("installation", Payloads.Installation("installation.created.1.json", id, Login)));
+        return (id, repository);
     }
 
     private async Task<string> DeliverAsync(string @event, string body)
@@ -148,6 +156,12 @@ public sealed class JobDeliveryTests(JobDeliveryTests.Host builtiful) : IClassFi
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("outcome").GetString()!;
     }
+
+    /// <summary>The account of the recorded <c>installation.created</c>, a user.</summary>
+    private const string Login = "Codertocat";
+
+    /// <summary>Repository names are unique in the world, which outlives every test of this class.</summary>
+    private static string NewRepository() => $"{Login}/hello-{Guid.NewGuid():N}";
 
     private static long NewId() => Random.Shared.NextInt64(1_000_000, long.MaxValue);
 }

@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Builtiful.Providers;
 using Builtiful.Simulation;
+using Builtiful.Simulation.GitHub;
 using Builtiful.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -27,7 +28,6 @@ public sealed class StaleJobTests(StaleJobTests.Host builtiful) : IClassFixture<
         public async Task InitializeAsync() => Instance = await BuiltifulInstance.StartAsync(
             new Dictionary<string, string>
             {
-                ["Simulation:RunnersEnabled"] = "false",
                 ["Leases:CheckPeriod"] = "00:00:01",
             },
             builder => builder.Services.AddKeyedSingleton<TimeProvider>(BuiltifulClock.Key, Clock));
@@ -41,13 +41,18 @@ public sealed class StaleJobTests(StaleJobTests.Host builtiful) : IClassFixture<
     public async Task A_job_waiting_in_line_for_more_than_24_hours_is_dropped_and_never_gets_a_VM()
     {
         var installationId = NewId();
+        var repository = $"Codertocat/hello-{Guid.NewGuid():N}";
+
+        // The world knows the recorded installation (user Codertocat) and the repository, so the young job's runner can
+        // be minted; it has no job to give that runner, as the jobs here are delivered by hand.
+        await builtiful.Instance.KnowInWorldAsync(installationId, "Codertocat", AccountKind.User, (repository, false));
         await DeliverAsync("installation", Payloads.Installation("installation.created.1.json", installationId));
         await SetMaxConcurrentVmsAsync(installationId, 0);
         var old = NewId();
-        await DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", old, installationId));
+        await DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", old, installationId, repository: repository));
         builtiful.Clock.Advance(TimeSpan.FromHours(20));
         var young = NewId();
-        await DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", young, installationId));
+        await DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", young, installationId, repository: repository));
         Assert.Equal(2, (await OrganisationAsync(installationId)).GetProperty("waitingJobs").GetInt32());
 
         builtiful.Clock.Advance(TimeSpan.FromHours(4) + TimeSpan.FromMinutes(1));
