@@ -36,7 +36,6 @@ public sealed class RunnerScopeAndVmLossTests : IAsyncLifetime
             ["GitHub:AppId"] = GitHubFake.AppId.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["GitHub:PrivateKeyPath"] = _keyPath,
             ["Simulation:BootDelay"] = "00:00:00.100",
-            ["Simulation:RunnersEnabled"] = "false",
             ["Leases:CheckPeriod"] = "00:00:01",
             ["Leases:TerminationPollInterval"] = "00:00:00.200",
         });
