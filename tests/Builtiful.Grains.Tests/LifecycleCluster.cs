@@ -89,19 +89,45 @@ public class LifecycleCluster : IAsyncLifetime
 
     public IOrganisationGrain Organisation(long installationId) => Client.GetGrain<IOrganisationGrain>(installationId);
 
+    /// <summary>The organisation account an installation is on in the world.</summary>
+    public static string Account(long installationId) => $"org-{installationId}";
+
+    /// <summary>A repository of the installation's own account: GitHub's repository names are unique, so no two installations share one.</summary>
+    public static string Repository(long installationId, string name = "octo-repo") => $"{Account(installationId)}/{name}";
+
+    /// <summary>The installation's public repository, which <see cref="InstallAsync"/> adds besides the private <c>octo-repo</c>.</summary>
+    public static string PublicRepository(long installationId) => Repository(installationId, "octo-site");
+
+    /// <summary>Installs the App on a new organisation in the world, with its repositories <c>octo-repo</c> (private) and <c>octo-site</c> (public), and tells Builtiful.</summary>
     public async Task<long> InstallAsync()
     {
         var installationId = Random.Shared.NextInt64(1, long.MaxValue);
-        await GitHub.World.InstallAsync(installationId, $"org-{installationId}", AccountKind.Organization);
+        await InstallInWorldAsync(installationId);
         await Organisation(installationId).ApplyInstallation(new InstallationChange
         {
-            Action = InstallationAction.Created, AccountLogin = $"org-{installationId}", AccountType = "Organization", SenderLogin = "octocat",
+            Action = InstallationAction.Created, AccountLogin = Account(installationId), AccountType = "Organization", SenderLogin = "octocat",
         });
         return installationId;
     }
 
+    /// <summary>GitHub's side of an installation only: the world knows the organisation and its repositories; Builtiful has not heard yet.</summary>
+    public async Task InstallInWorldAsync(long installationId)
+    {
+        await GitHub.World.InstallAsync(installationId, Account(installationId), AccountKind.Organization);
+        AddRepository(installationId, "octo-repo");
+        AddRepository(installationId, "octo-site", isPublic: true);
+    }
+
+    /// <summary>Adds a repository to the installation's account in the world and returns its full name.</summary>
+    public string AddRepository(long installationId, string name, bool isPublic = false)
+    {
+        var fullName = Repository(installationId, name);
+        GitHub.World.AddRepository(installationId, fullName, isPublic);
+        return fullName;
+    }
+
     public static WorkflowJobEvent JobEvent(long jobId, long installationId, JobStatus action, string label = "builtiful-2vcpu-ubuntu-2404",
-        string? runnerName = null, string? conclusion = null, string repository = "octo-org/octo-repo",
+        string? runnerName = null, string? conclusion = null, string? repository = null,
         RepositoryVisibility visibility = RepositoryVisibility.Private) => new()
         {
             JobId = jobId,
@@ -109,7 +135,7 @@ public class LifecycleCluster : IAsyncLifetime
             InstallationId = installationId,
             RunId = 7,
             RunAttempt = 1,
-            Repository = repository,
+            Repository = repository ?? Repository(installationId),
             Visibility = visibility,
             Branch = "main",
             HeadSha = "3484a3fb816e0859fd6e1cea078d76385ff50625",

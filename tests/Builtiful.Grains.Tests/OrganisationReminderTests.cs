@@ -194,7 +194,7 @@ public sealed class OrganisationReminderTests(OrganisationReminderTests.Cluster 
         Labels = ["builtiful-2vcpu-ubuntu-2404"],
         AccountLogin = $"org-{installationId}",
         AccountType = "Organization",
-        Repository = "octo-org/octo-repo",
+        Repository = LifecycleCluster.Repository(installationId),
     };
 
     public sealed class Cluster : LifecycleCluster

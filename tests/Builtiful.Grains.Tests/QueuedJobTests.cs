@@ -50,7 +50,9 @@ public sealed class QueuedJobTests(QueuedJobTests.World world) : IClassFixture<Q
     [Fact]
     public async Task Parked_jobs_are_admitted_in_order_when_the_installation_is_created_and_the_line_is_bounded()
     {
+        // GitHub has the installation already; Builtiful has not heard of it yet.
         var installationId = Random.Shared.NextInt64(1, long.MaxValue);
+        await world.InstallInWorldAsync(installationId);
         long[] jobs = [LifecycleCluster.NewJobId(), LifecycleCluster.NewJobId(), LifecycleCluster.NewJobId()];
         foreach (var jobId in jobs)
         {
@@ -62,7 +64,7 @@ public sealed class QueuedJobTests(QueuedJobTests.World world) : IClassFixture<Q
         Assert.Equal(RejectionCode.UnknownInstallation, (await world.Job(beyond).GetView())!.RejectionCode);
         Assert.Equal(jobs, (await world.Organisation(installationId).GetView()).ParkedJobIds);
 
-        await world.Organisation(installationId).ApplyInstallation(new InstallationChange { Action = InstallationAction.Created, AccountLogin = "late-org", AccountType = "Organization" });
+        await world.Organisation(installationId).ApplyInstallation(new InstallationChange { Action = InstallationAction.Created, AccountLogin = LifecycleCluster.Account(installationId), AccountType = "Organization" });
 
         // Two VMs at most (the cluster's limit): the first two parked get them, the third waits first in line.
         var organisation = await world.Organisation(installationId).GetView();

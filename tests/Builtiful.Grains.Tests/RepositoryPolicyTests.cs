@@ -14,7 +14,7 @@ public sealed class RepositoryPolicyTests(LifecycleCluster world) : IClassFixtur
         var installationId = await world.InstallAsync();
         var jobId = LifecycleCluster.NewJobId();
 
-        var outcome = await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.Queued, visibility: visibility));
+        var outcome = await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.Queued, repository: LifecycleCluster.PublicRepository(installationId), visibility: visibility));
 
         Assert.Equal(JobEventOutcome.Rejected, outcome);
         var job = (await world.Job(jobId).GetView())!;
@@ -27,7 +27,7 @@ public sealed class RepositoryPolicyTests(LifecycleCluster world) : IClassFixtur
         Assert.DoesNotContain(world.Compute.Vms, vm => vm.Tags.GetValueOrDefault(Providers.InstanceTags.Installation) == installationId.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
         // A redelivery of the refused job changes nothing.
-        Assert.Equal(JobEventOutcome.Ignored, await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.Queued, visibility: visibility)));
+        Assert.Equal(JobEventOutcome.Ignored, await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.Queued, repository: LifecycleCluster.PublicRepository(installationId), visibility: visibility)));
         Assert.Equal(0, (await world.Organisation(installationId).GetView()).LiveLeases);
     }
 
@@ -39,7 +39,7 @@ public sealed class RepositoryPolicyTests(LifecycleCluster world) : IClassFixtur
         var installationId = await world.InstallAsync();
         var jobId = LifecycleCluster.NewJobId();
 
-        Assert.Equal(JobEventOutcome.Applied, await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.Queued, visibility: visibility)));
+        Assert.Equal(JobEventOutcome.Applied, await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.Queued, repository: LifecycleCluster.PublicRepository(installationId), visibility: visibility)));
 
         Assert.Equal(1, (await world.Organisation(installationId).GetView()).LiveLeases);
     }
@@ -52,7 +52,7 @@ public sealed class RepositoryPolicyTests(LifecycleCluster world) : IClassFixtur
         var jobId = LifecycleCluster.NewJobId();
 
         Assert.True(stored!.AllowPublicRepositories);
-        Assert.Equal(JobEventOutcome.Applied, await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.Queued, visibility: RepositoryVisibility.Public)));
+        Assert.Equal(JobEventOutcome.Applied, await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.Queued, repository: LifecycleCluster.PublicRepository(installationId), visibility: RepositoryVisibility.Public)));
         var leaseId = Assert.Single((await world.Organisation(installationId).GetView()).LeaseIds);
         Assert.Equal(jobId, (await world.LeaseReaches(leaseId, Leases.LeasePhase.Booting)).LaunchedForJobId);
     }
@@ -61,21 +61,24 @@ public sealed class RepositoryPolicyTests(LifecycleCluster world) : IClassFixtur
     public async Task An_allow_list_admits_its_repositories_in_any_case_and_refuses_the_rest()
     {
         var installationId = await world.InstallAsync();
+        var web = world.AddRepository(installationId, "Web");
+        var api = world.AddRepository(installationId, "api");
+        var secrets = world.AddRepository(installationId, "secrets");
         var stored = await Operations(installationId).SetRepositoryPolicy(new RepositoryPolicy
         {
-            AllowedRepositories = [" octo-org/Web ", "octo-org/web", "octo-org/api"],
+            AllowedRepositories = [$" {web} ", web.ToLowerInvariant(), api],
         });
         long allowed = LifecycleCluster.NewJobId(), other = LifecycleCluster.NewJobId();
 
-        var admitted = await world.Job(allowed).Apply(LifecycleCluster.JobEvent(allowed, installationId, JobStatus.Queued, repository: "OCTO-ORG/WEB"));
-        var refused = await world.Job(other).Apply(LifecycleCluster.JobEvent(other, installationId, JobStatus.Queued, repository: "octo-org/secrets"));
+        var admitted = await world.Job(allowed).Apply(LifecycleCluster.JobEvent(allowed, installationId, JobStatus.Queued, repository: web.ToUpperInvariant()));
+        var refused = await world.Job(other).Apply(LifecycleCluster.JobEvent(other, installationId, JobStatus.Queued, repository: secrets));
 
-        Assert.Equal(["octo-org/api", "octo-org/Web"], stored!.AllowedRepositories);
+        Assert.Equal([api, web], stored!.AllowedRepositories);
         Assert.Equal(JobEventOutcome.Applied, admitted);
         Assert.Equal(JobEventOutcome.Rejected, refused);
         var view = (await world.Job(other).GetView())!;
         Assert.Equal(RejectionCode.RepositoryNotAllowed, view.RejectionCode);
-        Assert.Contains("octo-org/secrets is not on the repository allow-list", view.RejectionReason, StringComparison.Ordinal);
+        Assert.Contains($"{secrets} is not on the repository allow-list", view.RejectionReason, StringComparison.Ordinal);
         var organisation = await world.Organisation(installationId).GetView();
         Assert.Equal(1, organisation.LiveLeases);
         Assert.DoesNotContain(other, (await world.Organisation(installationId).GetPendingJobs()).Select(p => p.JobId));
@@ -85,12 +88,15 @@ public sealed class RepositoryPolicyTests(LifecycleCluster world) : IClassFixtur
     public async Task The_allow_list_is_checked_before_the_opt_in_and_an_empty_list_allows_every_repository()
     {
         var installationId = await world.InstallAsync();
-        await Operations(installationId).SetRepositoryPolicy(new RepositoryPolicy { AllowedRepositories = ["octo-org/web"], AllowPublicRepositories = true });
+        var web = world.AddRepository(installationId, "web");
+        var other = world.AddRepository(installationId, "other", isPublic: true);
+        var anything = world.AddRepository(installationId, "anything");
+        await Operations(installationId).SetRepositoryPolicy(new RepositoryPolicy { AllowedRepositories = [web], AllowPublicRepositories = true });
         long publicOther = LifecycleCluster.NewJobId(), anyRepository = LifecycleCluster.NewJobId();
 
-        await world.Job(publicOther).Apply(LifecycleCluster.JobEvent(publicOther, installationId, JobStatus.Queued, repository: "octo-org/other", visibility: RepositoryVisibility.Public));
+        await world.Job(publicOther).Apply(LifecycleCluster.JobEvent(publicOther, installationId, JobStatus.Queued, repository: other, visibility: RepositoryVisibility.Public));
         await Operations(installationId).SetRepositoryPolicy(new RepositoryPolicy { AllowedRepositories = [], AllowPublicRepositories = false });
-        await world.Job(anyRepository).Apply(LifecycleCluster.JobEvent(anyRepository, installationId, JobStatus.Queued, repository: "octo-org/anything"));
+        await world.Job(anyRepository).Apply(LifecycleCluster.JobEvent(anyRepository, installationId, JobStatus.Queued, repository: anything));
 
         Assert.Equal(RejectionCode.RepositoryNotAllowed, (await world.Job(publicOther).GetView())!.RejectionCode);
         Assert.Null((await world.Job(anyRepository).GetView())!.RejectionCode);
@@ -112,14 +118,15 @@ public sealed class RepositoryPolicyTests(LifecycleCluster world) : IClassFixtur
     public async Task The_policy_is_kept_in_the_organisations_stored_state()
     {
         var installationId = await world.InstallAsync();
-        await Operations(installationId).SetRepositoryPolicy(new RepositoryPolicy { AllowedRepositories = ["octo-org/web"], AllowPublicRepositories = true });
+        var web = LifecycleCluster.Repository(installationId, "web");
+        await Operations(installationId).SetRepositoryPolicy(new RepositoryPolicy { AllowedRepositories = [web], AllowPublicRepositories = true });
 
         var grain = world.Client.GetGrain<IOrganisationGrain>(installationId);
         await world.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
         var policy = await Operations(installationId).GetRepositoryPolicy();
 
         Assert.True(policy.AllowPublicRepositories);
-        Assert.Equal(["octo-org/web"], policy.AllowedRepositories);
+        Assert.Equal([web], policy.AllowedRepositories);
         Assert.Equal(OrganisationStatus.Active, (await grain.GetView()).Status);
     }
 

@@ -39,13 +39,13 @@ public sealed class RetentionTests(RetentionTests.Cluster world) : IClassFixture
         var completedLease = await world.QueueAsync(completed, installationId);
         await world.LeaseReaches(completedLease, LeasePhase.Booting);
         await world.RunOnLeaseAsync(completed, installationId, completedLease);
-        await world.Job(refused).Apply(LifecycleCluster.JobEvent(refused, installationId, JobStatus.Queued, visibility: RepositoryVisibility.Public));
+        await world.Job(refused).Apply(LifecycleCluster.JobEvent(refused, installationId, JobStatus.Queued, repository: LifecycleCluster.PublicRepository(installationId), visibility: RepositoryVisibility.Public));
         var runningLease = await world.QueueAsync(running, installationId);
         await world.LeaseReaches(runningLease, LeasePhase.Booting);
         await world.Job(running).Apply(LifecycleCluster.JobEvent(running, installationId, JobStatus.InProgress, runnerName: RunnerNames.ForLease(runningLease)));
         await world.LeaseReaches(completedLease, LeasePhase.Terminated);
         var usageKey = UsageMonth.Key(installationId, UsageMonth.Of((await world.Job(completed).GetView())!.CompletedAt!.Value));
-        Assert.Equal("octo-org/octo-repo", Assert.Single((await Usage(usageKey).GetRuns(0, 10)).Items).Repository);
+        Assert.Equal(LifecycleCluster.Repository(installationId), Assert.Single((await Usage(usageKey).GetRuns(0, 10)).Items).Repository);
         Assert.NotEmpty(await Retention(installationId).PendingHours());
         Assert.NotNull(await world.Reminders.ReadRow(Retention(installationId).GetGrainId(), RetentionGrain.Reminder));
 
@@ -61,7 +61,7 @@ public sealed class RetentionTests(RetentionTests.Cluster world) : IClassFixture
         Assert.Null(await world.Job(refused).GetView());
         var live = (await world.Job(running).GetView())!;
         Assert.Equal(JobStatus.InProgress, live.Status);
-        Assert.Equal("octo-org/octo-repo", live.Repository);
+        Assert.Equal(LifecycleCluster.Repository(installationId), live.Repository);
         Assert.Equal(2, report.JobsDeleted);
         Assert.True(report.Kept >= 1, "the running job is kept");
 
@@ -111,7 +111,7 @@ public sealed class RetentionTests(RetentionTests.Cluster world) : IClassFixture
         foreach (var jobId in jobs)
         {
             // Refused (public repository): a job record and no lease, so every record is a job.
-            await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.Queued, visibility: RepositoryVisibility.Public));
+            await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.Queued, repository: LifecycleCluster.PublicRepository(installationId), visibility: RepositoryVisibility.Public));
         }
 
         world.Clock.Advance(TimeSpan.FromDays(1) + TimeSpan.FromHours(2));
@@ -197,7 +197,7 @@ public sealed class RetentionReminderTests(RetentionReminderTests.Cluster world)
     {
         var installationId = await world.InstallAsync();
         var refused = LifecycleCluster.NewJobId();
-        await world.Job(refused).Apply(LifecycleCluster.JobEvent(refused, installationId, JobStatus.Queued, visibility: RepositoryVisibility.Public));
+        await world.Job(refused).Apply(LifecycleCluster.JobEvent(refused, installationId, JobStatus.Queued, repository: LifecycleCluster.PublicRepository(installationId), visibility: RepositoryVisibility.Public));
         var retention = world.Client.GetGrain<IRetentionGrain>(installationId);
         await Eventually.Until(() => world.Reminders.ReadRow(retention.GetGrainId(), RetentionGrain.Reminder), row => row is not null, "the reminder is armed");
 

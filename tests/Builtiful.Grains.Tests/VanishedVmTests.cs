@@ -42,6 +42,12 @@ public sealed class VanishedVmTests(LifecycleCluster world) : IClassFixture<Life
             leases.Add(await world.QueueAsync(jobId, installationId));
         }
 
+        // Both VMs are launched (their JIT configs minted over GitHub's REST API) before the boot time passes on the fake clock.
+        foreach (var leaseId in leases)
+        {
+            await world.LeaseReaches(leaseId, LeasePhase.Booting);
+        }
+
         world.Clock.Advance(TimeSpan.FromSeconds(31));
         var instances = new List<string>();
         for (var i = 0; i < jobs.Length; i++)
