@@ -13,7 +13,7 @@ public static class ChaosBilling
 {
     private const int PageSize = 500;
 
-    public static async Task<(long ExtraMinutes, int Unbilled, List<string> Problems)> CheckAsync(
+    public static async Task<(long ExtraMinutes, IReadOnlyList<long> Unbilled, List<string> Problems)> CheckAsync(
         IGrainFactory grains, IReadOnlyList<JobRecord> ranOnOurs, IEnumerable<long> organisations, IEnumerable<string> months)
     {
         ArgumentNullException.ThrowIfNull(grains);
@@ -62,7 +62,7 @@ public static class ChaosBilling
 
         var unbilled = ranOnOurs.Where(r => r.CompletedAt is not null && !billedJobs.Contains(r.Id)).ToList();
         problems.AddRange(unbilled.Take(20).Select(r => $"unbilled: job {r.Id} ran on {r.RunnerName} from {r.StartedAt:HH:mm:ss.fff} to {r.CompletedAt:HH:mm:ss.fff} and was never billed"));
-        return (extra, unbilled.Count, problems);
+        return (extra, [.. unbilled.Select(r => r.Id)], problems);
     }
 
     /// <summary>Minutes <paramref name="billed"/> charges beyond what the job really ran; <paramref name="first"/> is false when the job was already billed.</summary>

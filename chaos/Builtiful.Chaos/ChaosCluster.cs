@@ -69,6 +69,9 @@ public sealed class ChaosCluster : IAsyncDisposable
             ["GitHub:AppId"] = world.GitHub.AppId.ToString(CultureInfo.InvariantCulture),
             ["GitHub:Redelivery:Period"] = "00:00:03",
             ["GitHub:RedeliveryWindow"] = "00:30:00",
+            // Recovery passes come every 3 s instead of every 5 minutes: a delivery keeps as many chances to outlast a
+            // silo's death or a database restart as in production (5 attempts span 25 minutes there).
+            ["GitHub:MaxDeliveryAttempts"] = "30",
             ["Compute:Provider"] = "Simulated",
             ["Simulation:CloudUrl"] = world.CloudServer.Url.ToString(),
             ["Leases:BootDeadline"] = "00:00:05",

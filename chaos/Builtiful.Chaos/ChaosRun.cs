@@ -261,6 +261,10 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
         var (duplicateUsage, unbilled, billingProblems) = await ChaosBilling.CheckAsync(
             cluster.Grains, ranOnOurs, organisations.Select(o => o.InstallationId), [startedMonth, UsageMonth.Of(DateTimeOffset.UtcNow)]);
         problems.AddRange(billingProblems);
+        foreach (var jobId in unbilled.Take(5))
+        {
+            problems.AddRange(await diagnosis.DescribeJobAsync(jobs[jobId]));
+        }
 
         if (problems.Count > 0)
         {
@@ -284,7 +288,7 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
             StrandedJobs = stranded,
             ExtraVms = Math.Max(0, world.Cloud.Vms.Count - ranOnOurs.Count),
             DuplicateUsage = (int)duplicateUsage,
-            UnbilledJobs = unbilled,
+            UnbilledJobs = unbilled.Count,
             Approvals = _approvals,
             Redelivered = github.Redelivered,
             SiloKills = cluster.SiloKills,
