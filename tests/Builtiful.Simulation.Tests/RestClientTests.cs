@@ -26,11 +26,12 @@ public sealed class RestClientTests
         var taken = await session.WaitForJobAsync(CancellationToken.None).Bounded();
         Assert.Equal(job, taken!.JobId);
         var registered = client.World.GitHub.Runners.Single(r => r.Name == "builtiful-rest-1");
-        Assert.Equal((World.Acme, (long?)1, (string?)null, job), (registered.InstallationId, registered.RunnerGroupId, registered.Repository, registered.JobId));
+        // Builtiful registers every runner on its job's repository: no runner group, and no other repository's jobs.
+        Assert.Equal((World.Acme, (long?)null, (string?)"acme/widgets", job), (registered.InstallationId, registered.RunnerGroupId, registered.Repository, registered.JobId));
     }
 
     [Fact]
-    public async Task A_user_account_registers_on_the_repository_and_never_on_an_organisation()
+    public async Task A_user_account_registers_on_the_repository_and_has_no_organisation_runners()
     {
         await using var client = await Client.StartAsync();
         var userRunner = new RunnerRegistration
@@ -44,8 +45,8 @@ public sealed class RestClientTests
         };
 
         await client.Source.CreateAsync(userRunner, CancellationToken.None).Bounded();
-        var asOrganisation = userRunner with { RunnerName = "builtiful-user-2", AccountType = "Organization" };
-        var refused = await Assert.ThrowsAnyAsync<GitHubApiException>(() => client.Source.CreateAsync(asOrganisation, CancellationToken.None).Bounded());
+        var refused = await Assert.ThrowsAnyAsync<GitHubApiException>(
+            () => client.Source.FindRunnerAsync(World.Octocat, RunnerScope.Organisation("octocat"), "builtiful-user-1", CancellationToken.None).Bounded());
 
         Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
         Assert.Equal("octocat/hello", client.World.GitHub.Runners.Single().Repository);
@@ -66,7 +67,7 @@ public sealed class RestClientTests
         Assert.Equal(RunnerRemoval.Removed, await client.Source.RemoveAsync(OrgRunner("builtiful-idle"), CancellationToken.None).Bounded());
         Assert.Null(await waiting.Bounded());
 
-        var scope = RunnerScope.Organisation("acme");
+        var scope = RunnerScope.Repository("acme/widgets");
         var listed = await client.Source.FindRunnerAsync(World.Acme, scope, "builtiful-busy", CancellationToken.None).Bounded();
         Assert.True(listed!.Busy);
         Assert.Equal(RunnerRemoval.Busy, await client.Source.DeleteRunnerAsync(World.Acme, scope, listed.Id, CancellationToken.None).Bounded());
