@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Builtiful.Simulation.GitHub;
 using Builtiful.Testing;
 
 namespace Builtiful.Gateway.Tests;
@@ -44,14 +45,18 @@ public sealed class WebhookEndpointTests(WebhookEndpointTests.Host builtiful) : 
     public async Task A_signed_queued_job_with_our_label_is_accepted_and_gets_a_lease()
     {
         var installationId = await InstallAsync();
+        // GitHub knows the installation and its repository, so the lease's runner config can be minted and the
+        // lease goes on launching instead of failing on an installation GitHub never heard of.
+        var repository = $"Codertocat/Hello-World-{installationId}";
+        await builtiful.KnowInWorldAsync(installationId, "Codertocat", AccountKind.User, (repository, false));
         var jobId = NewId();
 
-        using var response = await builtiful.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId));
+        using var response = await builtiful.DeliverAsync("workflow_job", Payloads.WorkflowJob("workflow_job.queued.5.json", jobId, installationId, repository: repository));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var job = (await builtiful.AdminJsonAsync($"/api/v1/jobs/{jobId}"))!.Value;
         Assert.Equal("queued", job.GetProperty("status").GetString());
-        Assert.Equal("Codertocat/Hello-World", job.GetProperty("repository").GetString());
+        Assert.Equal(repository, job.GetProperty("repository").GetString());
         Assert.Equal("3484a3fb816e0859fd6e1cea078d76385ff50625", job.GetProperty("headSha").GetString());
         Assert.Equal("main", job.GetProperty("branch").GetString());
         Assert.Equal("builtiful-2vcpu-ubuntu-2404", job.GetProperty("machineType").GetString());
