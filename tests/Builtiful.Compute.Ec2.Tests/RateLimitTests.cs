@@ -12,13 +12,14 @@ public sealed class RateLimitTests(MotoServer moto, ITestOutputHelper output)
     public async Task A_bucket_serves_its_burst_then_one_caller_per_refill_interval()
     {
         var clock = new FakeTimeProvider();
-        var bucket = new TokenBucket("RunInstances", burst: 5, perSecond: 2, clock);
+        using var bucket = new RequestBucket("RunInstances", burst: 5, perSecond: 2, clock);
 
         var burst = Enumerable.Range(0, 5).Select(_ => bucket.AcquireAsync(CancellationToken.None).AsTask()).ToArray();
         var queued = Enumerable.Range(0, 3).Select(_ => bucket.AcquireAsync(CancellationToken.None).AsTask()).ToArray();
 
         Assert.All(burst, t => Assert.True(t.IsCompletedSuccessfully));
         Assert.All(queued, t => Assert.False(t.IsCompleted));
+        Assert.Equal(3, bucket.Waiting);
         clock.Advance(TimeSpan.FromMilliseconds(499));
         Assert.False(queued[0].IsCompleted);
         clock.Advance(TimeSpan.FromMilliseconds(1));
@@ -29,36 +30,76 @@ public sealed class RateLimitTests(MotoServer moto, ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task A_bucket_refills_up_to_its_burst_only_and_a_cancelled_waiter_hands_its_token_back()
+    public async Task A_bucket_refills_up_to_its_burst_only_and_a_cancelled_waiter_takes_no_token()
     {
         var clock = new FakeTimeProvider();
-        var bucket = new TokenBucket("Describe", burst: 2, perSecond: 1, clock);
+        using var bucket = new RequestBucket("Describe", burst: 2, perSecond: 1, clock);
         clock.Advance(TimeSpan.FromMinutes(10));
-        Assert.Equal(2, bucket.Available, precision: 6);
+        Assert.Equal(2, bucket.Available);
 
         await bucket.AcquireAsync(CancellationToken.None);
         await bucket.AcquireAsync(CancellationToken.None);
         using var cancel = new CancellationTokenSource();
         var cancelled = bucket.AcquireAsync(cancel.Token).AsTask();
-        Assert.Equal(-1, bucket.Available, precision: 6);
+        Assert.Equal(0, bucket.Available);
+        Assert.Equal(1, bucket.Waiting);
         await cancel.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
-        Assert.Equal(0, bucket.Available, precision: 6);
+        Assert.Equal(0, bucket.Waiting);
+
+        // The cancelled caller left nothing owed: the next refill goes to the next caller.
+        var next = bucket.AcquireAsync(CancellationToken.None).AsTask();
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await next;
+        clock.Advance(TimeSpan.FromMinutes(10));
+        Assert.Equal(2, bucket.Available);
     }
 
     [Fact]
-    public void Full_jitter_stays_between_zero_and_the_capped_exponential_ceiling()
+    public async Task A_bucket_that_filled_up_again_makes_the_next_refill_wait_a_whole_interval()
     {
-        var random = new Random(7);
-        var baseDelay = TimeSpan.FromMilliseconds(200);
-        var max = TimeSpan.FromSeconds(10);
-        Assert.Equal(TimeSpan.FromMilliseconds(200), Backoff.Ceiling(1, baseDelay, max));
-        Assert.Equal(TimeSpan.FromMilliseconds(800), Backoff.Ceiling(3, baseDelay, max));
-        Assert.Equal(max, Backoff.Ceiling(12, baseDelay, max));
-        for (var retry = 1; retry <= 12; retry++)
+        var clock = new FakeTimeProvider();
+        using var bucket = new RequestBucket("RunInstances", burst: 1, perSecond: 2, clock);
+
+        await bucket.AcquireAsync(CancellationToken.None);
+        clock.Advance(TimeSpan.FromMilliseconds(500));
+        Assert.Equal(1, bucket.Available);
+        clock.Advance(TimeSpan.FromMilliseconds(300));
+        await bucket.AcquireAsync(CancellationToken.None);
+        var waiter = bucket.AcquireAsync(CancellationToken.None).AsTask();
+
+        // A continuous bucket emptied at 0.8 s has its next token at 1.3 s, not at the old cadence's 1.0 s.
+        clock.Advance(TimeSpan.FromMilliseconds(499));
+        Assert.False(waiter.IsCompleted);
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        await waiter;
+    }
+
+    [Theory]
+    [InlineData(5, 2.0)]
+    [InlineData(3, 0.5)]
+    [InlineData(10, 20.0)]
+    public async Task Under_steady_demand_a_bucket_lets_through_burst_plus_rate_times_time_and_no_more(int burst, double perSecond)
+    {
+        var clock = new FakeTimeProvider();
+        using var bucket = new RequestBucket("RunInstances", burst, perSecond, clock);
+        var step = TimeSpan.FromMilliseconds(10);
+        var callers = Enumerable.Range(0, burst + (int)(perSecond * 20) + 5).Select(_ => bucket.AcquireAsync(CancellationToken.None).AsTask()).ToArray();
+
+        for (var elapsed = TimeSpan.Zero; elapsed <= TimeSpan.FromSeconds(20); elapsed += step)
         {
-            var delay = Backoff.FullJitter(retry, baseDelay, max, random);
-            Assert.InRange(delay, TimeSpan.Zero, Backoff.Ceiling(retry, baseDelay, max));
+            // Continuations released by the last step take their tokens before counting.
+            using var settle = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            while (bucket.Waiting + callers.Count(c => c.IsCompletedSuccessfully) != callers.Length)
+            {
+                await Task.Delay(1, settle.Token);
+            }
+
+            var through = callers.Count(c => c.IsCompletedSuccessfully);
+            // Whole tokens only: by fake time t exactly burst + floor(rate × t) callers have a token.
+            var allowed = burst + (int)Math.Floor((perSecond * elapsed.TotalSeconds) + 1e-9);
+            Assert.True(through == allowed, $"at {elapsed.TotalSeconds:F2} s {through} callers had a token; the bucket allows {allowed}");
+            clock.Advance(step);
         }
     }
 
@@ -76,7 +117,7 @@ public sealed class RateLimitTests(MotoServer moto, ITestOutputHelper output)
 
         var launches = Enumerable.Range(0, 9).Select(_ => ec2.Provider.LaunchAsync(ec2.Request(), CancellationToken.None)).ToArray();
         await Eventually.Until(() => Task.FromResult(launches.Count(l => l.IsCompleted)), n => n == 5, "the burst of five launches completes", TimeSpan.FromSeconds(30));
-        await Eventually.Until(() => Task.FromResult(ec2.Buckets.RunInstances.Available), a => a <= -3.999, "four launches queue for tokens", TimeSpan.FromSeconds(30));
+        await Eventually.Until(() => Task.FromResult(ec2.Buckets.RunInstances.Waiting), n => n == 4, "four launches queue for tokens", TimeSpan.FromSeconds(30));
         Assert.Equal(5, ec2.Faults.CallsTo("RunInstances").Count);
         Assert.Equal(4, launches.Count(l => !l.IsCompleted));
 

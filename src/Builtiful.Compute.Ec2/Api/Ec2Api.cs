@@ -1,6 +1,7 @@
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using Builtiful.Compute.Ec2.Options;
+using Builtiful.Retries;
 using Microsoft.Extensions.Logging;
 
 namespace Builtiful.Compute.Ec2.Api;
@@ -36,10 +37,12 @@ public sealed partial class Ec2Api(
     public Task<DescribeSubnetsResponse> DescribeSubnetsAsync(DescribeSubnetsRequest request, CancellationToken cancellationToken) =>
         CallAsync("DescribeSubnets", Buckets.Describe, ct => client.DescribeSubnetsAsync(request, ct), resendUnknown: true, cancellationToken);
 
-    private async Task<T> CallAsync<T>(string action, TokenBucket bucket, Func<CancellationToken, Task<T>> call, bool resendUnknown, CancellationToken cancellationToken)
+    private async Task<T> CallAsync<T>(string action, RequestBucket bucket, Func<CancellationToken, Task<T>> call, bool resendUnknown, CancellationToken cancellationToken)
     {
         var throttled = 0;
         var unknown = 0;
+        var throttleDelay = TimeSpan.Zero;
+        var unknownDelay = TimeSpan.Zero;
         while (true)
         {
             await bucket.AcquireAsync(cancellationToken);
@@ -51,16 +54,16 @@ public sealed partial class Ec2Api(
             {
                 throttled++;
                 Ec2Metrics.RecordThrottle(action, Target);
-                var delay = Backoff.FullJitter(throttled, options.ThrottleBaseDelay, options.ThrottleMaxDelay, Random.Shared);
-                LogThrottled(logger, action, Target, throttled, options.ThrottleRetries, delay.TotalMilliseconds);
-                await Task.Delay(delay, time, cancellationToken);
+                throttleDelay = options.ThrottleBackoff.Delay(throttled, throttleDelay, Random.Shared);
+                LogThrottled(logger, action, Target, throttled, options.ThrottleRetries, throttleDelay.TotalMilliseconds);
+                await Task.Delay(throttleDelay, time, cancellationToken);
             }
             catch (Exception ex) when (resendUnknown && Ec2Errors.Classify(ex, cancellationToken) == Ec2Failure.Unknown && unknown < options.UnknownOutcomeRetries)
             {
                 unknown++;
-                var delay = Backoff.FullJitter(unknown, options.UnknownOutcomeBaseDelay, options.ThrottleMaxDelay, Random.Shared);
+                unknownDelay = options.UnknownOutcomeBackoff.Delay(unknown, unknownDelay, Random.Shared);
                 LogResent(logger, action, Target, unknown, Ec2Errors.Describe(ex));
-                await Task.Delay(delay, time, cancellationToken);
+                await Task.Delay(unknownDelay, time, cancellationToken);
             }
             catch (Exception ex) when (Ec2Errors.Classify(ex, cancellationToken) == Ec2Failure.Throttled)
             {

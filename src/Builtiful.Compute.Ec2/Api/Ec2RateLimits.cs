@@ -9,7 +9,7 @@ namespace Builtiful.Compute.Ec2.Api;
 /// The silo's buckets, one set per account and region. A singleton, so every lease and reconciler on the silo
 /// draws from the same budget.
 /// </summary>
-public sealed class Ec2RateLimits(IOptions<Ec2Options> options, [FromKeyedServices(BuiltifulClock.Key)] TimeProvider time)
+public sealed class Ec2RateLimits(IOptions<Ec2Options> options, [FromKeyedServices(BuiltifulClock.Key)] TimeProvider time) : IDisposable
 {
     private readonly ConcurrentDictionary<string, Ec2ApiBuckets> _buckets = new(StringComparer.Ordinal);
 
@@ -17,8 +17,16 @@ public sealed class Ec2RateLimits(IOptions<Ec2Options> options, [FromKeyedServic
     {
         var limits = options.Value.ApiLimits;
         return new Ec2ApiBuckets(
-            new TokenBucket($"{key} RunInstances", limits.RunInstances.Burst, limits.RunInstances.PerSecond, time),
-            new TokenBucket($"{key} TerminateInstances", limits.TerminateInstances.Burst, limits.TerminateInstances.PerSecond, time),
-            new TokenBucket($"{key} Describe", limits.Describe.Burst, limits.Describe.PerSecond, time));
+            new RequestBucket($"{key} RunInstances", limits.RunInstances.Burst, limits.RunInstances.PerSecond, time),
+            new RequestBucket($"{key} TerminateInstances", limits.TerminateInstances.Burst, limits.TerminateInstances.PerSecond, time),
+            new RequestBucket($"{key} Describe", limits.Describe.Burst, limits.Describe.PerSecond, time));
     });
+
+    public void Dispose()
+    {
+        foreach (var buckets in _buckets.Values)
+        {
+            buckets.Dispose();
+        }
+    }
 }

@@ -97,11 +97,13 @@ public sealed partial class Ec2Launcher(
     private async Task<Instance> LaunchCandidateAsync(LaunchCandidate candidate, RunInstancesRequest runRequest, CancellationToken cancellationToken)
     {
         Exception? lastUnknown = null;
+        var delay = TimeSpan.Zero;
         for (var retry = 0; ; retry++)
         {
             if (retry > 0)
             {
-                await Task.Delay(Backoff.FullJitter(retry, options.UnknownOutcomeBaseDelay, options.ThrottleMaxDelay, Random.Shared), time, cancellationToken);
+                delay = options.UnknownOutcomeBackoff.Delay(retry, delay, Random.Shared);
+                await Task.Delay(delay, time, cancellationToken);
                 if (await FindLaunchedAsync(candidate, cancellationToken) is { } found)
                 {
                     LogResolved(logger, candidate.ClientToken, found.InstanceId);

@@ -1,3 +1,5 @@
+using Builtiful.Retries;
+
 namespace Builtiful.Compute.Ec2.Options;
 
 /// <summary>
@@ -84,6 +86,12 @@ public sealed class Ec2Options
 
     /// <summary>DescribeInstances page size for list-by-tag (EC2 allows 5 to 1000).</summary>
     public int ListPageSize { get; set; } = 500;
+
+    /// <summary>Retries after <c>RequestLimitExceeded</c>: full jitter, because every silo in the account meets the same limit.</summary>
+    public Backoff ThrottleBackoff => new(ThrottleBaseDelay, ThrottleMaxDelay, BackoffJitter.Full);
+
+    /// <summary>Resends after an unknown outcome, capped like throttling retries.</summary>
+    public Backoff UnknownOutcomeBackoff => new(UnknownOutcomeBaseDelay, TimeSpan.FromTicks(Math.Max(UnknownOutcomeBaseDelay.Ticks, ThrottleMaxDelay.Ticks)), BackoffJitter.Full);
 
     /// <summary>The first target followed by <see cref="Targets"/>.</summary>
     public IReadOnlyList<Ec2TargetOptions> AllTargets() =>
