@@ -19,6 +19,7 @@ public static class Ec2ServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<Ec2Options>().Bind(configuration.GetSection(Ec2Options.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Ec2Options>, Ec2OptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Ec2Options>, Ec2OptionsCrossFieldValidator>());
         services.TryAddKeyedSingleton(BuiltifulClock.Key, TimeProvider.System);
         services.TryAddSingleton(new Ec2Transport());
         services.TryAddSingleton<Ec2RateLimits>();

@@ -80,6 +80,56 @@ public sealed class OptionsTests
         {
             Assert.Contains(key, message, StringComparison.Ordinal);
         }
+
+        Assert.Contains("Compute:Ec2:RootVolume:SizeGiB is 2; use 8 to 16384", message, StringComparison.Ordinal);
+        Assert.Contains("Compute:Ec2:RootVolume:VolumeType must be gp3, gp2, io1 or io2", message, StringComparison.Ordinal);
+        Assert.Contains("Compute:Ec2:ListPageSize is 2000; use 5 to 1000", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Each_refused_setting_is_named_by_its_key_with_the_value_found_and_the_values_accepted()
+    {
+        var settings = Valid();
+        settings["Compute:Ec2:RootVolume:DeviceName"] = "sda1";
+        settings["Compute:Ec2:RootVolume:VolumeType"] = "gp2";
+        settings["Compute:Ec2:RootVolume:Iops"] = "3000";
+        settings["Compute:Ec2:RootVolume:ThroughputMiBps"] = "125";
+        settings["Compute:Ec2:Runner:Directory"] = "opt/runner";
+        settings["Compute:Ec2:ApiLimits:Describe:Burst"] = "0";
+        settings["Compute:Ec2:ApiLimits:TerminateInstances:PerSecond"] = "-1";
+        settings["Compute:Ec2:ThrottleRetries"] = "21";
+        settings["Compute:Ec2:UnknownOutcomeRetries"] = "-1";
+        settings["Compute:Ec2:ThrottleBaseDelay"] = "00:00:02";
+        settings["Compute:Ec2:ThrottleMaxDelay"] = "00:00:01";
+        settings["Compute:Ec2:UnknownOutcomeBaseDelay"] = "00:00:00";
+        settings["Compute:Ec2:RequestTimeout"] = "-00:00:01";
+        settings["Compute:Ec2:VisibilityGrace"] = "-00:05:00";
+        settings["Compute:Ec2:CapacityShortageMemory"] = "-00:00:01";
+
+        var refused = Assert.Throws<OptionsValidationException>(() => Bind(settings));
+
+        var message = string.Join("\n", refused.Failures);
+        foreach (var expected in new[]
+        {
+            "Compute:Ec2:RootVolume:DeviceName must be the image's root device, such as /dev/sda1",
+            "Compute:Ec2:RootVolume:Iops cannot be set for gp2 volumes",
+            "Compute:Ec2:RootVolume:ThroughputMiBps applies to gp3 volumes only",
+            "Compute:Ec2:Runner:Directory must be an absolute path",
+            "Compute:Ec2:ApiLimits:Describe:Burst is 0; use at least 1",
+            "Compute:Ec2:ApiLimits:TerminateInstances:PerSecond is -1; use a positive number",
+            "Compute:Ec2:ThrottleRetries is 21; use 0 to 20",
+            "Compute:Ec2:UnknownOutcomeRetries is -1; use 0 to 20",
+            "Compute:Ec2:ThrottleMaxDelay is 00:00:01; it caps the backoff, so use at least Compute:Ec2:ThrottleBaseDelay (00:00:02)",
+            "Compute:Ec2:UnknownOutcomeBaseDelay is 00:00:00; use a positive time span",
+            "Compute:Ec2:RequestTimeout is -00:00:01; use a positive time span",
+            "Compute:Ec2:VisibilityGrace is -00:05:00; use zero or a positive time span",
+            "Compute:Ec2:CapacityShortageMemory is -00:00:01; use zero or a positive time span",
+        })
+        {
+            Assert.Contains(expected, message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(13, refused.Failures.Count());
     }
 
     [Fact]

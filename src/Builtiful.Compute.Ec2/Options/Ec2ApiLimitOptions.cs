@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace Builtiful.Compute.Ec2.Options;
 
 /// <summary>
@@ -6,10 +8,13 @@ namespace Builtiful.Compute.Ec2.Options;
 /// </summary>
 public sealed class Ec2ApiLimitOptions
 {
+    [ValidateObjectMembers]
     public TokenBucketOptions RunInstances { get; set; } = new() { Burst = 5, PerSecond = 2 };
 
+    [ValidateObjectMembers]
     public TokenBucketOptions TerminateInstances { get; set; } = new() { Burst = 100, PerSecond = 5 };
 
     /// <summary>Filtered, paginated Describe* calls (the only kind Builtiful makes).</summary>
+    [ValidateObjectMembers]
     public TokenBucketOptions Describe { get; set; } = new() { Burst = 100, PerSecond = 20 };
 }

@@ -1,4 +1,5 @@
 using Builtiful.Retries;
+using Microsoft.Extensions.Options;
 
 namespace Builtiful.Compute.Ec2.Options;
 
@@ -54,37 +55,48 @@ public sealed class Ec2Options
     /// <summary>Per machine-type label, for example <c>builtiful-32vcpu-ubuntu-2404: SpotThenOnDemand</c>.</summary>
     public Dictionary<string, Ec2Purchase> PurchaseByMachineType { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
+    [ValidateObjectMembers]
     public RootVolumeOptions RootVolume { get; set; } = new();
 
+    [ValidateObjectMembers]
     public RunnerBootstrapOptions Runner { get; set; } = new();
 
+    [ValidateObjectMembers]
     public Ec2ApiLimitOptions ApiLimits { get; set; } = new();
 
     /// <summary>Calls refused with <c>RequestLimitExceeded</c> are retried this many times, with exponential backoff and full jitter.</summary>
+    [Ec2Range(0, 20, ErrorMessage = "use 0 to 20")]
     public int ThrottleRetries { get; set; } = 6;
 
+    [Ec2Range(typeof(TimeSpan), "00:00:00", "10675199.02:48:05.4775807", MinimumIsExclusive = true, ErrorMessage = "use a positive time span such as 00:00:00.200")]
     public TimeSpan ThrottleBaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);
 
     public TimeSpan ThrottleMaxDelay { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>A RunInstances whose outcome is unknown (timeout, 5xx, lost answer) is resolved and resent with the same token this many times.</summary>
+    [Ec2Range(0, 20, ErrorMessage = "use 0 to 20")]
     public int UnknownOutcomeRetries { get; set; } = 3;
 
+    [Ec2Range(typeof(TimeSpan), "00:00:00", "10675199.02:48:05.4775807", MinimumIsExclusive = true, ErrorMessage = "use a positive time span such as 00:00:00.500")]
     public TimeSpan UnknownOutcomeBaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Bounds one HTTP exchange with EC2; a RunInstances that times out is an unknown outcome, not a failure.</summary>
+    [Ec2Range(typeof(TimeSpan), "00:00:00", "10675199.02:48:05.4775807", MinimumIsExclusive = true, ErrorMessage = "use a positive time span such as 00:00:20")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>
     /// EC2's API is eventually consistent: an instance this silo launched less than this long ago that EC2 says does
     /// not exist is reported as pending, not gone.
     /// </summary>
+    [Ec2Range(typeof(TimeSpan), "00:00:00", "10675199.02:48:05.4775807", ErrorMessage = "use zero or a positive time span such as 00:05:00")]
     public TimeSpan VisibilityGrace { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>An instance type refused for lack of capacity in one subnet is tried last there for this long.</summary>
+    [Ec2Range(typeof(TimeSpan), "00:00:00", "10675199.02:48:05.4775807", ErrorMessage = "use zero or a positive time span such as 00:02:00")]
     public TimeSpan CapacityShortageMemory { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>DescribeInstances page size for list-by-tag (EC2 allows 5 to 1000).</summary>
+    [Ec2Range(5, 1000, ErrorMessage = "use 5 to 1000, the page sizes EC2 accepts")]
     public int ListPageSize { get; set; } = 500;
 
     /// <summary>Retries after <c>RequestLimitExceeded</c>: full jitter, because every silo in the account meets the same limit.</summary>
