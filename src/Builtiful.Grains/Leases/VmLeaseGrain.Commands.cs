@@ -36,7 +36,7 @@ public sealed partial class VmLeaseGrain
             case CleanUpLaunches:
                 return await CleanUpAsync();
             case StartTerminationPoll:
-                StartTerminationPoll();
+                ArmTerminationPoll();
                 return null;
             case StopTerminationPoll:
                 _terminationTimer?.Dispose();

@@ -182,7 +182,7 @@ public sealed partial class VmLeaseGrain(
             new GrainTimerCreationOptions(delay, Timeout.InfiniteTimeSpan) { KeepAlive = true });
     }
 
-    private void StartTerminationPoll() => _terminationTimer ??= this.RegisterGrainTimer(
+    private void ArmTerminationPoll() => _terminationTimer ??= this.RegisterGrainTimer(
         _ => Lease.Phase == LeasePhase.Terminating ? DeactivateOnFailure(() => Run(new TerminationPollDue())) : Task.CompletedTask,
         new GrainTimerCreationOptions(Options.TerminationPollInterval, Options.TerminationPollInterval) { KeepAlive = true });
 
