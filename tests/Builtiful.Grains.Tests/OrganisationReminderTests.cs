@@ -128,44 +128,6 @@ public sealed class OrganisationReminderTests(OrganisationReminderTests.Cluster 
     }
 
     [Fact]
-    public async Task A_lease_of_the_earlier_design_keeps_its_own_reminder_which_still_enforces_its_deadline_and_then_goes()
-    {
-        var installationId = await world.InstallAsync();
-        var leaseId = Guid.NewGuid();
-        await world.Lease(leaseId).Request(EarlierOrder(installationId));
-        var booting = await world.LeaseReaches(leaseId, LeasePhase.Booting);
-        var lease = world.Lease(leaseId).GetGrainId();
-        Assert.NotNull(await world.Reminders.ReadRow(lease, VmLeaseGrain.DeadlineReminder));
-
-        world.Clock.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1));
-
-        var ended = await world.LeaseReaches(leaseId, LeasePhase.Terminated);
-        Assert.Contains("boot deadline", ended.EndReason, StringComparison.Ordinal);
-        Assert.Equal(InstanceState.Terminated, await world.Compute.DescribeAsync(booting.InstanceId!, default));
-        await Eventually.Until(() => world.Reminders.ReadRow(lease, VmLeaseGrain.DeadlineReminder), row => row is null, "the lease's own reminder is removed");
-    }
-
-    [Fact]
-    public async Task A_lease_of_the_earlier_design_drops_its_own_reminder_once_its_organisation_checks_it()
-    {
-        var installationId = await world.InstallAsync();
-        var leaseId = Guid.NewGuid();
-        await world.Lease(leaseId).Request(EarlierOrder(installationId));
-        await world.LeaseReaches(leaseId, LeasePhase.Booting);
-        var lease = world.Lease(leaseId).GetGrainId();
-        Assert.NotNull(await world.Reminders.ReadRow(lease, VmLeaseGrain.DeadlineReminder));
-
-        Assert.Equal(LeaseCheck.Live, await world.Lease(leaseId).Check());
-
-        Assert.Null(await world.Reminders.ReadRow(lease, VmLeaseGrain.DeadlineReminder));
-        world.Clock.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1));
-        Assert.Equal(LeaseCheck.Ended, await world.Lease(leaseId).Check());
-        var ended = (await world.Lease(leaseId).GetView())!;
-        Assert.Equal(LeasePhase.Terminated, ended.Phase);
-        Assert.Contains("boot deadline", ended.EndReason, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public async Task A_check_of_a_lease_never_stored_says_so_and_an_ended_lease_tells_its_organisation_again()
     {
         Assert.Equal(LeaseCheck.Unknown, await world.Lease(Guid.NewGuid()).Check());
@@ -185,17 +147,6 @@ public sealed class OrganisationReminderTests(OrganisationReminderTests.Cluster 
         await Eventually.Until(() => world.Organisation(installationId).GetView(), o => o.LiveLeases == 0, "the repeated notice frees the slot");
         Assert.Equal(LeaseCheck.Ended, await world.Lease(leaseId).Check());
     }
-
-    private LeaseOrder EarlierOrder(long installationId) => new()
-    {
-        InstallationId = installationId,
-        ForJobId = LifecycleCluster.NewJobId(),
-        MachineType = world.Cluster.Silos[0].ServiceProvider.GetRequiredService<MachineCatalogue>().Match(["builtiful-2vcpu-ubuntu-2404"]).MachineType!,
-        Labels = ["builtiful-2vcpu-ubuntu-2404"],
-        AccountLogin = $"org-{installationId}",
-        AccountType = "Organization",
-        Repository = LifecycleCluster.Repository(installationId),
-    };
 
     public sealed class Cluster : LifecycleCluster
     {

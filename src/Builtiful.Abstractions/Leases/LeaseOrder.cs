@@ -18,9 +18,5 @@ public sealed record LeaseOrder
     /// <summary><c>owner/name</c>; user-account installations register runners on the repository.</summary>
     [Id(7)] public string? Repository { get; init; }
     [Id(8)] public long RunnerGroupId { get; init; } = 1;
-    /// <summary>
-    /// The organisation has its deadline reminder registered and the lease recorded, and drives the lease's deadlines
-    /// from it. False from an organisation of an earlier version: the lease then arms its own reminder, as it used to.
-    /// </summary>
-    [Id(9)] public bool DrivenByOrganisation { get; init; }
+    // [Id(9)] is retired (DrivenByOrganisation, never shipped): never reuse it.
 }

@@ -6,8 +6,7 @@ namespace Builtiful.Leases;
 /// </summary>
 public enum LeasePhase
 {
-    /// <summary>Stored by earlier versions before the first launch attempt; a lease is now stored as <see cref="Launching"/>.</summary>
-    Requested = 0,
+    // 0 is retired (Requested, never shipped): a lease is stored as Launching with its first attempt. Values are stored: never renumber.
     Launching = 1,
     Booting = 2,
     Idle = 3,
@@ -21,7 +20,6 @@ public static class LeasePhaseNames
 {
     public static string ToWire(this LeasePhase phase) => phase switch
     {
-        LeasePhase.Requested => "requested",
         LeasePhase.Launching => "launching",
         LeasePhase.Booting => "booting",
         LeasePhase.Idle => "idle",
@@ -37,5 +35,5 @@ public static class LeasePhaseNames
 
     /// <summary>True while the lease has no job bound and its runner could still take one.</summary>
     public static bool IsUnbound(this LeasePhase phase) =>
-        phase is LeasePhase.Requested or LeasePhase.Launching or LeasePhase.Booting or LeasePhase.Idle;
+        phase is LeasePhase.Launching or LeasePhase.Booting or LeasePhase.Idle;
 }

@@ -38,9 +38,5 @@ public sealed record LeaseState
     [Id(23)] public long RunnerGroupId { get; set; } = 1;
     /// <summary>Failed because the launch was refused for good, not because transient errors used up the attempts.</summary>
     [Id(24)] public bool Refused { get; set; }
-    /// <summary>
-    /// The organisation's reminder drives this lease and it holds no reminder of its own. False for a lease stored by
-    /// an earlier version (or ordered by one): it has its own "deadlines" reminder until the organisation drives it.
-    /// </summary>
-    [Id(25)] public bool DrivenByOrganisation { get; set; }
+    // [Id(25)] is retired (DrivenByOrganisation, never shipped): never reuse it.
 }

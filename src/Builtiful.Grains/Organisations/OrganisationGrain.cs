@@ -386,7 +386,6 @@ public sealed partial class OrganisationGrain(
             AccountType = Org.AccountType,
             Repository = registered?.RunnerRepository ?? job.Repository,
             RunnerGroupId = Limits.RunnerGroupId,
-            DrivenByOrganisation = true,
         });
     }
 

@@ -1,0 +1,424 @@
+using Builtiful.Providers;
+
+namespace Builtiful.Leases;
+
+/// <summary>The new state (a copy; the input is never changed), the I/O to run in order, and the answer owed to the caller, if any.</summary>
+public sealed record LeaseDecision(LeaseState State, IReadOnlyList<LeaseCommand> Commands, Enum? Answer = null);
+
+/// <summary>
+/// A lease's lifecycle without I/O: what each event does to the lease's state and which commands follow. Phases only move
+/// forward; the organisation's slot is freed only once the VM is confirmed gone or never made.
+/// </summary>
+public sealed class LeaseMachine(LeaseOptions options)
+{
+    /// <summary>How long past its boot deadline a VM waits for GitHub to confirm its runner is deregistered.</summary>
+    public static readonly TimeSpan ReleaseGrace = TimeSpan.FromMinutes(5);
+
+    /// <summary>The pause before the attempt after <paramref name="failedAttempt"/>: doubles from the configured first delay.</summary>
+    public TimeSpan RetryDelay(int failedAttempt) => options.LaunchRetryDelay * Math.Pow(2, failedAttempt - 1);
+
+    public LeaseDecision Decide(LeaseState state, LeaseEvent @event, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var step = new Step(Copy(state), now);
+        if (@event is RetentionJoined joined)
+        {
+            Store(step, joined);
+        }
+        else if (!state.Known)
+        {
+            Unknown(step, @event);
+        }
+        else if (state.Phase.IsFinal())
+        {
+            Final(step, @event);
+        }
+        else
+        {
+            Live(step, @event);
+        }
+
+        return new LeaseDecision(step.Lease, step.Commands, step.Answer);
+    }
+
+    // Shallow: Labels is only ever replaced, never changed in place, so an unchanged copy equals its original.
+    private static LeaseState Copy(LeaseState state) => state with { };
+
+    private static void Unknown(Step step, LeaseEvent @event)
+    {
+        switch (@event)
+        {
+            case Ordered ordered:
+                step.Commands.Add(new JoinRetention(ordered.Order.InstallationId, step.Now, ordered.Order));
+                break;
+            case JobBound:
+                step.Answer = BindOutcome.Unknown;
+                break;
+            case Released:
+                step.Answer = ReleaseOutcome.AlreadyOver;
+                break;
+            case DeadlineChecked:
+                step.Answer = LeaseCheck.Unknown;
+                step.Commands.Add(new Deactivate());
+                break;
+            case Forgotten:
+                step.Answer = Jobs.RetentionOutcome.Absent;
+                break;
+        }
+    }
+
+    private void Store(Step step, RetentionJoined joined)
+    {
+        var lease = step.Lease;
+        if (lease.Known)
+        {
+            return;
+        }
+
+        var order = joined.Order;
+        var lifetime = order.MaxLifetime is { } cap && cap < options.MaxLifetime ? cap : options.MaxLifetime;
+        lease.Known = true;
+
+        // The order is stored as the first launch attempt, so that attempt needs no write of its own before its launch call.
+        lease.Phase = LeasePhase.Launching;
+        lease.LaunchAttempts = 1;
+        lease.InstallationId = order.InstallationId;
+        lease.LaunchedForJobId = order.ForJobId;
+        lease.MachineType = order.MachineType;
+        lease.Labels = [.. order.Labels];
+        lease.RunnerName = RunnerNames.ForLease(joined.LeaseId);
+        lease.AccountLogin = order.AccountLogin;
+        lease.AccountType = order.AccountType;
+        lease.Repository = order.Repository;
+        lease.RunnerGroupId = order.RunnerGroupId;
+        lease.RequestedAt = joined.At;
+        lease.BootDeadline = joined.At + options.BootDeadline;
+        lease.ExpiresAt = joined.At + lifetime;
+        step.Commands.Add(new ScheduleLaunch(TimeSpan.Zero));
+    }
+
+    private static void Final(Step step, LeaseEvent @event)
+    {
+        switch (@event)
+        {
+            case JobBound bound:
+                Bind(step, bound.JobId);
+                break;
+            case Released:
+                step.Answer = ReleaseOutcome.AlreadyOver;
+                break;
+            case DeadlineChecked:
+                // Its "lease ended" may have been lost with a silo: the organisation hears it again, and forgets the slot.
+                step.Answer = LeaseCheck.Ended;
+                step.Commands.Add(new ReportEnded(step.Lease.InstallationId, Awaited: false));
+                step.Commands.Add(new Deactivate());
+                break;
+            case Forgotten:
+                Forget(step);
+                break;
+        }
+    }
+
+    private void Live(Step step, LeaseEvent @event)
+    {
+        var lease = step.Lease;
+        switch (@event)
+        {
+            case Ordered { LaunchPending: false } when lease.Phase == LeasePhase.Launching:
+            case Activated when lease.Phase == LeasePhase.Launching:
+                step.Commands.Add(new ScheduleLaunch(TimeSpan.Zero));
+                break;
+            case LaunchDue due when lease.Phase == LeasePhase.Launching:
+                StartAttempt(step, due.FirstAttemptUnsent);
+                break;
+            case LaunchSucceeded launched when lease.Phase == LeasePhase.Launching:
+                lease.InstanceId = launched.InstanceId;
+                lease.LaunchedAt = launched.Adopted ? lease.LaunchedAt ?? step.Now : launched.LaunchedAt;
+                lease.Phase = LeasePhase.Booting;
+                lease.LastError = null;
+                if (launched.Adopted || launched.Attempt > 1)
+                {
+                    step.Commands.Add(new TerminateStrays(launched.InstanceId));
+                }
+
+                break;
+            case LaunchFailed failed when lease.Phase == LeasePhase.Launching:
+                AttemptFailed(step, failed);
+                break;
+            case DeadlineChecked check:
+                CheckDeadlines(step, check.LaunchPending);
+                break;
+            case VmObserved { Observed: InstanceState.Running } when lease.Phase == LeasePhase.Booting:
+                lease.Phase = LeasePhase.Idle;
+                break;
+            case VmObserved { Observed: InstanceState.ShuttingDown or InstanceState.Terminated or InstanceState.NotFound } observed
+                when lease.Phase < LeasePhase.Terminating:
+                BeginTermination(step, $"the VM went away by itself ({observed.Observed})");
+                break;
+            case DescribeFailed failed:
+                lease.LastError = $"describe failed: {failed.Error}";
+                break;
+            case JobBound bound:
+                Bind(step, bound.JobId);
+                break;
+            case JobCompleted completed when lease.Phase < LeasePhase.Terminating && (lease.JobId ?? completed.JobId) == completed.JobId:
+                // completed without in_progress: the job still ran here, so it is bound before the VM goes.
+                lease.JobId = completed.JobId;
+                BeginTermination(step, $"job {completed.JobId} completed");
+                break;
+            case Released released:
+                Release(step, released.Reason);
+                break;
+            case RunnerRemoved removed when lease.Phase < LeasePhase.Terminating:
+                RunnerGone(step, removed);
+                break;
+            case RunnerRemovalFailed failed when lease.Phase < LeasePhase.Terminating:
+                RunnerStays(step, failed);
+                break;
+            case VmVanished vanished when lease.Phase is LeasePhase.Idle or LeasePhase.Busy && lease.InstanceId == vanished.InstanceId:
+                // No job can run on this runner any more: GitHub must not hand it one (a busy one cannot be deleted; it goes with its job).
+                step.Commands.Add(new RemoveRunner(
+                    $"the VM disappeared: instance {vanished.InstanceId} is {vanished.Observed.ToString().ToLowerInvariant()} at the provider while the lease was {lease.Phase.ToWire()}",
+                    RunnerRemovalPurpose.VmVanished));
+                break;
+            case TerminationOrdered ordered when lease.Phase < LeasePhase.Terminating:
+                BeginTermination(step, ordered.Reason);
+                break;
+            case TerminationPollDue when lease.Phase == LeasePhase.Terminating:
+                ConfirmTermination(step);
+                break;
+            case TerminationObserved { Gone: true } when lease.Phase == LeasePhase.Terminating:
+                End(step, LeasePhase.Terminated);
+                break;
+            case TerminationObserved when lease.Phase == LeasePhase.Terminating:
+                lease.LastError = null;
+                step.Commands.Add(new StartTerminationPoll());
+                break;
+            case TerminationFailed failed when lease.Phase == LeasePhase.Terminating:
+                lease.LastError = $"termination attempt {lease.TerminationAttempts} failed: {failed.Error}";
+                step.Commands.Add(new StartTerminationPoll());
+                break;
+            case CleanupDone when lease.Phase == LeasePhase.Launching:
+                End(step, LeasePhase.Failed);
+                break;
+            case CleanupFailed failed when lease.Phase == LeasePhase.Launching:
+                // The lease stays Launching-with-failure and the next deadline check retries the cleanup.
+                lease.LastError = $"{lease.EndReason}; cleanup of tagged instances failed: {failed.Error}";
+                break;
+            case Forgotten:
+                step.Answer = Jobs.RetentionOutcome.Kept;
+                break;
+        }
+    }
+
+    private static void StartAttempt(Step step, bool firstAttemptUnsent)
+    {
+        var lease = step.Lease;
+
+        // Any launch after the first may follow one whose answer was lost (or a silo that died mid-launch). The first,
+        // stored with the order by this activation, cannot: nothing has launched it yet.
+        if (!firstAttemptUnsent && lease.AttemptFailed)
+        {
+            lease.LaunchAttempts++;
+            lease.AttemptFailed = false;
+        }
+
+        step.Commands.Add(new LaunchVm(lease.LaunchAttempts, LookForEarlier: !firstAttemptUnsent));
+    }
+
+    private void AttemptFailed(Step step, LaunchFailed failed)
+    {
+        var lease = step.Lease;
+        lease.LastError = $"launch attempt {failed.Attempt} failed: {failed.Error}";
+        lease.AttemptFailed = true;
+        if (failed.Permanent)
+        {
+            lease.Refused = true;
+            Fail(step, $"launch attempt {failed.Attempt} was refused and retrying cannot help: {failed.Error}");
+        }
+        else if (failed.Attempt >= options.LaunchAttempts)
+        {
+            Fail(step, $"no VM after {failed.Attempt} launch attempts; last error: {failed.Error}");
+        }
+        else
+        {
+            step.Commands.Add(new ScheduleLaunch(RetryDelay(failed.Attempt)));
+        }
+    }
+
+    private static void Fail(Step step, string reason)
+    {
+        step.Lease.EndReason = reason;
+        step.Commands.Add(new CleanUpLaunches());
+    }
+
+    /// <summary>One deadline check: the organisation's tick enforces the deadlines and retries unfinished work.</summary>
+    private static void CheckDeadlines(Step step, bool launchPending)
+    {
+        var lease = step.Lease;
+        step.Answer = LeaseCheck.Live;
+        if (lease.Phase == LeasePhase.Terminating)
+        {
+            ConfirmTermination(step);
+        }
+        else if (step.Now >= lease.ExpiresAt)
+        {
+            BeginTermination(step, $"maximum lifetime reached at {lease.ExpiresAt:O}");
+        }
+        else if (lease.Phase.IsUnbound() && step.Now >= lease.BootDeadline)
+        {
+            Release(step, $"boot deadline passed at {lease.BootDeadline:O} with no job started on the runner");
+        }
+        else if (lease.PendingRelease is { } reason)
+        {
+            Release(step, reason);
+        }
+        else if (lease.Phase == LeasePhase.Launching && !launchPending)
+        {
+            // A silo died mid-launch, or a retry was pending: resume; the idempotency token prevents a second VM.
+            step.Commands.Add(new ScheduleLaunch(TimeSpan.Zero));
+        }
+        else if (lease.Phase == LeasePhase.Booting)
+        {
+            step.Commands.Add(new DescribeVm(lease.InstanceId!));
+        }
+    }
+
+    private static void Bind(Step step, long jobId)
+    {
+        var lease = step.Lease;
+        if (lease.JobId == jobId)
+        {
+            step.Answer = BindOutcome.AlreadyBound;
+        }
+        else if (lease.JobId is null && lease.Phase >= LeasePhase.Terminating && lease.InstanceId is not null)
+        {
+            // The lease gave up on its VM before it heard that the runner had taken this job (the in_progress came
+            // late): the job still ran here, and what ran on a Builtiful VM is billed. A lease that never had a VM ran nothing.
+            lease.JobId = jobId;
+            step.Answer = BindOutcome.RanAfterEnd;
+        }
+        else if (lease.JobId is not null || lease.Phase >= LeasePhase.Terminating)
+        {
+            step.Answer = BindOutcome.Refused;
+        }
+        else
+        {
+            lease.JobId = jobId;
+            lease.Phase = LeasePhase.Busy;
+            lease.PendingRelease = null;
+            step.Answer = BindOutcome.Bound;
+        }
+    }
+
+    private static void Release(Step step, string reason)
+    {
+        var lease = step.Lease;
+        if (lease.Phase >= LeasePhase.Terminating)
+        {
+            step.Answer = ReleaseOutcome.AlreadyOver;
+        }
+        else if (lease.Phase == LeasePhase.Busy)
+        {
+            step.Answer = ReleaseOutcome.KeptBusy;
+        }
+        else if (lease.Phase >= LeasePhase.Booting)
+        {
+            // The runner may be registered: deregister it first so GitHub hands it no job while it dies.
+            step.Commands.Add(new RemoveRunner(reason, RunnerRemovalPurpose.Release));
+        }
+        else
+        {
+            BeginTermination(step, reason);
+            step.Answer = ReleaseOutcome.Terminating;
+        }
+    }
+
+    private static void RunnerGone(Step step, RunnerRemoved removed)
+    {
+        if (removed.Purpose == RunnerRemovalPurpose.Release && removed.Removal == RunnerRemoval.Busy)
+        {
+            step.Answer = ReleaseOutcome.KeptBusy;
+            return;
+        }
+
+        BeginTermination(step, removed.Reason);
+        step.Answer = ReleaseOutcome.Terminating;
+    }
+
+    private static void RunnerStays(Step step, RunnerRemovalFailed failed)
+    {
+        var lease = step.Lease;
+        step.Answer = ReleaseOutcome.Terminating;
+        if (failed.Purpose == RunnerRemovalPurpose.Release && !failed.Permanent && step.Now < lease.BootDeadline + ReleaseGrace)
+        {
+            lease.PendingRelease = failed.Reason;
+            lease.LastError = $"could not deregister runner {lease.RunnerName}: {failed.Error}";
+            return;
+        }
+
+        // GitHub refuses for good (the App lost access), keeps failing past the deadline, or the VM is gone anyway: the VM goes regardless.
+        lease.LastError = $"runner {lease.RunnerName} could not be deregistered: {failed.Error}";
+        BeginTermination(step, failed.Reason);
+    }
+
+    private static void BeginTermination(Step step, string reason)
+    {
+        step.Lease.Phase = LeasePhase.Terminating;
+        step.Lease.EndReason = reason;
+        step.Lease.PendingRelease = null;
+        step.Commands.Add(new CancelLaunch());
+        ConfirmTermination(step);
+    }
+
+    private static void ConfirmTermination(Step step)
+    {
+        step.Lease.TerminationAttempts++;
+        step.Commands.Add(new TerminateVm(step.Lease.InstanceId));
+    }
+
+    private static void End(Step step, LeasePhase phase)
+    {
+        var lease = step.Lease;
+        lease.Phase = phase;
+        lease.TerminatedAt = step.Now;
+        lease.LastError = phase == LeasePhase.Failed ? lease.LastError : null;
+        step.Commands.Add(new StopTerminationPoll());
+        step.Commands.Add(new AppendHistory(lease.InstallationId, phase, step.Now));
+        step.Commands.Add(new ReportEnded(lease.InstallationId, Awaited: true));
+        step.Commands.Add(new Deactivate());
+    }
+
+    private static void Forget(Step step)
+    {
+        var lease = step.Lease;
+        if (lease.Repository is null && lease.LaunchedForJobId == 0 && lease.JobId is null && lease.Labels.Count == 0)
+        {
+            step.Answer = Jobs.RetentionOutcome.Absent;
+            return;
+        }
+
+        // What tied the VM to a job and a repository goes; the ended lease itself stays, so an organisation that still
+        // counts it (a lost "lease ended") finds it over rather than unknown and never launches for it again.
+        lease.Repository = null;
+        lease.LaunchedForJobId = 0;
+        lease.JobId = null;
+        lease.Labels = [];
+        lease.AccountLogin = null;
+        lease.EndReason = null;
+        lease.LastError = null;
+        step.Answer = Jobs.RetentionOutcome.Deleted;
+        step.Commands.Add(new Deactivate());
+    }
+
+    private sealed class Step(LeaseState lease, DateTimeOffset now)
+    {
+        public LeaseState Lease { get; } = lease;
+
+        public DateTimeOffset Now { get; } = now;
+
+        public List<LeaseCommand> Commands { get; } = [];
+
+        public Enum? Answer { get; set; }
+    }
+}

@@ -1,0 +1,110 @@
+using Builtiful.Leases;
+
+namespace Builtiful.Decisions.Tests.Leases;
+
+/// <summary>Every phase against every event: the phase that follows and the commands, in order. Unlisted pairs change neither.</summary>
+public sealed class LeaseMachineTableTests
+{
+    private const string Termination = "CancelLaunch,TerminateVm";
+    private const string End = "StopTerminationPoll,AppendHistory,ReportEnded,Deactivate";
+
+    /// <summary>Phase, event: phase after, commands. A pair missing here must leave the phase alone and give no command.</summary>
+    private static readonly Dictionary<(LeasePhase, string), (LeasePhase Phase, string Commands)> Changes = new()
+    {
+        [(LeasePhase.Launching, "ordered")] = (LeasePhase.Launching, "ScheduleLaunch"),
+        [(LeasePhase.Launching, "activated")] = (LeasePhase.Launching, "ScheduleLaunch"),
+        [(LeasePhase.Launching, "launch due")] = (LeasePhase.Launching, "LaunchVm"),
+        [(LeasePhase.Launching, "launch succeeded")] = (LeasePhase.Booting, "TerminateStrays"),
+        [(LeasePhase.Launching, "launch failed")] = (LeasePhase.Launching, "ScheduleLaunch"),
+        [(LeasePhase.Launching, "launch refused")] = (LeasePhase.Launching, "CleanUpLaunches"),
+        [(LeasePhase.Launching, "tick")] = (LeasePhase.Launching, "ScheduleLaunch"),
+        [(LeasePhase.Launching, "tick past boot deadline")] = (LeasePhase.Terminating, Termination),
+        [(LeasePhase.Launching, "tick past expiry")] = (LeasePhase.Terminating, Termination),
+        [(LeasePhase.Launching, "vm went away")] = (LeasePhase.Terminating, Termination),
+        [(LeasePhase.Launching, "job bound")] = (LeasePhase.Busy, ""),
+        [(LeasePhase.Launching, "job completed")] = (LeasePhase.Terminating, Termination),
+        [(LeasePhase.Launching, "released")] = (LeasePhase.Terminating, Termination),
+        [(LeasePhase.Launching, "runner removed")] = (LeasePhase.Terminating, Termination),
+        [(LeasePhase.Launching, "terminate ordered")] = (LeasePhase.Terminating, Termination),
+        [(LeasePhase.Launching, "cleanup done")] = (LeasePhase.Failed, End),
+
+        [(LeasePhase.Booting, "tick")] = (LeasePhase.Booting, "DescribeVm"),
+        [(LeasePhase.Booting, "tick past boot deadline")] = (LeasePhase.Booting, "RemoveRunner"),
+        [(LeasePhase.Booting, "tick past expiry")] = (LeasePhase.Terminating, Termination),
+        [(LeasePhase.Booting, "vm running")] = (LeasePhase.Idle, ""),
+        [(LeasePhase.Booting, "vm went away")] = (LeasePhase.Terminating, Termination),
+        [(LeasePhase.Booting, "job bound")] = (LeasePhase.Busy, ""),
+        [(LeasePhase.Booting, "job completed")] = (LeasePhase.Terminating, Termination),
+        [(LeasePhase.Booting, "released")] = (LeasePhase.Booting, "RemoveRunner"),
+        [(LeasePhase.Booting, "runner removed")] = (LeasePhase.Terminating, Termination),
+        [(LeasePhase.Booting, "terminate ordered")] = (LeasePhase.Terminating, Termination),
+
+        [(LeasePhase.Idle, "tick past boot deadline")] = (LeasePhase.Idle, "RemoveRunner"),
+        [(LeasePhase.Idle, "tick past expiry")] = (LeasePhase.Terminating, Termination),
+        [(LeasePhase.Idle, "vm went away")] = (LeasePhase.Terminating, Termination),
+        [(LeasePhase.Idle, "job bound")] = (LeasePhase.Busy, ""),
+        [(LeasePhase.Idle, "job completed")] = (LeasePhase.Terminating, Termination),
+        [(LeasePhase.Idle, "released")] = (LeasePhase.Idle, "RemoveRunner"),
+        [(LeasePhase.Idle, "runner removed")] = (LeasePhase.Terminating, Termination),
+        [(LeasePhase.Idle, "vm vanished")] = (LeasePhase.Idle, "RemoveRunner"),
+        [(LeasePhase.Idle, "terminate ordered")] = (LeasePhase.Terminating, Termination),
+
+        [(LeasePhase.Busy, "tick past expiry")] = (LeasePhase.Terminating, Termination),
+        [(LeasePhase.Busy, "vm went away")] = (LeasePhase.Terminating, Termination),
+        [(LeasePhase.Busy, "job completed")] = (LeasePhase.Terminating, Termination),
+        [(LeasePhase.Busy, "runner removed")] = (LeasePhase.Terminating, Termination),
+        [(LeasePhase.Busy, "vm vanished")] = (LeasePhase.Busy, "RemoveRunner"),
+        [(LeasePhase.Busy, "terminate ordered")] = (LeasePhase.Terminating, Termination),
+
+        [(LeasePhase.Terminating, "tick")] = (LeasePhase.Terminating, "TerminateVm"),
+        [(LeasePhase.Terminating, "tick past boot deadline")] = (LeasePhase.Terminating, "TerminateVm"),
+        [(LeasePhase.Terminating, "tick past expiry")] = (LeasePhase.Terminating, "TerminateVm"),
+        [(LeasePhase.Terminating, "poll due")] = (LeasePhase.Terminating, "TerminateVm"),
+        [(LeasePhase.Terminating, "termination confirmed")] = (LeasePhase.Terminated, End),
+        [(LeasePhase.Terminating, "termination pending")] = (LeasePhase.Terminating, "StartTerminationPoll"),
+        [(LeasePhase.Terminating, "termination failed")] = (LeasePhase.Terminating, "StartTerminationPoll"),
+
+        // An ended lease only repeats its "lease ended" (a lost one frees the slot) and forgets its job on retention.
+        [(LeasePhase.Terminated, "tick")] = (LeasePhase.Terminated, "ReportEnded,Deactivate"),
+        [(LeasePhase.Terminated, "tick past boot deadline")] = (LeasePhase.Terminated, "ReportEnded,Deactivate"),
+        [(LeasePhase.Terminated, "tick past expiry")] = (LeasePhase.Terminated, "ReportEnded,Deactivate"),
+        [(LeasePhase.Terminated, "forgotten")] = (LeasePhase.Terminated, "Deactivate"),
+        [(LeasePhase.Failed, "tick")] = (LeasePhase.Failed, "ReportEnded,Deactivate"),
+        [(LeasePhase.Failed, "tick past boot deadline")] = (LeasePhase.Failed, "ReportEnded,Deactivate"),
+        [(LeasePhase.Failed, "tick past expiry")] = (LeasePhase.Failed, "ReportEnded,Deactivate"),
+        [(LeasePhase.Failed, "forgotten")] = (LeasePhase.Failed, "Deactivate"),
+    };
+
+    public static TheoryData<LeasePhase, string> Pairs()
+    {
+        var pairs = new TheoryData<LeasePhase, string>();
+        foreach (var phase in Enum.GetValues<LeasePhase>())
+        {
+            foreach (var name in LeaseWorld.Events.Keys)
+            {
+                pairs.Add(phase, name);
+            }
+        }
+
+        return pairs;
+    }
+
+    [Theory]
+    [MemberData(nameof(Pairs))]
+    public void Each_phase_answers_each_event_with_its_next_phase_and_commands(LeasePhase phase, string name)
+    {
+        var (@event, at) = LeaseWorld.Events[name];
+        var (expectedPhase, expectedCommands) = Changes.TryGetValue((phase, name), out var change) ? change : (phase, "");
+
+        var decision = LeaseWorld.Machine.Decide(LeaseWorld.In(phase), @event, at);
+
+        Assert.Equal(expectedPhase, decision.State.Phase);
+        Assert.Equal(expectedCommands, LeaseWorld.Names(decision.Commands));
+    }
+
+    [Fact]
+    public void Every_listed_change_names_a_real_event()
+    {
+        Assert.All(Changes.Keys, key => Assert.Contains(key.Item2, LeaseWorld.Events.Keys));
+    }
+}
