@@ -17,10 +17,10 @@ public sealed record JobStarted(long JobId, Guid? LeaseId) : AdmissionEvent;
 /// <summary><c>completed</c> (or cancelled): the job left GitHub's queue for good.</summary>
 public sealed record JobFinished(long JobId) : AdmissionEvent;
 
-/// <summary>Leases whose VM is confirmed gone or never launched; <see cref="EndedLease.Lease"/> null: the lease is unknown.</summary>
-public sealed record LeasesGone(IReadOnlyList<EndedLease> Leases) : AdmissionEvent;
+/// <summary>Leases whose VM is confirmed gone or never launched; <see cref="GoneLease.Lease"/> null: the lease is unknown.</summary>
+public sealed record LeasesGone(IReadOnlyList<GoneLease> Leases) : AdmissionEvent;
 
-public sealed record EndedLease(Guid LeaseId, LeaseView? Lease);
+public sealed record GoneLease(Guid LeaseId, LeaseView? Lease);
 
 /// <summary>A lease that was never stored (its request failed after its slot was written).</summary>
 public sealed record LeaseUnknown(Guid LeaseId) : AdmissionEvent;

@@ -99,7 +99,7 @@ public sealed partial class AdmissionMachine
     }
 
     /// <summary>Frees ended leases' slots; a job still waiting for such a VM gets another, a bounded number of times.</summary>
-    private void Gone(Turn turn, IReadOnlyList<EndedLease> ended)
+    private void Gone(Turn turn, IReadOnlyList<GoneLease> ended)
     {
         var org = turn.State;
         foreach (var (leaseId, lease) in ended)

@@ -113,7 +113,7 @@ public sealed partial class OrganisationGrain
     /// </summary>
     private async Task<int> ForgetEndedLeasesAsync()
     {
-        var ended = new List<EndedLease>();
+        var ended = new List<GoneLease>();
         foreach (var leaseId in Org.Leases.Keys.ToList())
         {
             var lease = await Lease(leaseId).GetView();

@@ -115,17 +115,17 @@ public sealed partial class OrganisationGrain(
     }
 
     /// <summary>An ended lease's own record, read only when a job still waits for its VM (its end reason decides a retry).</summary>
-    private async Task<EndedLease> EndedAsync(Guid leaseId, LeaseView? known = null)
+    private async Task<GoneLease> EndedAsync(Guid leaseId, LeaseView? known = null)
     {
         var slot = Org.Leases[leaseId];
         if (!AdmissionMachine.IsAwaitingRunner(slot) || Org.Status != OrganisationStatus.Active)
         {
-            return new EndedLease(leaseId, known);
+            return new GoneLease(leaseId, known);
         }
 
         var ended = known ?? await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).GetView();
         LogLeaseEndedUnused(logger, InstallationId, leaseId, slot.ForJob!.JobId, ended?.EndReason ?? "the lease is unknown");
-        return new EndedLease(leaseId, ended);
+        return new GoneLease(leaseId, ended);
     }
 
     public Task<OrganisationView> GetView() => Task.FromResult(new OrganisationView
