@@ -37,10 +37,7 @@ public sealed partial class OrganisationGrain : IRemindable
 
     private bool _lookingForVanishedVms;
 
-    /// <summary>
-    /// The tick starts the checks and returns: they run as a bounded set of calls whose answers come back between the
-    /// organisation's other turns, so a lease stuck in a slow cloud call holds up neither admissions nor other leases.
-    /// </summary>
+    /// <summary>The tick: unknown leases repaired, then the machine bounds the lines and drives the leases or stops.</summary>
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         if (reminderName != LeaseReminder)
@@ -49,13 +46,15 @@ public sealed partial class OrganisationGrain : IRemindable
         }
 
         await RepairUnknownLeasesAsync();
-        await DropStaleQueuedAsync();
-        if (Org.Leases.Count == 0 && Org.WaitingLine.Count == 0 && Org.ParkedLine.Count == 0)
-        {
-            await StopDrivingAsync();
-            return;
-        }
+        await ApplyAsync(new Tick());
+    }
 
+    /// <summary>
+    /// The tick starts the checks and returns: they run as a bounded set of calls whose answers come back between the
+    /// organisation's other turns, so a lease stuck in a slow cloud call holds up neither admissions nor other leases.
+    /// </summary>
+    private void StartLeaseChecks()
+    {
         if (!_lookingForVanishedVms && _watchedVms.Count > 0)
         {
             _lookingForVanishedVms = true;
@@ -93,14 +92,12 @@ public sealed partial class OrganisationGrain : IRemindable
     }
 
     /// <summary>
-    /// No slot is left. The state is written first: a stale duplicate activation (during a silo kill) fails on the
-    /// storage's version check here instead of removing the reminder the other activation's leases rely on, and
-    /// once this write is stored any such activation fails its next write before it can request a lease.
+    /// No slot is left. The tick's decision wrote the state first: a stale duplicate activation (during a silo kill) fails
+    /// on the storage's version check there instead of removing the reminder the other activation's leases rely on, and
+    /// once that write is stored any such activation fails its next write before it can request a lease.
     /// </summary>
     private async Task StopDrivingAsync()
     {
-        await state.WriteStateAsync();
-
         // A handle made stale by another activation's registration fails the removal, which keeps the reminder: safe.
         var reminder = _reminder ?? await this.GetReminder(LeaseReminder);
         _reminder = null;
@@ -187,25 +184,17 @@ public sealed partial class OrganisationGrain : IRemindable
                     .DescribeManyAsync([.. watched.Select(w => w.Value).Distinct(StringComparer.Ordinal)], timeout.Token);
             }
 
+            var observed = new List<ObservedVm>();
             foreach (var (leaseId, instanceId) in watched)
             {
-                if (!states.TryGetValue(instanceId, out var observed) || observed is not (InstanceState.Terminated or InstanceState.NotFound))
+                if (states.TryGetValue(instanceId, out var seen) && seen is InstanceState.Terminated or InstanceState.NotFound)
                 {
-                    continue;
-                }
-
-                _watchedVms.Remove(leaseId);
-                LogVanished(logger, InstallationId, leaseId, instanceId, observed);
-                try
-                {
-                    await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).VmGone(instanceId, observed);
-                }
-                catch (Exception ex)
-                {
-                    // The next tick's check finds the lease Idle or Busy again and watches its VM once more.
-                    LogCheckFailed(logger, InstallationId, leaseId, ex.Message);
+                    _watchedVms.Remove(leaseId);
+                    observed.Add(new ObservedVm(leaseId, instanceId, seen));
                 }
             }
+
+            await ApplyAsync(new VmsObserved(observed));
         }
         catch (Exception ex)
         {
@@ -230,37 +219,23 @@ public sealed partial class OrganisationGrain : IRemindable
 
         var unknown = _unknown.ToList();
         _unknown.Clear();
-        var freed = false;
         foreach (var leaseId in unknown)
         {
-            if (!Org.Leases.TryGetValue(leaseId, out var slot))
+            // A slot no job waits for is freed only once its lease is confirmed never stored.
+            if (!Org.Leases.TryGetValue(leaseId, out var slot)
+                || (!AdmissionMachine.IsAwaitingRunner(slot) && await Lease(leaseId).GetView() is not null))
             {
                 continue;
             }
 
-            if (slot.BoundJobId is null && slot.ForJob is { } pending)
+            try
             {
-                LogRepaired(logger, InstallationId, leaseId, pending.JobId);
-                try
-                {
-                    await RequestLeaseAsync(leaseId, slot.MachineType, pending);
-                }
-                catch (Exception ex)
-                {
-                    LogCheckFailed(logger, InstallationId, leaseId, ex.Message);
-                }
+                await ApplyAsync(new LeaseUnknown(leaseId));
             }
-            else if (await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).GetView() is null)
+            catch (Exception ex)
             {
-                Org.Leases.Remove(leaseId);
-                freed = true;
+                LogCheckFailed(logger, InstallationId, leaseId, ex.Message);
             }
-        }
-
-        if (freed)
-        {
-            await state.WriteStateAsync();
-            await AdmitWaitingAsync();
         }
     }
 

@@ -6,7 +6,7 @@ public sealed partial class OrganisationGrain
     public async Task<int> Reconcile()
     {
         var freed = Org.Leases.Count > 0 ? await ForgetEndedLeasesAsync() : 0;
-        await AdmitWaitingAsync();
+        await ApplyAsync(new CapacityCheck());
         return freed;
     }
 }

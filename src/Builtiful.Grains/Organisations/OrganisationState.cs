@@ -45,21 +45,17 @@ public sealed record LeaseSlot
     [Id(0)] public required MachineType MachineType { get; set; }
     [Id(1)] public PendingJob? ForJob { get; set; }
     [Id(2)] public long? BoundJobId { get; set; }
-    /// <summary>The labels the VM's runner is registered with; null in a slot stored by an earlier version (not known).</summary>
-    [Id(3)] public List<string>? RunnerLabels { get; set; }
+    /// <summary>The labels the VM's runner is registered with (its first job's).</summary>
+    [Id(3)] public List<string> RunnerLabels { get; set; } = [];
     /// <summary>The repository (<c>owner/name</c>) the VM's runner is registered on; GitHub gives it only that repository's jobs.</summary>
     [Id(4)] public string? RunnerRepository { get; set; }
 
-    /// <summary>
-    /// Whether GitHub would give this VM's runner the job: same repository, and every label of the job among the runner's.
-    /// A slot whose registration is not known takes no job but its own.
-    /// </summary>
+    /// <summary>Whether GitHub would give this VM's runner the job: same repository, and every label of the job among the runner's.</summary>
     public bool CanTake(string machineType, IReadOnlyList<string> labels, string? repository) =>
-        RunnerLabels is { } runnerLabels
-        && RunnerRepository is not null
+        RunnerRepository is not null
         && string.Equals(RunnerRepository, repository, StringComparison.OrdinalIgnoreCase)
         && MachineType.Label.Equals(machineType, StringComparison.OrdinalIgnoreCase)
-        && labels.All(l => l.Equals(SelfHosted, StringComparison.OrdinalIgnoreCase) || runnerLabels.Contains(l, StringComparer.OrdinalIgnoreCase));
+        && labels.All(l => l.Equals(SelfHosted, StringComparison.OrdinalIgnoreCase) || RunnerLabels.Contains(l, StringComparer.OrdinalIgnoreCase));
 }
 
 [GenerateSerializer, Alias("builtiful.waiting-job")]
