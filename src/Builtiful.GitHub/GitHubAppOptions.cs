@@ -36,6 +36,9 @@ public sealed class GitHubAppOptions
     /// <summary>Upper bound for one HTTP exchange with GitHub.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Upper bound for one call, all attempts and pauses included.</summary>
+    public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>How far back failed webhook deliveries are redelivered; GitHub keeps them for three days.</summary>
     public TimeSpan RedeliveryWindow { get; set; } = TimeSpan.FromDays(3);
 

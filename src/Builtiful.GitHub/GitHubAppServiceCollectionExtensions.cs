@@ -26,11 +26,17 @@ public static class GitHubAppServiceCollectionExtensions
             var options = provider.GetRequiredService<IOptions<GitHubAppOptions>>().Value;
             var root = options.ApiUrl.ToString();
             client.BaseAddress = new Uri(root.EndsWith('/') ? root : root + "/");
-            client.Timeout = options.RequestTimeout;
+
+            // GitHub:RequestTimeout and GitHub:TotalTimeout are enforced by the retry policy, on Builtiful's clock.
+            client.Timeout = Timeout.InfiniteTimeSpan;
             client.DefaultRequestHeaders.UserAgent.ParseAdd("Builtiful");
             client.DefaultRequestHeaders.Accept.ParseAdd("application/vnd.github+json");
             client.DefaultRequestHeaders.Add("X-GitHub-Api-Version", "2022-11-28");
-        }).ConfigurePrimaryHttpMessageHandler(OutboundTls.CreateHandler);
+        })
+            .ConfigurePrimaryHttpMessageHandler(OutboundTls.CreateHandler)
+            .AddGitHubResilience()
+            .AddHttpMessageHandler<GitHubAttemptHandler>();
+        services.TryAddTransient<GitHubAttemptHandler>();
 
         services.TryAddSingleton<GitHubAppJwt>();
         services.TryAddSingleton<InstallationTokens>();
