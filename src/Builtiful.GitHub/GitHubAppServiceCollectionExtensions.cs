@@ -16,8 +16,7 @@ public static class GitHubAppServiceCollectionExtensions
     public static IServiceCollection AddGitHubApp(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddOptions<GitHubAppOptions>().Bind(configuration.GetSection(GitHubAppOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GitHubAppOptions>, GitHubAppOptionsValidation>());
+        services.AddGitHubOptions(configuration);
         services.TryAddKeyedSingleton(BuiltifulClock.Key, TimeProvider.System);
         services.AddMetrics();
 
@@ -47,6 +46,21 @@ public static class GitHubAppServiceCollectionExtensions
         services.TryAddSingleton<DeliveryRecovery>();
         services.TryAddSingleton<ILostDeliveryRecovery>(sp => sp.GetRequiredService<DeliveryRecovery>());
         services.AddSingleton<IRunnerConfigSource>(provider => provider.GetRequiredService<GitHubRunnerConfigSource>());
+        return services;
+    }
+
+    /// <summary>
+    /// Section <c>GitHub</c> bound to <see cref="GitHubOptions"/> and <see cref="GitHubAppOptions"/>, validated at start
+    /// (data annotations through generated validators, plus the cross-setting checks).
+    /// </summary>
+    public static IServiceCollection AddGitHubOptions(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<GitHubOptions>().Bind(configuration.GetSection(GitHubOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GitHubOptions>, GitHubOptionsAnnotations>());
+        services.AddOptions<GitHubAppOptions>().Bind(configuration.GetSection(GitHubAppOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GitHubAppOptions>, GitHubAppOptionsAnnotations>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GitHubAppOptions>, GitHubAppOptionsValidation>());
         return services;
     }
 }
