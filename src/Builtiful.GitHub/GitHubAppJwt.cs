@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -33,7 +32,8 @@ public sealed class GitHubAppJwt(IOptions<GitHubAppOptions> options, [FromKeyedS
         var now = time.GetUtcNow();
         return Handler.CreateToken(new SecurityTokenDescriptor
         {
-            Claims = new Dictionary<string, object> { ["iss"] = Issuer(options.Value.AppId!) },
+            // GitHub takes the App id (or client id) as a string; IdentityModel reads iss only as a string.
+            Issuer = options.Value.AppId!.Trim(),
             IssuedAt = (now - Backdate).UtcDateTime,
             Expires = (now + Lifetime).UtcDateTime,
             SigningCredentials = _key.Value.Credentials,
@@ -46,12 +46,5 @@ public sealed class GitHubAppJwt(IOptions<GitHubAppOptions> options, [FromKeyedS
         {
             _key.Value.Rsa.Dispose();
         }
-    }
-
-    /// <summary>A numeric App id goes out as a number, as GitHub's examples do; a client id as a string.</summary>
-    private static object Issuer(string appId)
-    {
-        var trimmed = appId.Trim();
-        return long.TryParse(trimmed, NumberStyles.None, CultureInfo.InvariantCulture, out var numeric) ? numeric : trimmed;
     }
 }

@@ -30,30 +30,30 @@ public sealed class GitHubAppOptions
     public string WorkFolder { get; set; } = "_work";
 
     /// <summary>A cached installation token is replaced this long before GitHub says it expires.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:50:00", MaximumIsExclusive = true, ErrorMessage = "GitHub:TokenRefreshMargin must be between 0 and 50 minutes (installation tokens live one hour).")]
+    [Range(typeof(TimeSpan), "00:00:00", "00:50:00", MaximumIsExclusive = true)]
     public TimeSpan TokenRefreshMargin { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Longest pause for a rate limit inside one call; a longer one fails fast so the caller can retry later.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00", ErrorMessage = "GitHub:MaxRateLimitWait must be between 0 and 1 hour.")]
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan MaxRateLimitWait { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>Attempts per call when GitHub throttles or answers 5xx; refusals (4xx) are never retried.</summary>
-    [Range(1, 10, ErrorMessage = "GitHub:MaxAttempts must be between 1 and 10.")]
+    [Range(1, 10)]
     public int MaxAttempts { get; set; } = 3;
 
     /// <summary>Upper bound for one HTTP exchange with GitHub.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:10:00", MinimumIsExclusive = true, ErrorMessage = "GitHub:RequestTimeout must be positive and at most 10 minutes.")]
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00", MinimumIsExclusive = true)]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Upper bound for one call, all attempts and pauses included.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00", MinimumIsExclusive = true, ErrorMessage = "GitHub:TotalTimeout must be positive and at most 1 hour.")]
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00", MinimumIsExclusive = true)]
     public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>How far back failed webhook deliveries are redelivered; GitHub keeps them for three days.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "3.00:00:00", MinimumIsExclusive = true, ErrorMessage = "GitHub:RedeliveryWindow must be positive and at most 3 days (GitHub keeps deliveries that long).")]
+    [Range(typeof(TimeSpan), "00:00:00", "3.00:00:00", MinimumIsExclusive = true)]
     public TimeSpan RedeliveryWindow { get; set; } = TimeSpan.FromDays(3);
 
     /// <summary>A delivery that has failed this many times (first attempt included) is not redelivered again.</summary>
-    [Range(1, 100, ErrorMessage = "GitHub:MaxDeliveryAttempts must be between 1 and 100.")]
+    [Range(1, 100)]
     public int MaxDeliveryAttempts { get; set; } = 5;
 }

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 
 namespace Builtiful.GitHub;
 
-/// <summary>Checks the data annotations of <see cref="GitHubAppOptions"/>, generated at compile time.</summary>
+/// <summary>Checks the data annotations of <see cref="GitHubAppOptions"/>, generated at compile time; run by <see cref="GitHubAppOptionsValidation"/>.</summary>
 [OptionsValidator]
 internal sealed partial class GitHubAppOptionsAnnotations : IValidateOptions<GitHubAppOptions>;
 
@@ -10,12 +10,16 @@ internal sealed partial class GitHubAppOptionsAnnotations : IValidateOptions<Git
 [OptionsValidator]
 internal sealed partial class GitHubOptionsAnnotations : IValidateOptions<GitHubOptions>;
 
-/// <summary>What annotations cannot say: the API URL's scheme, a usable private key from one of two settings, timeouts that fit together.</summary>
+/// <summary>The annotations (their failures named by setting), then what annotations cannot say: the API URL's scheme, a usable private key from one of two settings, timeouts that fit together.</summary>
 internal sealed class GitHubAppOptionsValidation : IValidateOptions<GitHubAppOptions>
 {
     public ValidateOptionsResult Validate(string? name, GitHubAppOptions options)
     {
-        var failures = new List<string>();
+        // The generated validator names the property; the operator sets it as GitHub:<property>.
+        var annotations = new GitHubAppOptionsAnnotations().Validate(name, options);
+        var failures = annotations.Failed
+            ? annotations.Failures.Select(f => f.StartsWith(GitHubAppOptions.Section + ":", StringComparison.Ordinal) ? f : $"{GitHubAppOptions.Section}:{f}").ToList()
+            : [];
         if (options.ApiUrl is { } url && (!url.IsAbsoluteUri || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp)))
         {
             failures.Add($"GitHub:ApiUrl must be an absolute http(s) URL such as https://api.github.com; it is '{options.ApiUrl}'.");

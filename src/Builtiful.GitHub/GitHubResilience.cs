@@ -28,9 +28,10 @@ internal static partial class GitHubResilience
 
             // Backoff, Retry-After and timeouts all run on Builtiful's clock, so a fake clock drives them in tests.
             pipeline.TimeProvider = context.ServiceProvider.GetRequiredKeyedService<TimeProvider>(BuiltifulClock.Key);
-            pipeline
-                .AddTimeout(options.TotalTimeout)
-                .AddRetry(new HttpRetryStrategyOptions
+            pipeline.AddTimeout(options.TotalTimeout);
+            if (options.MaxAttempts > 1)
+            {
+                pipeline.AddRetry(new HttpRetryStrategyOptions
                 {
                     MaxRetryAttempts = options.MaxAttempts - 1,
                     BackoffType = DelayBackoffType.Exponential,
@@ -62,8 +63,10 @@ internal static partial class GitHubResilience
 
                         return ValueTask.CompletedTask;
                     },
-                })
-                .AddTimeout(options.RequestTimeout);
+                });
+            }
+
+            pipeline.AddTimeout(options.RequestTimeout);
         });
         return client;
     }
