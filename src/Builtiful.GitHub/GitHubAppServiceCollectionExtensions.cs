@@ -17,6 +17,8 @@ public static class GitHubAppServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddGitHubOptions(configuration);
+        services.AddOptions<GitHubAppOptions>().Bind(configuration.GetSection(GitHubAppOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GitHubAppOptions>, GitHubAppOptionsValidation>());
         services.TryAddKeyedSingleton(BuiltifulClock.Key, TimeProvider.System);
         services.AddMetrics();
 
@@ -50,16 +52,14 @@ public static class GitHubAppServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Section <c>GitHub</c> bound to <see cref="GitHubOptions"/> and <see cref="GitHubAppOptions"/>, validated at start
-    /// (data annotations through generated validators, plus the cross-setting checks).
+    /// Section <c>GitHub</c> bound to <see cref="GitHubOptions"/> (mode, webhook secret) and validated at start through its
+    /// generated validator; enough for a host that only receives webhooks.
     /// </summary>
     public static IServiceCollection AddGitHubOptions(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<GitHubOptions>().Bind(configuration.GetSection(GitHubOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GitHubOptions>, GitHubOptionsAnnotations>());
-        services.AddOptions<GitHubAppOptions>().Bind(configuration.GetSection(GitHubAppOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GitHubAppOptions>, GitHubAppOptionsValidation>());
         return services;
     }
 }
