@@ -7,13 +7,14 @@ using System.Text.Json.Serialization.Metadata;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Polly.Timeout;
 
 namespace Builtiful.GitHub;
 
 /// <summary>
 /// The one way Builtiful talks to GitHub's REST API: authenticates every call (App JWT or installation token),
-/// honours rate limits and Retry-After, retries throttles and 5xx a bounded number of times, and never
-/// retries a refusal. Tokens, JWTs and response bodies are never logged.
+/// waits out an exhausted rate limit, and sends through the named client's retry policy (<see cref="GitHubResilience"/>).
+/// Tokens, JWTs and response bodies are never logged.
 /// </summary>
 public sealed partial class GitHubApi(
     IHttpClientFactory httpClients,
@@ -27,92 +28,63 @@ public sealed partial class GitHubApi(
 {
     public const string HttpClientName = "Builtiful.GitHub";
 
-    /// <summary>GitHub asks for at least a minute's pause after a secondary limit that names no time.</summary>
-    private static readonly TimeSpan UnnamedSecondaryPause = TimeSpan.FromMinutes(1);
-
-    private static readonly TimeSpan FirstServerErrorPause = TimeSpan.FromSeconds(1);
-
     private GitHubAppOptions Options => options.Value;
 
     /// <summary>Sends a call, pausing and retrying as GitHub's limits require; the caller interprets the final status.</summary>
     internal async Task<GitHubResponse> SendAsync(GitHubCall call, CancellationToken cancellationToken)
     {
         var bucket = call.InstallationId is { } installation ? installation.ToString(CultureInfo.InvariantCulture) : RateLimitLedger.AppBucket;
-        var client = httpClients.CreateClient(HttpClientName);
-        var renewedToken = false;
-        for (var attempt = 1; ; attempt++)
+        await AwaitBudgetAsync(call, bucket, cancellationToken);
+        var response = await SendOnceAsync(call, bucket, cancellationToken);
+        if (response.Status == HttpStatusCode.Unauthorized && call.InstallationId is { } rejected)
         {
-            await AwaitBudgetAsync(call, bucket, cancellationToken);
-            var bearer = call.InstallationId is { } id
-                ? await tokens.GetAsync(id, ExchangeAsync, cancellationToken)
-                : jwt.Issue();
+            // The token may have been revoked early: exchange a fresh one once, then take GitHub's word.
+            tokens.Reject(rejected, response.Bearer);
+            response = await SendOnceAsync(call, bucket, cancellationToken);
+        }
 
-            GitHubResponse response;
-            (TimeSpan Duration, string Kind)? throttle;
-            try
+        return response;
+    }
+
+    private async Task<GitHubResponse> SendOnceAsync(GitHubCall call, string bucket, CancellationToken cancellationToken)
+    {
+        var bearer = call.InstallationId is { } id
+            ? await tokens.GetAsync(id, ExchangeAsync, cancellationToken)
+            : jwt.Issue();
+        var attempts = new GitHubAttempts(bucket, call.Operation);
+        try
+        {
+            using var request = new HttpRequestMessage(call.Method, call.Target);
+            request.Options.Set(GitHubAttempts.Key, attempts);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+            if (call.JsonBody is { } body)
             {
-                using var request = new HttpRequestMessage(call.Method, call.Target);
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
-                if (call.JsonBody is { } body)
-                {
-                    request.Content = new StringContent(body, Encoding.UTF8, "application/json");
-                }
-
-                using var answer = await client.SendAsync(request, cancellationToken);
-                var text = await answer.Content.ReadAsStringAsync(cancellationToken);
-                response = new GitHubResponse(answer.StatusCode, text, NextLink(answer.Headers));
-                ledger.Observe(bucket, answer.Headers);
-                throttle = ThrottlePause(response, answer.Headers);
-            }
-            catch (Exception ex) when (ex is HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
-            {
-                metrics.Calls.Add(1, Tag("operation", call.Operation), Tag("status", "unreachable"));
-                if (attempt >= Options.MaxAttempts)
-                {
-                    throw new GitHubApiException(
-                        $"GitHub did not answer {call.Endpoint} after {attempt} attempts: {ex.Message}", call.Endpoint, null, isPermanent: false, ex);
-                }
-
-                LogUnreachable(logger, call.Endpoint, attempt, ex.Message);
-                await Task.Delay(ServerErrorPause(attempt), time, cancellationToken);
-                continue;
+                request.Content = new StringContent(body, Encoding.UTF8, "application/json");
             }
 
-            metrics.Calls.Add(1, Tag("operation", call.Operation), Tag("status", ((int)response.Status).ToString(CultureInfo.InvariantCulture)));
-            LogCall(logger, call.Endpoint, bucket, (int)response.Status);
-
-            if (response.Status == HttpStatusCode.Unauthorized && call.InstallationId is { } rejected && !renewedToken)
+            using var answer = await httpClients.CreateClient(HttpClientName).SendAsync(request, cancellationToken);
+            var text = await answer.Content.ReadAsStringAsync(cancellationToken);
+            if (attempts.Throttle is { } throttle)
             {
-                // The token may have been revoked early: exchange a fresh one once, then take GitHub's word.
-                tokens.Reject(rejected, bearer);
-                renewedToken = true;
-                continue;
+                throw new GitHubRateLimitedException(
+                    throttle.Duration > Options.MaxRateLimitWait
+                        ? $"GitHub throttled {call.Endpoint} ({throttle.Kind} rate limit, {Describe(bucket)}) until {throttle.Until:O}, longer than GitHub:MaxRateLimitWait ({Options.MaxRateLimitWait.TotalSeconds:0} s)."
+                        : $"GitHub still throttled {call.Endpoint} ({throttle.Kind} rate limit, {Describe(bucket)}) after {attempts.Count} attempts; it accepts calls again at {throttle.Until:O}.",
+                    call.Endpoint, answer.StatusCode, throttle.Until);
             }
 
-            if (throttle is { } pause)
-            {
-                var until = time.GetUtcNow() + pause.Duration;
-                ledger.Pause(bucket, until);
-                metrics.Throttles.Add(1, Tag("installation", bucket), Tag("kind", pause.Kind));
-                LogThrottled(logger, call.Endpoint, bucket, pause.Kind, pause.Duration);
-                if (attempt >= Options.MaxAttempts)
-                {
-                    throw new GitHubRateLimitedException(
-                        $"GitHub still throttled {call.Endpoint} ({pause.Kind} rate limit, {Describe(bucket)}) after {attempt} attempts; it accepts calls again at {until:O}.",
-                        call.Endpoint, response.Status, until);
-                }
-
-                continue;
-            }
-
-            if (IsServerError(response.Status) && attempt < Options.MaxAttempts)
-            {
-                LogServerError(logger, call.Endpoint, (int)response.Status, attempt);
-                await Task.Delay(ServerErrorPause(attempt), time, cancellationToken);
-                continue;
-            }
-
-            return response;
+            return new GitHubResponse(answer.StatusCode, text, NextLink(answer.Headers), bearer);
+        }
+        catch (TimeoutRejectedException ex)
+        {
+            throw new GitHubApiException(
+                $"GitHub did not answer {call.Endpoint} in time ({attempts.Count} attempts; GitHub:RequestTimeout is {Options.RequestTimeout.TotalSeconds:0} s per attempt, GitHub:TotalTimeout {Options.TotalTimeout.TotalSeconds:0} s in all).",
+                call.Endpoint, null, isPermanent: false, ex);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new GitHubApiException(
+                $"GitHub did not answer {call.Endpoint} after {attempts.Count} attempts: {ex.Message}", call.Endpoint, null, isPermanent: false, ex);
         }
     }
 
@@ -213,42 +185,6 @@ public sealed partial class GitHubApi(
     private bool SameOrigin(Uri next) =>
         next.IsAbsoluteUri && Uri.Compare(next, Options.ApiUrl, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
 
-    /// <summary>403/429 that GitHub means as "slow down" rather than "no", and for how long.</summary>
-    private (TimeSpan Duration, string Kind)? ThrottlePause(GitHubResponse response, HttpResponseHeaders headers)
-    {
-        if (response.Status is not (HttpStatusCode.Forbidden or HttpStatusCode.TooManyRequests))
-        {
-            return null;
-        }
-
-        var now = time.GetUtcNow();
-        if (headers.RetryAfter is { } retryAfter)
-        {
-            var delay = retryAfter.Delta ?? (retryAfter.Date is { } date ? date - now : UnnamedSecondaryPause);
-            return (delay < TimeSpan.Zero ? TimeSpan.Zero : delay, "secondary");
-        }
-
-        if (RateLimitLedger.ReadLong(headers, "X-RateLimit-Remaining") == 0)
-        {
-            var reset = RateLimitLedger.ReadLong(headers, "X-RateLimit-Reset") is { } seconds ? DateTimeOffset.FromUnixTimeSeconds(seconds) : now + UnnamedSecondaryPause;
-            var delay = reset - now + TimeSpan.FromSeconds(1);
-            return (delay < TimeSpan.Zero ? TimeSpan.Zero : delay, "primary");
-        }
-
-        if (response.Status == HttpStatusCode.TooManyRequests
-            || (response.ErrorMessage()?.Contains("rate limit", StringComparison.OrdinalIgnoreCase) ?? false))
-        {
-            return (UnnamedSecondaryPause, "secondary");
-        }
-
-        return null;
-    }
-
-    private static bool IsServerError(HttpStatusCode status) => status is HttpStatusCode.InternalServerError
-        or HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout;
-
-    private static TimeSpan ServerErrorPause(int attempt) => FirstServerErrorPause * Math.Pow(2, attempt - 1);
-
     private static string Describe(string bucket) => bucket == RateLimitLedger.AppBucket ? "the App" : $"installation {bucket}";
 
     private static KeyValuePair<string, object?> Tag(string key, object? value) => new(key, value);
@@ -275,20 +211,8 @@ public sealed partial class GitHubApi(
         return null;
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "GitHub {Endpoint} ({Budget}) answered {Status}")]
-    private static partial void LogCall(ILogger logger, string endpoint, string budget, int status);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "GitHub throttled {Endpoint} ({Budget}, {Kind} rate limit) for {Pause}")]
-    private static partial void LogThrottled(ILogger logger, string endpoint, string budget, string kind, TimeSpan pause);
-
     [LoggerMessage(Level = LogLevel.Information, Message = "GitHub {Endpoint} waits {Wait} for the rate limit of {Budget}")]
     private static partial void LogPausing(ILogger logger, string endpoint, string budget, TimeSpan wait);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "GitHub answered {Endpoint} with {Status} on attempt {Attempt}; retrying")]
-    private static partial void LogServerError(ILogger logger, string endpoint, int status, int attempt);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "GitHub did not answer {Endpoint} on attempt {Attempt}: {Error}; retrying")]
-    private static partial void LogUnreachable(ILogger logger, string endpoint, int attempt, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Installation {InstallationId}: new access token, valid until {ExpiresAt:O}")]
     private static partial void LogTokenIssued(ILogger logger, long installationId, DateTimeOffset expiresAt);
@@ -319,13 +243,16 @@ internal sealed record GitHubCall(HttpMethod Method, Uri Target, string Operatio
 }
 
 /// <summary>A finished exchange: status, body and the next-page link. The body may hold a credential: never log it.</summary>
-internal sealed class GitHubResponse(HttpStatusCode status, string body, Uri? next)
+internal sealed class GitHubResponse(HttpStatusCode status, string body, Uri? next, string bearer = "")
 {
     private const int MaxMessageLength = 400;
 
     public HttpStatusCode Status { get; } = status;
 
     public Uri? Next { get; } = next;
+
+    /// <summary>The credential the call went out with, so a 401 can reject exactly that token; never log it.</summary>
+    internal string Bearer { get; } = bearer;
 
     public bool IsSuccess => (int)Status is >= 200 and < 300;
 

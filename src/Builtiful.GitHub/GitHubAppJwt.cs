@@ -1,15 +1,14 @@
-using System.Buffers.Text;
 using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
 
 namespace Builtiful.GitHub;
 
 /// <summary>
-/// Signs the App's short-lived RS256 JWT (GitHub's "authenticating as a GitHub App"). The key is loaded once,
-/// held only in memory, and neither it nor any JWT is ever logged.
+/// Signs the App's short-lived RS256 JWT (GitHub's "authenticating as a GitHub App") with
+/// <see cref="JsonWebTokenHandler"/>. The key is loaded once, held only in memory, and neither it nor any JWT is ever logged.
 /// </summary>
 public sealed class GitHubAppJwt(IOptions<GitHubAppOptions> options, [FromKeyedServices(BuiltifulClock.Key)] TimeProvider time) : IDisposable
 {
@@ -19,47 +18,33 @@ public sealed class GitHubAppJwt(IOptions<GitHubAppOptions> options, [FromKeyedS
     /// <summary>GitHub refuses JWTs that expire more than ten minutes ahead; one minute of that is kept as slack.</summary>
     internal static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(9);
 
-    private static readonly string Header = Base64Url.EncodeToString("""{"alg":"RS256","typ":"JWT"}"""u8);
+    private static readonly JsonWebTokenHandler Handler = new() { SetDefaultTimesOnTokenCreation = false };
 
-    private readonly Lazy<RSA> _key = new(() => AppPrivateKey.Load(options.Value), LazyThreadSafetyMode.ExecutionAndPublication);
+    private readonly Lazy<(RSA Rsa, SigningCredentials Credentials)> _key = new(() =>
+    {
+        var rsa = AppPrivateKey.Load(options.Value);
+        return (rsa, new SigningCredentials(new RsaSecurityKey(rsa), SecurityAlgorithms.RsaSha256));
+    }, LazyThreadSafetyMode.ExecutionAndPublication);
 
     internal string Issue()
     {
+        // Times come from the injected clock; the handler's own defaults would read the system clock.
         var now = time.GetUtcNow();
-        using var payload = new MemoryStream();
-        using (var json = new Utf8JsonWriter(payload))
+        return Handler.CreateToken(new SecurityTokenDescriptor
         {
-            json.WriteStartObject();
-            json.WriteNumber("iat", (now - Backdate).ToUnixTimeSeconds());
-            json.WriteNumber("exp", (now + Lifetime).ToUnixTimeSeconds());
-            WriteIssuer(json, options.Value.AppId!);
-            json.WriteEndObject();
-        }
-
-        var signingInput = Header + "." + Base64Url.EncodeToString(payload.GetBuffer().AsSpan(0, (int)payload.Length));
-        var signature = _key.Value.SignData(Encoding.ASCII.GetBytes(signingInput), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        return signingInput + "." + Base64Url.EncodeToString(signature);
+            // GitHub takes the App id (or client id) as a string; IdentityModel reads iss only as a string.
+            Issuer = options.Value.AppId!.Trim(),
+            IssuedAt = (now - Backdate).UtcDateTime,
+            Expires = (now + Lifetime).UtcDateTime,
+            SigningCredentials = _key.Value.Credentials,
+        });
     }
 
     public void Dispose()
     {
         if (_key.IsValueCreated)
         {
-            _key.Value.Dispose();
-        }
-    }
-
-    /// <summary>A numeric App id goes out as a number, as GitHub's examples do; a client id as a string.</summary>
-    private static void WriteIssuer(Utf8JsonWriter json, string appId)
-    {
-        var trimmed = appId.Trim();
-        if (long.TryParse(trimmed, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var numeric))
-        {
-            json.WriteNumber("iss", numeric);
-        }
-        else
-        {
-            json.WriteString("iss", trimmed);
+            _key.Value.Rsa.Dispose();
         }
     }
 }

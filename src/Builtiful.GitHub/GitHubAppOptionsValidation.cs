@@ -2,45 +2,32 @@ using Microsoft.Extensions.Options;
 
 namespace Builtiful.GitHub;
 
-/// <summary>Refuses to start App mode without an App id, a usable private key or a sane API URL.</summary>
+/// <summary>Checks the data annotations of <see cref="GitHubAppOptions"/>, generated at compile time; run by <see cref="GitHubAppOptionsValidation"/>.</summary>
+[OptionsValidator]
+internal sealed partial class GitHubAppOptionsAnnotations : IValidateOptions<GitHubAppOptions>;
+
+/// <summary>Checks the data annotations of <see cref="GitHubOptions"/>, generated at compile time.</summary>
+[OptionsValidator]
+internal sealed partial class GitHubOptionsAnnotations : IValidateOptions<GitHubOptions>;
+
+/// <summary>The annotations (their failures named by setting), then what annotations cannot say: the API URL's scheme, a usable private key from one of two settings, timeouts that fit together.</summary>
 internal sealed class GitHubAppOptionsValidation : IValidateOptions<GitHubAppOptions>
 {
     public ValidateOptionsResult Validate(string? name, GitHubAppOptions options)
     {
-        var failures = new List<string>();
-        if (string.IsNullOrWhiteSpace(options.AppId))
-        {
-            failures.Add("GitHub:Mode is App but GitHub:AppId is not set: the GitHub App's id (or client id) is required.");
-        }
-
-        if (options.ApiUrl is not { IsAbsoluteUri: true } url || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp))
+        // The generated validator names the property; the operator sets it as GitHub:<property>.
+        var annotations = new GitHubAppOptionsAnnotations().Validate(name, options);
+        var failures = annotations.Failed
+            ? annotations.Failures.Select(f => f.StartsWith(GitHubAppOptions.Section + ":", StringComparison.Ordinal) ? f : $"{GitHubAppOptions.Section}:{f}").ToList()
+            : [];
+        if (options.ApiUrl is { } url && (!url.IsAbsoluteUri || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp)))
         {
             failures.Add($"GitHub:ApiUrl must be an absolute http(s) URL such as https://api.github.com; it is '{options.ApiUrl}'.");
         }
 
-        if (string.IsNullOrWhiteSpace(options.WorkFolder))
+        if (options.TotalTimeout < options.RequestTimeout)
         {
-            failures.Add("GitHub:WorkFolder must not be empty.");
-        }
-
-        if (options.MaxAttempts < 1)
-        {
-            failures.Add("GitHub:MaxAttempts must be at least 1.");
-        }
-
-        if (options.TokenRefreshMargin < TimeSpan.Zero || options.TokenRefreshMargin >= TimeSpan.FromMinutes(50))
-        {
-            failures.Add("GitHub:TokenRefreshMargin must be between 0 and 50 minutes (installation tokens live one hour).");
-        }
-
-        if (options.MaxRateLimitWait < TimeSpan.Zero || options.RequestTimeout <= TimeSpan.Zero)
-        {
-            failures.Add("GitHub:MaxRateLimitWait must not be negative and GitHub:RequestTimeout must be positive.");
-        }
-
-        if (options.RedeliveryWindow <= TimeSpan.Zero || options.MaxDeliveryAttempts < 1)
-        {
-            failures.Add("GitHub:RedeliveryWindow must be positive and GitHub:MaxDeliveryAttempts at least 1.");
+            failures.Add($"GitHub:TotalTimeout ({options.TotalTimeout}) must not be shorter than GitHub:RequestTimeout ({options.RequestTimeout}).");
         }
 
         try

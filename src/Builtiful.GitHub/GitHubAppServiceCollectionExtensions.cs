@@ -16,6 +16,7 @@ public static class GitHubAppServiceCollectionExtensions
     public static IServiceCollection AddGitHubApp(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        services.AddGitHubOptions(configuration);
         services.AddOptions<GitHubAppOptions>().Bind(configuration.GetSection(GitHubAppOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GitHubAppOptions>, GitHubAppOptionsValidation>());
         services.TryAddKeyedSingleton(BuiltifulClock.Key, TimeProvider.System);
@@ -26,11 +27,17 @@ public static class GitHubAppServiceCollectionExtensions
             var options = provider.GetRequiredService<IOptions<GitHubAppOptions>>().Value;
             var root = options.ApiUrl.ToString();
             client.BaseAddress = new Uri(root.EndsWith('/') ? root : root + "/");
-            client.Timeout = options.RequestTimeout;
+
+            // GitHub:RequestTimeout and GitHub:TotalTimeout are enforced by the retry policy, on Builtiful's clock.
+            client.Timeout = Timeout.InfiniteTimeSpan;
             client.DefaultRequestHeaders.UserAgent.ParseAdd("Builtiful");
             client.DefaultRequestHeaders.Accept.ParseAdd("application/vnd.github+json");
             client.DefaultRequestHeaders.Add("X-GitHub-Api-Version", "2022-11-28");
-        }).ConfigurePrimaryHttpMessageHandler(OutboundTls.CreateHandler);
+        })
+            .ConfigurePrimaryHttpMessageHandler(OutboundTls.CreateHandler)
+            .AddGitHubResilience()
+            .AddHttpMessageHandler<GitHubAttemptHandler>();
+        services.TryAddTransient<GitHubAttemptHandler>();
 
         services.TryAddSingleton<GitHubAppJwt>();
         services.TryAddSingleton<InstallationTokens>();
@@ -41,6 +48,18 @@ public static class GitHubAppServiceCollectionExtensions
         services.TryAddSingleton<DeliveryRecovery>();
         services.TryAddSingleton<ILostDeliveryRecovery>(sp => sp.GetRequiredService<DeliveryRecovery>());
         services.AddSingleton<IRunnerConfigSource>(provider => provider.GetRequiredService<GitHubRunnerConfigSource>());
+        return services;
+    }
+
+    /// <summary>
+    /// Section <c>GitHub</c> bound to <see cref="GitHubOptions"/> (mode, webhook secret) and validated at start through its
+    /// generated validator; enough for a host that only receives webhooks.
+    /// </summary>
+    public static IServiceCollection AddGitHubOptions(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<GitHubOptions>().Bind(configuration.GetSection(GitHubOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GitHubOptions>, GitHubOptionsAnnotations>());
         return services;
     }
 }

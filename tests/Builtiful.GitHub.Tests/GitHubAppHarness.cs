@@ -51,6 +51,8 @@ internal sealed class GitHubAppHarness : IAsyncDisposable
             ["GitHub:PrivateKey"] = key.ExportRSAPrivateKeyPem(),
         };
         configure?.Invoke(settings);
+        clock.Timeouts.Add(Setting(settings, "GitHub:RequestTimeout") ?? new GitHubAppOptions().RequestTimeout);
+        clock.Timeouts.Add(Setting(settings, "GitHub:TotalTimeout") ?? new GitHubAppOptions().TotalTimeout);
         var logs = new CapturedLogs();
         var services = new ServiceCollection()
             .AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(logs))
@@ -59,6 +61,9 @@ internal sealed class GitHubAppHarness : IAsyncDisposable
             .BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
         return new GitHubAppHarness(key, clock, gitHub, services, logs);
     }
+
+    private static TimeSpan? Setting(Dictionary<string, string?> settings, string key) =>
+        settings.TryGetValue(key, out var value) && value is not null ? TimeSpan.Parse(value, System.Globalization.CultureInfo.InvariantCulture) : null;
 
     public static RunnerRegistration OrgRunner(string? name = null, long group = 1) => new()
     {

@@ -459,7 +459,7 @@ public sealed record AppJwt(string Algorithm, string? Type, long? Issuer, long I
             return new AppJwt(
                 header.RootElement.GetProperty("alg").GetString()!,
                 header.RootElement.TryGetProperty("typ", out var typ) ? typ.GetString() : null,
-                claims.TryGetProperty("iss", out var iss) && iss.ValueKind == JsonValueKind.Number ? iss.GetInt64() : null,
+                claims.TryGetProperty("iss", out var iss) ? ReadIssuer(iss) : null,
                 claims.GetProperty("iat").GetInt64(),
                 claims.GetProperty("exp").GetInt64(),
                 valid);
@@ -469,4 +469,12 @@ public sealed record AppJwt(string Algorithm, string? Type, long? Issuer, long I
             return null;
         }
     }
+
+    /// <summary>GitHub takes the App id as a number or as a string.</summary>
+    private static long? ReadIssuer(JsonElement iss) => iss.ValueKind switch
+    {
+        JsonValueKind.Number => iss.GetInt64(),
+        JsonValueKind.String when long.TryParse(iss.GetString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id) => id,
+        _ => null,
+    };
 }

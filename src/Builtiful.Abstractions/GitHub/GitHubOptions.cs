@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace Builtiful.GitHub;
 
 /// <summary>Configuration section <c>GitHub</c>.</summary>
@@ -9,5 +11,6 @@ public sealed class GitHubOptions
     public string? WebhookSecret { get; set; }
 
     /// <summary><c>Simulated</c> (the default on a fresh machine) or <c>App</c>.</summary>
+    [AllowedValues("Simulated", "App", ErrorMessage = "GitHub:Mode must be 'Simulated' (the default) or 'App'.")]
     public string Mode { get; set; } = "Simulated";
 }

@@ -463,7 +463,7 @@ public sealed partial class SimulatedGitHub : IDisposable
 
     // ---- REST support (SimulatedGitHubServer) ----
 
-    internal bool AppJwtValid(string jwt) => AppJwt.Verify(jwt, _appKey, AppId, _time.GetUtcNow());
+    internal Task<bool> AppJwtValidAsync(string jwt) => AppJwt.VerifyAsync(jwt, _appKey, AppId, _time.GetUtcNow());
 
     internal (string Login, AccountKind Kind)? InstallationAccount(long installationId)
     {

@@ -11,6 +11,8 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
 
 namespace Builtiful.Simulation.GitHub;
 
@@ -115,7 +117,7 @@ public sealed partial class SimulatedGitHubServer : IAsyncDisposable
         var bearer = Bearer(request.Headers.Authorization.ToString());
         if (path.StartsWith("/app/", StringComparison.Ordinal) || path == "/app")
         {
-            return _world.AppJwtValid(bearer)
+            return await _world.AppJwtValidAsync(bearer)
                 ? App(request, path)
                 : Reply.Error(401, "A JSON web token could not be decoded");
         }
@@ -413,39 +415,30 @@ public sealed partial class SimulatedGitHubServer : IAsyncDisposable
 /// <summary>An App JWT checked the way GitHub checks it: RS256 by the App's key, its id as issuer, at most 10 minutes long.</summary>
 internal static class AppJwt
 {
-    public static bool Verify(string token, RSA key, long appId, DateTimeOffset now)
+    private static readonly JsonWebTokenHandler Handler = new();
+
+    public static async Task<bool> VerifyAsync(string token, RSA key, long appId, DateTimeOffset now)
     {
-        var parts = token.Split('.');
-        if (parts.Length != 3)
+        var result = await Handler.ValidateTokenAsync(token, new TokenValidationParameters
+        {
+            IssuerSigningKey = new RsaSecurityKey(key),
+            ValidAlgorithms = [SecurityAlgorithms.RsaSha256],
+            ValidIssuer = appId.ToString(CultureInfo.InvariantCulture),
+            ValidateAudience = false,
+
+            // GitHub's lifetime rules are checked below on the world's clock; the handler's own check reads the system clock.
+            ValidateLifetime = false,
+        });
+        if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt)
         {
             return false;
         }
 
-        try
-        {
-            using var header = JsonDocument.Parse(Base64Url.DecodeFromChars(parts[0]));
-            using var payload = JsonDocument.Parse(Base64Url.DecodeFromChars(parts[1]));
-            if (header.RootElement.GetProperty("alg").GetString() != "RS256"
-                || !key.VerifyData(Encoding.ASCII.GetBytes(parts[0] + "." + parts[1]), Base64Url.DecodeFromChars(parts[2]), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1))
-            {
-                return false;
-            }
+        var issuedAt = new DateTimeOffset(jwt.IssuedAt, TimeSpan.Zero).ToUnixTimeSeconds();
+        var expiresAt = new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero).ToUnixTimeSeconds();
+        var seconds = now.ToUnixTimeSeconds();
 
-            var claims = payload.RootElement;
-            var issuer = claims.GetProperty("iss");
-            var issuerMatches = issuer.ValueKind == JsonValueKind.Number
-                ? issuer.GetInt64() == appId
-                : issuer.GetString() == appId.ToString(CultureInfo.InvariantCulture);
-            var issuedAt = claims.GetProperty("iat").GetInt64();
-            var expiresAt = claims.GetProperty("exp").GetInt64();
-            var seconds = now.ToUnixTimeSeconds();
-
-            // GitHub allows a little clock drift on iat, and a JWT living at most 10 minutes.
-            return issuerMatches && issuedAt <= seconds + 60 && expiresAt > seconds && expiresAt - issuedAt <= 660 && expiresAt - seconds <= 600;
-        }
-        catch (Exception ex) when (ex is FormatException or JsonException or KeyNotFoundException or InvalidOperationException or CryptographicException)
-        {
-            return false;
-        }
+        // GitHub allows a little clock drift on iat, and a JWT living at most 10 minutes.
+        return issuedAt <= seconds + 60 && expiresAt > seconds && expiresAt - issuedAt <= 660 && expiresAt - seconds <= 600;
     }
 }

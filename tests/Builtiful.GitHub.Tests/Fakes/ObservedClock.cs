@@ -22,13 +22,16 @@ internal sealed class ObservedClock : FakeTimeProvider
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         var timer = base.CreateTimer(callback, state, dueTime, period);
-        if (dueTime > TimeSpan.Zero && dueTime != Timeout.InfiniteTimeSpan)
+        if (dueTime > TimeSpan.Zero && dueTime != Timeout.InfiniteTimeSpan && !Timeouts.Contains(dueTime))
         {
             _armed.Writer.TryWrite(dueTime);
         }
 
         return timer;
     }
+
+    /// <summary>Timeouts armed around every call; they are not pauses, so they are not reported.</summary>
+    public HashSet<TimeSpan> Timeouts { get; } = [];
 
     /// <summary>The due time of the next timer armed (or already armed and not yet reported).</summary>
     public async Task<TimeSpan> NextTimerAsync()
