@@ -64,8 +64,9 @@ public sealed class WorkflowJobFields
     public string? WorkflowName { get; init; }
     [JsonConverter(typeof(SharedStringConverter))]
     public string? Name { get; init; }
+    /// <summary>Settable, not init: the generator sets every init property it binds, so an absent array would read as null.</summary>
     [JsonConverter(typeof(LabelsConverter))]
-    public IReadOnlyList<string> Labels { get; init; } = [];
+    public IReadOnlyList<string> Labels { get; set; } = [];
     public string? RunnerName { get; init; }
     [JsonConverter(typeof(SharedStringConverter))]
     public string? Conclusion { get; init; }
