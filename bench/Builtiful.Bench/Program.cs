@@ -16,6 +16,11 @@ if (args.Length > 0 && args[0] == "serve")
     return await BenchHost.ServeAsync(args[1..]);
 }
 
+if (args.Length > 0 && args[0] == "payload-parse")
+{
+    return PayloadParseMeasurement.Run(args[1..]);
+}
+
 if (args.Contains("--help") || args.Contains("-h"))
 {
     Console.WriteLine("""

@@ -221,7 +221,6 @@ public sealed class UsagePagingTests(UsagePagingTests.PagedUsageCluster world) :
         await Storage.WriteStateAsync("usage-hour", Shard(installationId).GetGrainId(), new GrainState<UsageHourState>(new UsageHourState
         {
             Jobs = runs.Take(6).ToDictionary(r => r.JobId, CountedJob.From),
-            LegacyTaken = true,
         }));
 
         Assert.False(await Shard(installationId).Record(runs[0]), "a job of the old open page is counted once");

@@ -243,39 +243,6 @@ public sealed class UsageTests(LifecycleCluster world, ITestOutputHelper output)
         Assert.Equal(QueueBucket.Median(expected.QueueHistogram), view.QueueTimeP50);
     }
 
-    [Fact]
-    public async Task A_month_counted_before_sharding_is_taken_over_by_its_hour_shards()
-    {
-        var installationId = NewInstallation();
-        var start = new DateTimeOffset(2026, 10, 5, 14, 10, 0, TimeSpan.Zero);
-        JobRun[] legacy = [Run(21, start), Run(22, start.AddMinutes(20), Large, minutes: 6), Run(23, start.AddHours(2))];
-        var month = Month(installationId, "2026-10");
-        var storage = world.Cluster.Silos[0].ServiceProvider.GetRequiredKeyedService<IGrainStorage>(StorageNames.Grains);
-        await storage.WriteStateAsync("usage", month.GetGrainId(), new GrainState<UsageState>(new UsageState
-        {
-            Jobs = legacy.ToDictionary(r => r.JobId, CountedJob.From),
-        }));
-
-        var view = await month.GetView();
-        Assert.Equal(3, view.Jobs);
-        Assert.Equal(12, view.TotalMinutes);
-        Assert.Equal([23, 22, 21], (await month.GetRuns(0, 10)).Items.Select(r => r.JobId));
-
-        Assert.False(await Record(installationId, legacy[0]), "a job counted before sharding stays counted once");
-        Assert.True(await Record(installationId, Run(24, start.AddMinutes(30))));
-        Assert.True(await world.Client.GetGrain<IUsageHourGrain>(UsageHour.Key(installationId, legacy[2].CompletedAt)).ForgetRepository(23));
-
-        view = await month.GetView();
-        Assert.Equal(4, view.Jobs);
-        Assert.Equal(15, view.TotalMinutes);
-        Assert.Equal([23, 24, 22, 21], (await month.GetRuns(0, 10)).Items.Select(r => r.JobId));
-        Assert.Null((await month.GetRuns(0, 1)).Items[0].Repository);
-        var stored = new GrainState<UsageState>(new UsageState());
-        await storage.ReadStateAsync("usage", month.GetGrainId(), stored);
-        Assert.Empty(stored.State!.Jobs); // the month's copies went when the shards took over, the repository with them
-        Assert.Equal(15, (await month.GetView()).TotalMinutes);
-    }
-
     /// <summary>
     /// Not a timing: the bytes a <c>Record</c> serialises into storage with 10,000 jobs already in the month, before
     /// sharding (the whole month's jobs) and after (the hour's open page and list of pages, plus the hour totals of its
@@ -292,7 +259,7 @@ public sealed class UsageTests(LifecycleCluster world, ITestOutputHelper output)
             var jobs = Enumerable.Range(0, 10_000).Select(i => CountedJob.From(Run(
                 5_000_000_000L + i, start.AddHours(i % hours).AddMinutes(i % 60), i % 4 == 0 ? Large : Small, minutes: 1 + (i % 9),
                 queueSeconds: 3 + (i % 97), conclusion: conclusions[i % conclusions.Length], repository: $"octo-org/repo-{i % 40}"))).ToList();
-            var before = serializer.SerializeToArray(new UsageState { Jobs = jobs.ToDictionary(j => j.JobId) }).Length;
+            var before = serializer.SerializeToArray(jobs.ToDictionary(j => j.JobId)).Length;
             var byHour = jobs.GroupBy(j => UsageHour.IndexInMonth(j.CompletedAt)).ToList();
             var lastDay = byHour[^1].Key / 24;
             var month = serializer.SerializeToArray(new UsageDayState
@@ -304,7 +271,6 @@ public sealed class UsageTests(LifecycleCluster world, ITestOutputHelper output)
             var shard = serializer.SerializeToArray(new UsageHourState
             {
                 Jobs = byHour[^1].Take(pageSize - 1).ToDictionary(j => j.JobId),
-                LegacyTaken = true,
                 Pages = [.. byHour[^1].Chunk(pageSize).Select(page => page.Max(j => j.CompletedAt.UtcTicks))],
             }).Length;
             output.WriteLine($"10,000 jobs over {hours} hours: before {before:N0} B per record; after {shard:N0} B (hour shard) + {month:N0} B (the day's hour totals in the month) = {shard + month:N0} B");

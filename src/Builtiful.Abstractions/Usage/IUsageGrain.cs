@@ -19,13 +19,6 @@ public interface IUsageGrain : IGrainWithStringKey
     Task SetHour(int hourIndex, UsageHourTotals totals);
 
     /// <summary>
-    /// Jobs of an hour counted before usage was sharded by hour, for that hour's shard to take over on activation.
-    /// Empty for months counted since.
-    /// </summary>
-    [ReadOnly, AlwaysInterleave, Alias("legacy-runs")]
-    Task<IReadOnlyList<JobRun>> LegacyRuns(int hourIndex);
-
-    /// <summary>
     /// Answers from the hour totals alone. <see cref="UsageView.QueueTimeP50"/> comes from a logarithmic histogram
     /// (see <see cref="QueueBucket.Median"/>).
     /// </summary>

@@ -25,12 +25,12 @@ public sealed class BuiltifulWebhookProcessor(GatewayGrains jobs, WebhookMetrics
     public async ValueTask ProcessWorkflowJobAsync(WorkflowJobPayload delivery, string? deliveryId)
     {
         ArgumentNullException.ThrowIfNull(delivery);
-        if (!delivery.HasWorkflowJob)
+        if (delivery.WorkflowJob is not { } fields)
         {
             throw new MalformedDeliveryException("workflow_job delivery without a workflow_job object");
         }
 
-        var labels = delivery.Labels;
+        var labels = fields.Labels;
         if (!JobStatusNames.TryParse(delivery.Action, out var status))
         {
             Outcome = new DeliveryOutcome("workflow_job", delivery.Action, "ignored: action Builtiful does not act on");
@@ -39,36 +39,36 @@ public sealed class BuiltifulWebhookProcessor(GatewayGrains jobs, WebhookMetrics
 
         // A runner of ours may take a job whose labels name no machine type of ours (runs-on: self-hosted): its lease must
         // still learn of the job, to bind it and be torn down after it.
-        if (!MachineLabels.AnyOurs(labels) && !RunnerNames.TryParseLease(delivery.RunnerName, out _))
+        if (!MachineLabels.AnyOurs(labels) && !RunnerNames.TryParseLease(fields.RunnerName, out _))
         {
             Outcome = new DeliveryOutcome("workflow_job", delivery.Action, "ignored: no builtiful- label, not ours");
             return;
         }
 
-        if (delivery.Id <= 0)
+        if (fields.Id is not { } id || id <= 0)
         {
             throw new MalformedDeliveryException("workflow_job.id is missing");
         }
 
-        var job = jobs.Job(delivery.Id);
+        var job = jobs.Job(id);
         var result = await job.Apply(new Jobs.WorkflowJobEvent
         {
-            JobId = delivery.Id,
+            JobId = id,
             Action = status,
             InstallationId = delivery.InstallationId,
-            RunId = delivery.RunId,
-            RunAttempt = delivery.RunAttempt,
-            Repository = delivery.RepositoryFullName ?? "",
-            Branch = delivery.HeadBranch,
-            HeadSha = delivery.HeadSha ?? "",
-            WorkflowName = delivery.WorkflowName,
-            JobName = delivery.Name,
+            RunId = fields.RunId ?? 0,
+            RunAttempt = fields.RunAttempt ?? 0,
+            Repository = delivery.Repository?.FullName ?? "",
+            Branch = fields.HeadBranch,
+            HeadSha = fields.HeadSha ?? "",
+            WorkflowName = fields.WorkflowName,
+            JobName = fields.Name,
             Labels = labels,
-            RunnerName = delivery.RunnerName,
-            Conclusion = delivery.Conclusion,
-            CreatedAt = delivery.CreatedAt == default(DateTimeOffset) ? null : delivery.CreatedAt,
-            StartedAt = delivery.StartedAt,
-            CompletedAt = delivery.CompletedAt,
+            RunnerName = fields.RunnerName,
+            Conclusion = fields.Conclusion,
+            CreatedAt = fields.CreatedAt == default(DateTimeOffset) ? null : fields.CreatedAt,
+            StartedAt = fields.StartedAt,
+            CompletedAt = fields.CompletedAt,
             DeliveryId = deliveryId,
             Visibility = delivery.Visibility,
         });

@@ -8,35 +8,22 @@ public sealed class UsageGrain : Grain, IUsageGrain
 {
     private const int MaxDays = 31;
 
-    private readonly IPersistentState<UsageState> legacy;
     private readonly IPersistentState<UsageDayState>[] days;
 
-    /// <summary>Every hour with totals: the days' hours, and hours known only from jobs counted before sharding.</summary>
+    /// <summary>Every hour with totals, from the days' states.</summary>
     private readonly SortedDictionary<int, UsageHourTotals> hours = [];
 
-    public UsageGrain(
-        [PersistentState("usage", StorageNames.Grains)] IPersistentState<UsageState> legacy,
-        IPersistentStateFactory states,
-        IGrainContext context)
+    public UsageGrain(IPersistentStateFactory states, IGrainContext context)
     {
         ArgumentNullException.ThrowIfNull(states);
-        this.legacy = legacy;
         days = [.. Enumerable.Range(1, MaxDays).Select(day => states.Create<UsageDayState>(context, new DayState(day)))];
     }
-
-    private UsageState Legacy => legacy.State;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         foreach (var (hourIndex, totals) in days.SelectMany(d => d.State.Hours))
         {
             hours[hourIndex] = totals;
-        }
-
-        // Jobs counted before sharding: until their hour's shard sets its totals, the totals are derived from them here.
-        foreach (var hour in Legacy.Jobs.Values.GroupBy(j => UsageHour.IndexInMonth(j.CompletedAt)))
-        {
-            hours.TryAdd(hour.Key, UsageHourGrain.Totals(hour));
         }
 
         return Task.CompletedTask;
@@ -56,18 +43,7 @@ public sealed class UsageGrain : Grain, IUsageGrain
         day.State.Hours[hourIndex] = totals;
         await day.WriteStateAsync();
         hours[hourIndex] = totals;
-
-        // The shard has taken this hour's jobs counted before sharding over (it does on activation, before any write).
-        var taken = Legacy.Jobs.Where(j => UsageHour.IndexInMonth(j.Value.CompletedAt) == hourIndex).Select(j => j.Key).ToList();
-        if (taken.Count > 0)
-        {
-            taken.ForEach(jobId => Legacy.Jobs.Remove(jobId));
-            await legacy.WriteStateAsync();
-        }
     }
-
-    public Task<IReadOnlyList<JobRun>> LegacyRuns(int hourIndex) => Task.FromResult<IReadOnlyList<JobRun>>(
-        [.. Legacy.Jobs.Values.Where(j => UsageHour.IndexInMonth(j.CompletedAt) == hourIndex).Select(j => j.ToRun())]);
 
     public Task<UsageView> GetView()
     {

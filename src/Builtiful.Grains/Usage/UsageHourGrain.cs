@@ -26,9 +26,6 @@ public sealed partial class UsageHourGrain(
 
     private UsageHourState Hour => state.State;
 
-    /// <summary>Jobs counted before sharding were taken over in this activation and the month still holds copies.</summary>
-    private bool legacyPending;
-
     private (long InstallationId, string Month, int HourIndex)? parsedKey;
 
     /// <summary>The page of each job on a sealed page, read from the pages when the shard activates.</summary>
@@ -62,27 +59,6 @@ public sealed partial class UsageHourGrain(
         {
             Add(tally, job);
         }
-
-        if (Hour.LegacyTaken)
-        {
-            return;
-        }
-
-        // Jobs of this hour counted before usage was sharded by hour, written here with this shard's next write. The
-        // month keeps its copies until this shard sets the hour's totals; until then each activation asks again.
-        var legacy = await Month.LegacyRuns(Key.HourIndex);
-        foreach (var run in legacy)
-        {
-            if (!IsCounted(run.JobId))
-            {
-                var counted = CountedJob.From(run) with { BillableMinutes = run.BillableMinutes };
-                Hour.Jobs.Add(run.JobId, counted);
-                Add(tally, counted);
-            }
-        }
-
-        legacyPending = legacy.Count > 0;
-        Hour.LegacyTaken = legacy.Count == 0;
     }
 
     public async Task<bool> Record(JobRun run)
@@ -134,13 +110,6 @@ public sealed partial class UsageHourGrain(
         else if (sealedJobs.TryGetValue(jobId, out var page))
         {
             changed = await Page(page).ForgetRepository(jobId);
-        }
-
-        if (legacyPending)
-        {
-            // The totals do not depend on the repository, but the month's copies of jobs counted before sharding
-            // do: setting the hour's totals makes the month drop its copies of this hour's jobs.
-            await PushTotals();
         }
 
         return changed;
@@ -258,7 +227,6 @@ public sealed partial class UsageHourGrain(
     private async Task PushTotals()
     {
         await Month.SetHour(Key.HourIndex, tally.ToTotals());
-        legacyPending = false;
     }
 
     internal static UsageHourTotals Totals(IEnumerable<CountedJob> jobs)

@@ -1,18 +1,6 @@
 namespace Builtiful.Usage;
 
 /// <summary>
-/// A month of one installation's counted jobs as they were kept before usage was sharded by hour (state <c>usage</c>).
-/// Nothing is added any more: each hour's shard takes its jobs over on activation and they leave here when that
-/// shard first sets its hour's totals.
-/// </summary>
-[GenerateSerializer, Alias("builtiful.usage-state")]
-public sealed record UsageState
-{
-    /// <summary>By job id.</summary>
-    [Id(0)] public Dictionary<long, CountedJob> Jobs { get; set; } = [];
-}
-
-/// <summary>
 /// One day of an installation's month (states <c>usage-day-01</c> to <c>usage-day-31</c>): the totals of each of its
 /// hours, as that hour's shard last set them. A job's write touches one day, so it does not grow with the month.
 /// </summary>
@@ -36,11 +24,7 @@ public sealed record UsageHourState
     /// </summary>
     [Id(0)] public Dictionary<long, CountedJob> Jobs { get; set; } = [];
 
-    /// <summary>
-    /// Whether the month holds no more copies of this hour's jobs counted before sharding (see
-    /// <see cref="UsageState.Jobs"/>), so that an activation need not ask it.
-    /// </summary>
-    [Id(1)] public bool LegacyTaken { get; set; }
+    // Id(1) is retired (LegacyTaken, of the month's pre-sharding copies that never shipped); never reuse it.
 
     /// <summary>
     /// One entry per sealed page, in page-number order: the latest <see cref="CountedJob.CompletedAt"/> on it, in UTC
