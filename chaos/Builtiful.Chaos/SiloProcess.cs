@@ -4,7 +4,7 @@ using System.Globalization;
 namespace Builtiful.Chaos;
 
 /// <summary>
-/// One Builtiful silo in a process of its own, started as production starts it (<c>dotnet Builtiful.Silo.dll</c>), its
+/// One Builtiful silo in a process of its own, started as production starts it (<c>dotnet Builtiful.Embedded.dll</c>, the embedded host on PostgreSQL and a remote simulated cloud), its
 /// output kept in a file, and killed with SIGKILL: no goodbye to the cluster, no state written on the way out.
 /// </summary>
 internal sealed class SiloProcess : IAsyncDisposable
@@ -44,7 +44,7 @@ internal sealed class SiloProcess : IAsyncDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Builtiful.Silo.dll"));
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Builtiful.Embedded.dll"));
         start.ArgumentList.Add($"--urls={baseAddress}");
         start.ArgumentList.Add($"--contentRoot={AppContext.BaseDirectory}");
         start.ArgumentList.Add($"--Orleans:SiloPort={FreePort().ToString(CultureInfo.InvariantCulture)}");

@@ -3,7 +3,7 @@
 
     moto_server -H 127.0.0.1 -p 5005 &
     eval "$(deploy/aws/moto-network.py http://127.0.0.1:5005)"
-    dotnet run --project src/Builtiful.Silo
+    dotnet run --project src/Builtiful.Embedded
 
 moto listens on 5005 here because 5000 is Builtiful's own default port.
 moto stands in for EC2 only: it accepts any image id, launches nothing real, and models no throttling,

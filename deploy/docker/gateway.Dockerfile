@@ -9,12 +9,14 @@ WORKDIR /src
 COPY Directory.Build.props Directory.Packages.props ./
 COPY src/Builtiful.Abstractions/Builtiful.Abstractions.csproj src/Builtiful.Abstractions/
 COPY src/Builtiful.Gateway/Builtiful.Gateway.csproj src/Builtiful.Gateway/
+COPY src/Builtiful.Hosting/Builtiful.Hosting.csproj src/Builtiful.Hosting/
 COPY src/Builtiful.Gateway.Host/Builtiful.Gateway.Host.csproj src/Builtiful.Gateway.Host/
 RUN RID=linux-$(case "${TARGETARCH:-$(dpkg --print-architecture)}" in arm64) echo arm64;; *) echo x64;; esac) \
  && echo "$RID" > /tmp/rid \
  && dotnet restore src/Builtiful.Gateway.Host/Builtiful.Gateway.Host.csproj -r "$RID" -p:PublishReadyToRun=true
 COPY src/Builtiful.Abstractions/ src/Builtiful.Abstractions/
 COPY src/Builtiful.Gateway/ src/Builtiful.Gateway/
+COPY src/Builtiful.Hosting/ src/Builtiful.Hosting/
 COPY src/Builtiful.Gateway.Host/ src/Builtiful.Gateway.Host/
 # ReadyToRun (Crossgen2, restored with the packages): the assemblies carry native code, so a new process serves its
 # first requests without compiling tier-0 code first. Hot methods are still re-compiled at tier 1 under load (with

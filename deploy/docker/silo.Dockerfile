@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# The silo (and the all-in-one, and `migrate` / `rotate-keys`). Build from the repository root:
+# The production silo (and its `migrate` / `rotate-keys`): no gateway, no simulation. Build from the repository root:
 #   docker build -f deploy/docker/silo.Dockerfile -t builtiful/silo .
 # The image runs as a non-root user, writes nothing outside /tmp, and so runs with a read-only root file system.
 
@@ -11,8 +11,7 @@ WORKDIR /src
 COPY Directory.Build.props Directory.Packages.props ./
 COPY src/Builtiful.Abstractions/Builtiful.Abstractions.csproj src/Builtiful.Abstractions/
 COPY src/Builtiful.Grains/Builtiful.Grains.csproj src/Builtiful.Grains/
-COPY src/Builtiful.Simulation/Builtiful.Simulation.csproj src/Builtiful.Simulation/
-COPY src/Builtiful.Gateway/Builtiful.Gateway.csproj src/Builtiful.Gateway/
+COPY src/Builtiful.Hosting/Builtiful.Hosting.csproj src/Builtiful.Hosting/
 COPY src/Builtiful.Postgres/Builtiful.Postgres.csproj src/Builtiful.Postgres/
 COPY src/Builtiful.GitHub/Builtiful.GitHub.csproj src/Builtiful.GitHub/
 COPY src/Builtiful.Compute.Ec2/Builtiful.Compute.Ec2.csproj src/Builtiful.Compute.Ec2/
@@ -32,7 +31,7 @@ RUN dotnet publish src/Builtiful.Silo/Builtiful.Silo.csproj --no-restore -c Rele
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app .
-# 8080: webhooks, admin API, /healthz, /readyz, /metrics. 11111: silo-to-silo. 30000: Orleans clients (gateways).
+# 8080: /healthz, /readyz. 11111: silo-to-silo. 30000: Orleans clients (gateways).
 ENV ASPNETCORE_URLS=http://+:8080 \
     Orleans__SiloPort=11111 \
     Orleans__GatewayPort=30000 \

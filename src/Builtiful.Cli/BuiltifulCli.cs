@@ -13,7 +13,6 @@ public static class BuiltifulCli
         {
             options.Url, options.Token, options.Secret, options.Json,
         };
-        root.Subcommands.Add(MigrateCommand.Create());
         root.Subcommands.Add(OrganisationsCommand.Create(options));
         root.Subcommands.Add(JobsCommand.Create(options));
         root.Subcommands.Add(LeasesCommand.Create(options));

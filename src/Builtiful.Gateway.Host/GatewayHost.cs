@@ -1,5 +1,5 @@
 using Builtiful.Gateway;
-using Builtiful.Gateway.Security;
+using Builtiful.Hosting;
 using Npgsql;
 using Orleans.Configuration;
 using Orleans.Dashboard;
@@ -15,12 +15,11 @@ public static class GatewayHost
     public static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
-        var connectionString = builder.Configuration.GetConnectionString("Builtiful");
-        if (string.IsNullOrEmpty(connectionString))
+        if (PostgresDatabase.ConnectionString(builder.Configuration) is not { } connectionString)
         {
             throw new InvalidOperationException(
-                "ConnectionStrings:Builtiful is not set: a standalone gateway finds its silos through the cluster's PostgreSQL database. " +
-                "Set ConnectionStrings__Builtiful, or run the all-in-one (dotnet run --project src/Builtiful.Silo) instead.");
+                $"{PostgresDatabase.ConnectionStringKey} is not set: a standalone gateway finds its silos through the cluster's PostgreSQL database. " +
+                "Set ConnectionStrings__Builtiful, or run the all-in-one (dotnet run --project src/Builtiful.Embedded) instead.");
         }
 
         if (string.IsNullOrEmpty(builder.Configuration["GitHub:WebhookSecret"])
@@ -33,16 +32,12 @@ public static class GatewayHost
         // Defaults in code rather than an appsettings.json, which would collide with the silo's in any process that loads both.
         builder.Logging.AddFilter("Orleans", LogLevel.Warning).AddFilter("Polly", LogLevel.Warning).AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.AddBuiltifulGateway();
-        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        builder.Services.AddPostgresDataSource(connectionString);
         builder.Services.AddOptions<AdoNetClusteringClientOptions>().Configure<NpgsqlDataSource>((o, ds) => o.DataSource = ds);
         builder.UseOrleansClient(client =>
         {
-            client.UseAdoNetClustering(o => o.Invariant = "Npgsql");
-            client.Configure<ClusterOptions>(o =>
-            {
-                o.ClusterId = builder.Configuration["Orleans:ClusterId"] ?? "builtiful-dev";
-                o.ServiceId = "builtiful";
-            });
+            client.UseAdoNetClustering(o => o.Invariant = PostgresDatabase.Invariant);
+            client.Configure<ClusterOptions>(o => ClusterIdentity.Apply(o, builder.Configuration));
             client.UseBuiltifulClusterTls(builder.Configuration);
             client.AddDashboard();
         });

@@ -1,13 +1,11 @@
 using Builtiful.Reconciliation;
 using Builtiful.Compute.Ec2;
-using Builtiful.Gateway.Security;
+using Builtiful.Hosting;
 using Builtiful.GitHub;
 using Builtiful.Leases;
 using Builtiful.Machines;
 using Builtiful.Organisations;
 using Builtiful.Providers;
-using Builtiful.Simulation;
-using Builtiful.Simulation.Cloud;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -18,7 +16,7 @@ using Npgsql;
 
 namespace Builtiful.Silo;
 
-/// <summary>The one place where configuration chooses providers. The host and the test clusters both call it.</summary>
+/// <summary>The silo's composition: grains' options, the production providers, storage and reminders, clustering. Both hosts and the test clusters call it.</summary>
 public static class BuiltifulServices
 {
     /// <summary>Grains' dependencies: catalogue, deadlines, limits, clock, compute provider and runner-config source.</summary>
@@ -33,7 +31,6 @@ public static class BuiltifulServices
             .Validate(o => o.MaxConcurrentVms >= 1, "Organisations:MaxConcurrentVms must be at least 1")
             .ValidateOnStart();
         services.AddOptions<MachineCatalogueOptions>().Bind(configuration.GetSection(MachineCatalogueOptions.Section));
-        services.AddOptions<GitHub.GitHubOptions>().Bind(configuration.GetSection(GitHub.GitHubOptions.Section));
         services.AddSingleton<MachineCatalogue>();
         Telemetry.TelemetryServiceCollectionExtensions.AddBuiltifulGrainTelemetry(services);
         services.AddOptions<DeliveryRecoveryOptions>().Bind(configuration.GetSection(DeliveryRecoveryOptions.Section));
@@ -48,46 +45,20 @@ public static class BuiltifulServices
         services.AddSingleton<IValidateOptions<Retention.RetentionOptions>, RetentionOptionsValidation>();
         services.TryAddKeyedSingleton(BuiltifulClock.Key, TimeProvider.System);
 
-        var compute = configuration["Compute:Provider"] ?? SimulatedComputeProvider.ProviderName;
-        switch (compute)
-        {
-            case SimulatedComputeProvider.ProviderName when configuration["Simulation:CloudUrl"] is { Length: > 0 } cloudUrl:
-                // Another process owns the simulated VMs (a chaos run kills silo processes; the VMs live on).
-                services.AddRemoteSimulatedCompute(new Uri(cloudUrl.TrimEnd('/') + "/"));
-                break;
-            case SimulatedComputeProvider.ProviderName:
-                services.AddSimulatedCompute(configuration);
-                break;
-            case "Ec2":
-                services.AddEc2Compute(configuration);
-                break;
-            default:
-                throw new OptionsValidationException("Compute:Provider", typeof(string),
-                    [$"Compute:Provider is '{compute}'; choose '{SimulatedComputeProvider.ProviderName}' (the default) or 'Ec2'."]);
-        }
-
-        var github = configuration["GitHub:Mode"] ?? SimulatedGitHubMode;
-        switch (github)
-        {
-            // The simulated GitHub is spoken to as GitHub is: the real App client, pointed at the world's REST API
-            // (GitHub:ApiUrl, AppId and PrivateKey are filled in by whoever started the world, see SimulatedGitHubHost).
-            case SimulatedGitHubMode:
-            case "App":
-                services.AddGitHubApp(configuration);
-                break;
-            default:
-                throw new OptionsValidationException("GitHub:Mode", typeof(string),
-                    [$"GitHub:Mode is '{github}'; choose 'Simulated' (the default) or 'App'."]);
-        }
-
+        services.AddOptions<GitHub.GitHubOptions>().Bind(configuration.GetSection(GitHub.GitHubOptions.Section));
         return services;
     }
 
-    /// <summary><c>GitHub:Mode</c> of the embedded default: a simulated GitHub world of its own.</summary>
-    public const string SimulatedGitHubMode = "Simulated";
-
-    public static bool UsesSimulatedGitHub(IConfiguration configuration) =>
-        string.Equals(configuration?["GitHub:Mode"] ?? SimulatedGitHubMode, SimulatedGitHubMode, StringComparison.Ordinal);
+    /// <summary>
+    /// The production providers: EC2 for VMs and a real GitHub App for runner configs. <see cref="ProductionRequirements"/>
+    /// has checked beforehand that configuration asks for them.
+    /// </summary>
+    public static IServiceCollection AddProductionProviders(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddEc2Compute(configuration);
+        services.AddGitHubApp(configuration);
+        return services;
+    }
 
     /// <summary>
     /// Grain storage and reminders: PostgreSQL when <c>ConnectionStrings:Builtiful</c> is set (state always sealed with
@@ -96,7 +67,6 @@ public static class BuiltifulServices
     public static ISiloBuilder AddBuiltifulRuntime(this ISiloBuilder silo, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(silo);
-        silo.Services.CacheGrainInterfaceTypes();
         silo.AddIncomingGrainCallFilter<FailedCallDeactivation>();
         silo.AddStartupTask((services, _) => services.GetRequiredService<IGrainFactory>().GetGrain<IDeliveryRecoveryGrain>(0).Start());
         silo.AddStartupTask((services, _) => services.GetRequiredService<IGrainFactory>()
@@ -159,8 +129,11 @@ public static class BuiltifulServices
     /// <summary>The storage underneath the encryption; grains never name it.</summary>
     public const string SealedStorageName = "builtiful-sealed";
 
-    /// <summary>The all-in-one silo: localhost clustering on configurable ports, embedded storage, dashboard.</summary>
-    public static WebApplicationBuilder AddBuiltifulSilo(this WebApplicationBuilder builder)
+    /// <summary>
+    /// The silo: PostgreSQL clustering when a database is configured, localhost clustering otherwise, on configurable
+    /// ports; storage and reminders; TLS between members; the dashboard's grains. Providers are the caller's choice.
+    /// </summary>
+    public static IHostApplicationBuilder AddBuiltifulSilo(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddBuiltifulGrainServices(builder.Configuration);
@@ -168,23 +141,18 @@ public static class BuiltifulServices
         {
             var siloPort = builder.Configuration.GetValue("Orleans:SiloPort", EndpointOptions.DEFAULT_SILO_PORT);
             var gatewayPort = builder.Configuration.GetValue("Orleans:GatewayPort", EndpointOptions.DEFAULT_GATEWAY_PORT);
-            var clusterId = builder.Configuration["Orleans:ClusterId"] ?? "builtiful-dev";
             if (PostgresDatabase.ConnectionString(builder.Configuration) is { } connectionString)
             {
                 silo.Services.AddPostgresDataSource(connectionString);
                 silo.UseAdoNetClustering(o => o.Invariant = PostgresDatabase.Invariant);
                 silo.Services.AddOptions<AdoNetClusteringSiloOptions>().Configure<NpgsqlDataSource>((o, ds) => o.DataSource = ds);
-                silo.Configure<ClusterOptions>(o =>
-                {
-                    o.ClusterId = clusterId;
-                    o.ServiceId = "builtiful";
-                });
+                silo.Configure<ClusterOptions>(o => ClusterIdentity.Apply(o, builder.Configuration));
                 var advertised = System.Net.IPAddress.Parse(builder.Configuration["Orleans:AdvertisedIPAddress"] ?? "127.0.0.1");
                 silo.ConfigureEndpoints(advertised, siloPort, gatewayPort, listenOnAnyHostAddress: advertised.Equals(System.Net.IPAddress.Any));
             }
             else
             {
-                silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: "builtiful", clusterId: clusterId);
+                silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: ClusterIdentity.ServiceId, clusterId: ClusterIdentity.ClusterId(builder.Configuration));
             }
 
             silo.AddBuiltifulRuntime(builder.Configuration);

@@ -1,10 +1,4 @@
 using Builtiful.Silo;
 
-if (BuiltifulCommands.IsCommand(args))
-{
-    return await BuiltifulCommands.RunAsync(args, Console.Out);
-}
-
-var app = BuiltifulHost.Build(args);
-await app.RunAsync();
-return 0;
+// run (the default), migrate, rotate-keys: see BuiltifulCommands; the silo itself is ProductionSilo.
+return await BuiltifulCommands.Create().Parse(args).InvokeAsync();

@@ -4,7 +4,6 @@ public sealed class HelpTests
 {
     [Theory]
     [InlineData("builtiful", "--help")]
-    [InlineData("migrate", "migrate", "--help")]
     [InlineData("orgs", "orgs", "--help")]
     [InlineData("orgs show", "orgs", "show", "--help")]
     [InlineData("orgs suspend", "orgs", "suspend", "--help")]
@@ -33,7 +32,7 @@ public sealed class HelpTests
     {
         var run = await Cli.RunAsync("--help");
 
-        foreach (var command in new[] { "migrate", "orgs", "jobs", "leases", "usage", "terminate", "replay", "sweep" })
+        foreach (var command in new[] { "orgs", "jobs", "leases", "usage", "terminate", "replay", "sweep" })
         {
             Assert.Contains($"  {command}", run.Output, StringComparison.Ordinal);
         }

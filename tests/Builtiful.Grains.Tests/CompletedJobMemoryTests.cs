@@ -1,8 +1,5 @@
 using Builtiful.Jobs;
 using Builtiful.Leases;
-using Builtiful.Silo;
-using Microsoft.Extensions.DependencyInjection;
-using Orleans.Metadata;
 
 namespace Builtiful.Grains.Tests;
 
@@ -41,37 +38,5 @@ public sealed class CompletedJobMemoryTests(LifecycleCluster world) : IClassFixt
         // Their records stay in storage: the job answers from it when asked again.
         Assert.Equal(JobStatus.Completed, (await world.Job(jobId).GetView())!.Status);
         Assert.Equal(LeasePhase.Terminated, (await world.Lease(leaseId).GetView())!.Phase);
-    }
-
-    [Fact]
-    public void Grain_interface_types_are_resolved_once_and_as_Orleans_resolves_them()
-    {
-        var services = world.Cluster.Silos[0].ServiceProvider;
-        var cached = services.GetRequiredService<CachedGrainInterfaceTypes>();
-        var resolver = services.GetRequiredService<GrainInterfaceTypeResolver>();
-        var orleans = new GrainInterfaceTypeResolver(
-            [new AttributeGrainInterfaceTypeProvider(services)],
-            services.GetRequiredService<Orleans.Serialization.TypeSystem.TypeConverter>());
-        Type[] interfaces = [.. typeof(IJobGrain).Assembly.GetTypes().Where(t => t.IsInterface && typeof(IGrain).IsAssignableFrom(t) && !t.ContainsGenericParameters),
-            typeof(IManagementGrain)];
-        Assert.True(interfaces.Length > 10);
-        foreach (var type in interfaces)
-        {
-            Assert.Equal(orleans.GetGrainInterfaceType(type), resolver.GetGrainInterfaceType(type));
-            Assert.True(cached.TryGetGrainInterfaceType(type, out var remembered));
-            Assert.Equal(orleans.GetGrainInterfaceType(type), remembered);
-        }
-
-        // Once known, a type costs no allocation; Orleans' own providers allocate attributes and a formatted name each time.
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 1000; i++)
-        {
-            _ = resolver.GetGrainInterfaceType(typeof(IJobGrain));
-        }
-
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
-        before = GC.GetAllocatedBytesForCurrentThread();
-        _ = orleans.GetGrainInterfaceType(typeof(IJobGrain));
-        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before > 0, "Orleans' uncached resolution allocates, so the zero above is the cache's doing");
     }
 }

@@ -1,6 +1,7 @@
 using Builtiful.Jobs;
 using Builtiful.Leases;
 using Builtiful.Organisations;
+using Builtiful.Embedded;
 using Builtiful.Silo;
 using Builtiful.Simulation;
 using Builtiful.Simulation.GitHub;
@@ -63,7 +64,7 @@ public class LifecycleCluster : IAsyncLifetime
         {
             silo.Services.AddKeyedSingleton<TimeProvider>(BuiltifulClock.Key, Clock);
             silo.Services.AddSingleton(GitHub.World);
-            silo.Services.AddBuiltifulGrainServices(configuration);
+            silo.Services.AddBuiltifulGrainServices(configuration).AddEmbeddedProviders(configuration);
             silo.AddBuiltifulRuntime(configuration);
             silo.AddIncomingGrainCallFilter(Lost);
             ConfigureSilo(silo.Services);

@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
-using Builtiful.Gateway.Security;
+using Builtiful.Hosting;
 using Orleans.Configuration;
 
 namespace Builtiful.Silo.Tests;
@@ -120,7 +120,7 @@ public sealed class ClusterTlsTests(PostgresServer postgres) : IDisposable
         settings["GitHub:WebhookSecret"] = BuiltifulInstance.WebhookSecret;
         settings["Admin:Token"] = BuiltifulInstance.AdminToken;
         settings["Logging:LogLevel:Default"] = "Warning";
-        var intruder = BuiltifulHost.Build([.. settings.Select(kv => $"--{kv.Key}={kv.Value}")],
+        var intruder = EmbeddedHost.Build([.. settings.Select(kv => $"--{kv.Key}={kv.Value}")],
             builder => builder.Services.AddSingleton<IFatalErrorHandler, RecordingFatalErrorHandler>());
         try
         {

@@ -6,7 +6,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Builtiful.GitHub;
-using Builtiful.Silo;
+using Builtiful.Embedded;
 using Builtiful.Simulation;
 using Builtiful.Simulation.GitHub;
 using Microsoft.AspNetCore.Builder;
@@ -92,7 +92,7 @@ public sealed class BuiltifulInstance : IAsyncDisposable
             settings[key] = value;
         }
 
-        var app = BuiltifulHost.Build([.. settings.Select(kv => $"--{kv.Key}={kv.Value}")], configure);
+        var app = EmbeddedHost.Build([.. settings.Select(kv => $"--{kv.Key}={kv.Value}")], configure);
         await app.StartAsync();
         return new BuiltifulInstance(app);
     }

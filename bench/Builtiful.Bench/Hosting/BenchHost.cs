@@ -15,7 +15,7 @@ namespace Builtiful.Bench.Hosting;
 
 /// <summary>
 /// <c>Builtiful.Bench serve key=value ...</c>: the real all-in-one host (gateway, silo, grains, storage exactly as
-/// configured) with three bench additions made through <see cref="Builtiful.Silo.BuiltifulHost.Build"/>'s configure hook:
+/// configured) with three bench additions made through <see cref="Builtiful.Embedded.EmbeddedHost.Build"/>'s configure hook:
 /// a zero-latency cloud and GitHub, a first middleware that stamps when a <c>queued</c> delivery arrives, and a few
 /// <c>/__bench/</c> endpoints the driver reads its figures from. It runs as its own process, so its CPU is its own.
 /// </summary>

@@ -65,8 +65,8 @@ public sealed class HostProcess : IAsyncDisposable
             startInfo.ArgumentList.Add($"{key}={value}");
         }
 
-        // The Silo is a web project, whose runtime default is the server GC; the bench executable is not. Its runtime
-        // config also turns off the thread pool's spinning (Builtiful.Silo.csproj); the load generator keeps the default.
+        // The embedded host is a web project, whose runtime default is the server GC; the bench executable is not. Its runtime
+        // config also turns off the thread pool's spinning (Builtiful.Embedded.csproj); the load generator keeps the default.
         startInfo.Environment["DOTNET_gcServer"] = "1";
         startInfo.Environment["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0";
         startInfo.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Orleans.Connections.Security;
 using Orleans.Hosting;
 
-namespace Builtiful.Gateway.Security;
+namespace Builtiful.Hosting;
 
 /// <summary>Configuration section <c>Orleans:Tls</c>: mutual TLS between silos and between gateways and silos.</summary>
 public sealed class ClusterTlsOptions

@@ -1,27 +1,34 @@
 using Builtiful.Gateway;
 using Builtiful.Gateway.Webhooks;
 using Builtiful.Machines;
+using Builtiful.Silo;
 using Builtiful.Simulation;
 using Builtiful.Simulation.GitHub;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 
-namespace Builtiful.Silo;
+namespace Builtiful.Embedded;
 
-/// <summary>Builds the all-in-one: silo, webhook gateway, admin API and dashboard in one process.</summary>
-public static class BuiltifulHost
+/// <summary>
+/// Builds the embedded all-in-one: silo, webhook gateway, admin API and dashboard in one process, with a simulated cloud
+/// and GitHub world by default and state in memory unless <c>ConnectionStrings:Builtiful</c> names a database.
+/// </summary>
+public static class EmbeddedHost
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // The content root is the program's directory, where the silo's appsettings.json (the machine catalogue) lands.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddEmbeddedDefaults();
         var generated = builder.AddBuiltifulGateway();
-        var simulated = BuiltifulServices.UsesSimulatedGitHub(builder.Configuration);
+        var simulated = EmbeddedProviders.UsesSimulatedGitHub(builder.Configuration);
         if (simulated && string.IsNullOrEmpty(builder.Configuration["GitHub:Redelivery:Period"]))
         {
             // The embedded world drops deliveries only when asked to; a demo should not wait GitHub's five minutes.
             builder.Configuration["GitHub:Redelivery:Period"] = "00:00:30";
         }
 
+        builder.Services.AddEmbeddedProviders(builder.Configuration);
         builder.AddBuiltifulSilo();
         configure?.Invoke(builder); // last, so tests and embedders can replace any service or hand in a shared world
 

@@ -1,0 +1,42 @@
+using Builtiful.Hosting;
+
+namespace Builtiful.Silo;
+
+/// <summary>
+/// What the production silo needs before it starts: EC2, a real GitHub App and PostgreSQL. Each missing piece is one
+/// message naming its key, so an operator fixes them all in one go; the embedded host is the place for simulations.
+/// </summary>
+public static class ProductionRequirements
+{
+    public static IReadOnlyList<string> Problems(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var problems = new List<string>();
+        if (!string.Equals(configuration[ProviderNames.ComputeKey], ProviderNames.Ec2, StringComparison.Ordinal))
+        {
+            problems.Add($"{ProviderNames.ComputeKey} is {Shown(configuration[ProviderNames.ComputeKey])}; the production silo launches VMs on EC2: set it to '{ProviderNames.Ec2}' (and the Compute:Ec2 section).");
+        }
+
+        if (!string.Equals(configuration[ProviderNames.GitHubModeKey], ProviderNames.GitHubApp, StringComparison.Ordinal))
+        {
+            problems.Add($"{ProviderNames.GitHubModeKey} is {Shown(configuration[ProviderNames.GitHubModeKey])}; the production silo mints runner configs through a real GitHub App: set it to '{ProviderNames.GitHubApp}' with GitHub:AppId and GitHub:PrivateKeyPath (or GitHub:PrivateKey).");
+        }
+        else if (string.IsNullOrWhiteSpace(configuration["GitHub:AppId"]))
+        {
+            problems.Add("GitHub:AppId is not set: the GitHub App's id (or client id) is required.");
+        }
+        else if (string.IsNullOrWhiteSpace(configuration["GitHub:PrivateKeyPath"]) && string.IsNullOrWhiteSpace(configuration["GitHub:PrivateKey"]))
+        {
+            problems.Add("GitHub:PrivateKeyPath (or GitHub:PrivateKey) is not set: the GitHub App's private key is required.");
+        }
+
+        if (PostgresDatabase.ConnectionString(configuration) is null)
+        {
+            problems.Add($"{PostgresDatabase.ConnectionStringKey} is not set: the production silo keeps state, reminders and membership in PostgreSQL (ConnectionStrings__Builtiful in the environment).");
+        }
+
+        return problems;
+    }
+
+    private static string Shown(string? value) => string.IsNullOrEmpty(value) ? "not set" : $"'{value}'";
+}
