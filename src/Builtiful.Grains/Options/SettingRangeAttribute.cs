@@ -47,7 +47,8 @@ public sealed class SettingRangeAttribute : RangeAttribute
         var section = validationContext.ObjectType.GetField("Section", BindingFlags.Public | BindingFlags.Static)?.GetRawConstantValue() as string;
         var member = validationContext.MemberName ?? validationContext.DisplayName;
         var key = section is null ? member : $"{section}:{member}";
-        return new ValidationResult($"{key} is {Convert.ToString(value, CultureInfo.InvariantCulture)}; {ErrorMessage ?? Accepted()}", validationContext.MemberName is { } name ? [name] : null);
+        // No member names: the message already names the key, and the options builder would prefix it with the property's name.
+        return new ValidationResult($"{key} is {Convert.ToString(value, CultureInfo.InvariantCulture)}; {ErrorMessage ?? Accepted()}");
     }
 
     private string Accepted()
