@@ -83,6 +83,10 @@ public sealed class Scenarios(BenchOptions options, Deliveries deliveries, HostB
             settings["Storage:EncryptionKeys:0:Id"] = "bench";
             settings["Storage:EncryptionKeys:0:Key"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
             settings["Orleans:ClusterId"] = "bench-" + Guid.NewGuid().ToString("N")[..8];
+
+            // On PostgreSQL nothing is generated, and the one silo talks to itself on loopback.
+            settings["Admin:Token"] = BuiltifulInstance.AdminToken;
+            settings["Orleans:Tls:Disabled"] = "true";
         }
 
         foreach (var (key, value) in extra ?? new Dictionary<string, string>())

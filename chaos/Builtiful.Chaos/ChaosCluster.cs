@@ -91,6 +91,9 @@ public sealed class ChaosCluster : IAsyncDisposable
             ["GitHub__WebhookSecret"] = webhookSecret,
             ["GitHub__PrivateKey"] = world.GitHub.AppPrivateKeyPem,
             ["Admin__Token"] = AdminToken,
+
+            // Silo processes on loopback; the chaos client below speaks plain TCP.
+            ["Orleans__Tls__Disabled"] = "true",
             ["DOTNET_gcServer"] = "0",
         };
         var cluster = new ChaosCluster(world, output, siloSettings, environment, logFolder) { _postgres = postgres };

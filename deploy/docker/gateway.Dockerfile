@@ -8,6 +8,7 @@ ARG TARGETARCH
 WORKDIR /src
 COPY Directory.Build.props Directory.Packages.props ./
 COPY src/Builtiful.Abstractions/Builtiful.Abstractions.csproj src/Builtiful.Abstractions/
+COPY src/Builtiful.GitHub/Builtiful.GitHub.csproj src/Builtiful.GitHub/
 COPY src/Builtiful.Gateway/Builtiful.Gateway.csproj src/Builtiful.Gateway/
 COPY src/Builtiful.Hosting/Builtiful.Hosting.csproj src/Builtiful.Hosting/
 COPY src/Builtiful.Gateway.Host/Builtiful.Gateway.Host.csproj src/Builtiful.Gateway.Host/
@@ -15,6 +16,7 @@ RUN RID=linux-$(case "${TARGETARCH:-$(dpkg --print-architecture)}" in arm64) ech
  && echo "$RID" > /tmp/rid \
  && dotnet restore src/Builtiful.Gateway.Host/Builtiful.Gateway.Host.csproj -r "$RID" -p:PublishReadyToRun=true
 COPY src/Builtiful.Abstractions/ src/Builtiful.Abstractions/
+COPY src/Builtiful.GitHub/ src/Builtiful.GitHub/
 COPY src/Builtiful.Gateway/ src/Builtiful.Gateway/
 COPY src/Builtiful.Hosting/ src/Builtiful.Hosting/
 COPY src/Builtiful.Gateway.Host/ src/Builtiful.Gateway.Host/
@@ -27,8 +29,10 @@ RUN dotnet publish src/Builtiful.Gateway.Host/Builtiful.Gateway.Host.csproj --no
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app .
+# 8080: webhooks, admin API, dashboard (public). 9464: /metrics, /healthz, /readyz (management, inside the cluster).
 ENV ASPNETCORE_URLS=http://+:8080 \
+    Management__Port=9464 \
     TMPDIR=/tmp
-EXPOSE 8080
+EXPOSE 8080 9464
 USER $APP_UID
 ENTRYPOINT ["dotnet", "Builtiful.Gateway.Host.dll"]

@@ -31,13 +31,15 @@ RUN dotnet publish src/Builtiful.Silo/Builtiful.Silo.csproj --no-restore -c Rele
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app .
-# 8080: /healthz, /readyz. 11111: silo-to-silo. 30000: Orleans clients (gateways).
-ENV ASPNETCORE_URLS=http://+:8080 \
+# 9464: /metrics, /healthz, /readyz (the management port; the silo serves no other HTTP). 11111: silo-to-silo.
+# 30000: Orleans clients (gateways). Both Orleans ports speak mutual TLS: mount the cluster certificate and set
+# Orleans__Tls__CertificatePath and Orleans__Tls__Password.
+ENV Management__Port=9464 \
     Orleans__SiloPort=11111 \
     Orleans__GatewayPort=30000 \
     DOTNET_gcServer=1 \
     TMPDIR=/tmp
-EXPOSE 8080 11111 30000
+EXPOSE 9464 11111 30000
 # The aspnet images define the unprivileged user app (uid 1654) as APP_UID.
 USER $APP_UID
 ENTRYPOINT ["dotnet", "Builtiful.Silo.dll"]

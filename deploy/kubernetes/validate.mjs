@@ -60,6 +60,33 @@ for (const deployment of [silo, gateway]) {
   }
 }
 
+// Probes and the scraper use the management port; the public listener serves neither /metrics nor /readyz.
+for (const deployment of [silo, gateway]) {
+  const template = deployment?.spec.template;
+  const container = template?.spec.containers[0];
+  const management = (container?.ports ?? []).find((p) => p.name === "management");
+  if (!management) {
+    problems.push(`${deployment?.metadata.name}: must expose the management port (named "management")`);
+  }
+
+  for (const probe of [container?.startupProbe, container?.livenessProbe, container?.readinessProbe]) {
+    if (probe?.httpGet && probe.httpGet.port !== "management") {
+      problems.push(`${deployment?.metadata.name}: probes must use the management port, not ${probe.httpGet.port}`);
+    }
+  }
+
+  const annotations = template?.metadata.annotations ?? {};
+  if (annotations["prometheus.io/scrape"] !== "true" || Number(annotations["prometheus.io/port"]) !== management?.containerPort) {
+    problems.push(`${deployment?.metadata.name}: Prometheus must scrape the management port`);
+  }
+
+  // With PostgreSQL clustering, silo and gateway traffic is mutual TLS: a certificate, never Orleans__Tls__Disabled.
+  const env = container?.env ?? [];
+  if (!env.some((e) => e.name === "Orleans__Tls__CertificatePath") || env.some((e) => e.name === "Orleans__Tls__Disabled")) {
+    problems.push(`${deployment?.metadata.name}: must set Orleans__Tls__CertificatePath and not Orleans__Tls__Disabled`);
+  }
+}
+
 // Every secret a pod reads must exist in the example, so operators know what to create.
 const secretKeys = new Set(secrets.flatMap((s) => Object.keys({ ...s.data, ...s.stringData }).map((k) => `${s.metadata.name}/${k}`)));
 for (const object of objects.filter((o) => o.spec?.template?.spec)) {

@@ -1,11 +1,13 @@
 using Builtiful.Gateway;
 using Builtiful.Gateway.Webhooks;
+using Builtiful.Hosting;
 using Builtiful.Machines;
 using Builtiful.Silo;
 using Builtiful.Simulation;
 using Builtiful.Simulation.GitHub;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
 
 namespace Builtiful.Embedded;
 
@@ -20,7 +22,9 @@ public static class EmbeddedHost
         // The content root is the program's directory, where the silo's appsettings.json (the machine catalogue) lands.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddEmbeddedDefaults();
-        var generated = builder.AddBuiltifulGateway();
+        var generated = SharedOrGeneratedSecrets(builder.Configuration);
+        builder.AddBuiltifulGateway();
+        builder.AddBuiltifulManagement(defaultPort: null);
         var simulated = EmbeddedProviders.UsesSimulatedGitHub(builder.Configuration);
         if (simulated && string.IsNullOrEmpty(builder.Configuration["GitHub:Redelivery:Period"]))
         {
@@ -36,6 +40,7 @@ public static class EmbeddedHost
         var app = builder.Build();
         _ = app.Services.GetRequiredService<MachineCatalogue>(); // a broken catalogue fails start-up, not the first job
         app.MapBuiltifulGateway();
+        app.MapBuiltifulManagement();
         if (github is not null)
         {
             // Resolved once, so the container owns it and disposes the world's server with the host.
@@ -58,6 +63,20 @@ public static class EmbeddedHost
         builder.Services.AddSingleton(world);
         builder.Configuration.AddInMemoryCollection(shared.AppSettings);
         return builder;
+    }
+
+    /// <summary>
+    /// On PostgreSQL the secrets must be configured, as on the production hosts (several embedded silos may share the
+    /// database); without one, the missing ones are made for this process, whose state dies with it.
+    /// </summary>
+    private static GeneratedSecrets SharedOrGeneratedSecrets(ConfigurationManager configuration)
+    {
+        if (RequiredSecrets.Problems(configuration) is { Count: > 0 } problems)
+        {
+            throw new OptionsValidationException(PostgresDatabase.ConnectionStringKey, typeof(RequiredSecrets), problems);
+        }
+
+        return GatewayExtensions.GenerateDevelopmentSecrets(configuration);
     }
 
     /// <summary>The embedded default: a world of its own on a free loopback port, unless configure handed one in.</summary>
@@ -107,20 +126,21 @@ public static class EmbeddedHost
 
         if (generated.Any)
         {
-            // Printed, not logged: these exist only in this process and vanish with it.
+            // Said once on the console, never logged. Only the admin token is shown, since a person needs it to sign in;
+            // it lives in this process's memory and, with no database, nothing it guards outlives the process.
             Console.WriteLine();
-            Console.WriteLine("Builtiful is running with development secrets generated for this process:");
-            if (generated.WebhookSecret is not null)
-            {
-                Console.WriteLine($"  GitHub__WebhookSecret={generated.WebhookSecret}");
-            }
-
+            Console.WriteLine("Builtiful generated secrets for this process only (no database, so nothing they guard outlives it):");
             if (generated.AdminToken is not null)
             {
-                Console.WriteLine($"  Admin__Token={generated.AdminToken}");
+                Console.WriteLine($"  admin API and dashboard: Admin__Token={generated.AdminToken}");
             }
 
-            Console.WriteLine("Set them in the environment (or configuration) to choose your own.");
+            if (generated.WebhookSecret is not null)
+            {
+                Console.WriteLine("  webhook secret: generated for the simulated GitHub, not shown; set GitHub__WebhookSecret to receive a real App's deliveries.");
+            }
+
+            Console.WriteLine("Set Admin__Token (or Admin__Tokens) and GitHub__WebhookSecret to choose your own.");
             Console.WriteLine();
         }
     }

@@ -1,5 +1,6 @@
 using Builtiful.Gateway;
 using Builtiful.Hosting;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Configuration;
 using Orleans.Dashboard;
@@ -8,30 +9,25 @@ namespace Builtiful.Gateway.Host;
 
 /// <summary>
 /// A gateway replica: verifies and forwards deliveries, serves the admin API and dashboard, holds no state,
-/// and finds the silos through the cluster's PostgreSQL membership table.
+/// and finds the silos through the cluster's PostgreSQL membership table. Metrics and readiness are on the management
+/// port (<c>Management:Port</c>, 9464 by default), not on the public listener.
 /// </summary>
 public static class GatewayHost
 {
     public static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
-        if (PostgresDatabase.ConnectionString(builder.Configuration) is not { } connectionString)
+        if (Problems(builder.Configuration) is { Count: > 0 } problems)
         {
-            throw new InvalidOperationException(
-                $"{PostgresDatabase.ConnectionStringKey} is not set: a standalone gateway finds its silos through the cluster's PostgreSQL database. " +
-                "Set ConnectionStrings__Builtiful, or run the all-in-one (dotnet run --project src/Builtiful.Embedded) instead.");
+            throw new OptionsValidationException(PostgresDatabase.ConnectionStringKey, typeof(GatewayHost), problems);
         }
 
-        if (string.IsNullOrEmpty(builder.Configuration["GitHub:WebhookSecret"])
-            || (string.IsNullOrEmpty(builder.Configuration["Admin:Token"]) && !builder.Configuration.GetSection("Admin:Tokens").GetChildren().Any()))
-        {
-            throw new InvalidOperationException(
-                "GitHub:WebhookSecret and Admin:Tokens (or Admin:Token) must be set for a standalone gateway: replicas must share them, so none is generated.");
-        }
+        var connectionString = PostgresDatabase.ConnectionString(builder.Configuration)!;
 
         // Defaults in code rather than an appsettings.json, which would collide with the silo's in any process that loads both.
         builder.Logging.AddFilter("Orleans", LogLevel.Warning).AddFilter("Polly", LogLevel.Warning).AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.AddBuiltifulGateway();
+        builder.AddBuiltifulManagement(ManagementOptions.ProductionPort);
         builder.Services.AddPostgresDataSource(connectionString);
         builder.Services.AddOptions<AdoNetClusteringClientOptions>().Configure<NpgsqlDataSource>((o, ds) => o.DataSource = ds);
         builder.UseOrleansClient(client =>
@@ -45,5 +41,18 @@ public static class GatewayHost
         var app = builder.Build();
         app.MapBuiltifulGateway();
         return app;
+    }
+
+    /// <summary>Each reason not to start, naming its key: the database, the secrets replicas share, cluster TLS.</summary>
+    public static IReadOnlyList<string> Problems(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (PostgresDatabase.ConnectionString(configuration) is null)
+        {
+            return [$"{PostgresDatabase.ConnectionStringKey} is not set: a standalone gateway finds its silos through the cluster's PostgreSQL database. " +
+                "Set ConnectionStrings__Builtiful, or run the all-in-one (dotnet run --project src/Builtiful.Embedded) instead."];
+        }
+
+        return [.. RequiredSecrets.Problems(configuration), .. ClusterTls.Problems(configuration)];
     }
 }

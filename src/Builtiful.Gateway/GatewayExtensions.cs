@@ -8,6 +8,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Builtiful.Hosting;
 using Orleans.Dashboard;
 
 namespace Builtiful.Gateway;
@@ -15,14 +18,14 @@ namespace Builtiful.Gateway;
 public static class GatewayExtensions
 {
     /// <summary>
-    /// Webhook endpoint, admin API and dashboard authentication. Without a configured webhook secret or admin
-    /// token, development ones are generated and printed once, so a fresh machine needs no setup.
+    /// Webhook endpoint, admin API and dashboard authentication. The webhook secret and an admin token must be configured
+    /// (the embedded default calls <see cref="GenerateDevelopmentSecrets"/> first when it has no database).
     /// </summary>
-    public static GeneratedSecrets AddBuiltifulGateway(this Microsoft.Extensions.Hosting.IHostApplicationBuilder builder)
+    public static Microsoft.Extensions.Hosting.IHostApplicationBuilder AddBuiltifulGateway(this Microsoft.Extensions.Hosting.IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var generated = EnsureSecrets(builder.Configuration);
-        builder.Services.AddOptions<GitHubOptions>().Bind(builder.Configuration.GetSection(GitHubOptions.Section));
+        builder.Services.AddGitHubOptions(builder.Configuration);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GitHubOptions>, WebhookSecretValidation>());
         builder.Services.AddOptions<GatewayOptions>().Bind(builder.Configuration.GetSection(GatewayOptions.Section));
         builder.Services.AddOptions<AdminOptions>().Bind(builder.Configuration.GetSection(AdminOptions.Section));
         builder.Services.AddSingleton<GatewayGrains>();
@@ -30,7 +33,7 @@ public static class GatewayExtensions
         builder.Services.AddProblemDetails();
         builder.AddBuiltifulOperations();
         builder.AddBuiltifulSecurity();
-        return generated;
+        return builder;
     }
 
     public static WebApplication MapBuiltifulGateway(this WebApplication app)
@@ -47,20 +50,25 @@ public static class GatewayExtensions
         return app;
     }
 
-    private static GeneratedSecrets EnsureSecrets(IConfigurationManager configuration)
+    /// <summary>
+    /// For a process whose state dies with it (the embedded default, no database): a webhook secret and an admin token
+    /// for this process only, where none is configured. Never for a PostgreSQL cluster, whose replicas must share theirs.
+    /// </summary>
+    public static GeneratedSecrets GenerateDevelopmentSecrets(IConfigurationManager configuration)
     {
+        ArgumentNullException.ThrowIfNull(configuration);
         string? webhookSecret = null;
         string? adminToken = null;
-        if (string.IsNullOrEmpty(configuration["GitHub:WebhookSecret"]))
+        if (!RequiredSecrets.HasWebhookSecret(configuration))
         {
             webhookSecret = NewSecret();
-            configuration["GitHub:WebhookSecret"] = webhookSecret;
+            configuration[RequiredSecrets.WebhookSecretKey] = webhookSecret;
         }
 
-        if (string.IsNullOrEmpty(configuration["Admin:Token"]) && !configuration.GetSection("Admin:Tokens").GetChildren().Any())
+        if (!RequiredSecrets.HasAdminToken(configuration))
         {
             adminToken = NewSecret();
-            configuration["Admin:Token"] = adminToken;
+            configuration[RequiredSecrets.AdminTokenKey] = adminToken;
         }
 
         return new GeneratedSecrets(webhookSecret, adminToken);
@@ -69,8 +77,17 @@ public static class GatewayExtensions
     private static string NewSecret() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
 }
 
-/// <summary>Development secrets made at start-up because none were configured; the host prints them once to the console.</summary>
+/// <summary>Development secrets made at start-up because none were configured; they live only in this process.</summary>
 public sealed record GeneratedSecrets(string? WebhookSecret, string? AdminToken)
 {
     public bool Any => WebhookSecret is not null || AdminToken is not null;
+}
+
+/// <summary>A gateway verifies every delivery, so it does not start without the secret to verify them with.</summary>
+internal sealed class WebhookSecretValidation : IValidateOptions<GitHubOptions>
+{
+    public ValidateOptionsResult Validate(string? name, GitHubOptions options) =>
+        string.IsNullOrEmpty(options?.WebhookSecret)
+            ? ValidateOptionsResult.Fail($"{RequiredSecrets.WebhookSecretKey} is not set: the gateway verifies every delivery's signature with it.")
+            : ValidateOptionsResult.Success;
 }

@@ -151,7 +151,7 @@ public sealed partial class GitHubApi(
                 call.Endpoint, null, at);
         }
 
-        metrics.Pauses.Add(1, Tag("installation", bucket));
+        metrics.Pauses.Add(1, GitHubMetrics.Budget(bucket));
         LogPausing(logger, call.Endpoint, bucket, wait);
         await Task.Delay(wait, time, cancellationToken);
     }
@@ -186,8 +186,6 @@ public sealed partial class GitHubApi(
         next.IsAbsoluteUri && Uri.Compare(next, Options.ApiUrl, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
 
     private static string Describe(string bucket) => bucket == RateLimitLedger.AppBucket ? "the App" : $"installation {bucket}";
-
-    private static KeyValuePair<string, object?> Tag(string key, object? value) => new(key, value);
 
     private static Uri? NextLink(HttpResponseHeaders headers)
     {

@@ -52,7 +52,7 @@ internal static partial class GitHubResilience
                         var endpoint = args.Outcome.Result?.RequestMessage is { } request ? GitHubAttempts.Endpoint(request) : "GitHub";
                         if (args.Outcome.Result is { } response && GitHubAttempts.Of(response) is { Throttle: not null } throttled)
                         {
-                            metrics.Pauses.Add(1, new KeyValuePair<string, object?>("installation", throttled.Bucket));
+                            metrics.Pauses.Add(1, GitHubMetrics.Budget(throttled.Bucket));
                         }
                         else
                         {
@@ -142,7 +142,7 @@ internal sealed partial class GitHubAttemptHandler(
             var until = now + pause.Duration;
             attempts.Throttle = (pause.Duration, pause.Kind, until);
             ledger.Pause(attempts.Bucket, until);
-            metrics.Throttles.Add(1, new("installation", attempts.Bucket), new("kind", pause.Kind));
+            metrics.Throttles.Add(1, GitHubMetrics.Budget(attempts.Bucket), new("kind", pause.Kind));
             LogThrottled(logger, GitHubAttempts.Endpoint(request), attempts.Bucket, pause.Kind, pause.Duration);
         }
 

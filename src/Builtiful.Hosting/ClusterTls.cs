@@ -2,6 +2,11 @@ using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Connections.Security;
 using Orleans.Hosting;
 
@@ -12,8 +17,17 @@ public sealed class ClusterTlsOptions
 {
     public const string Section = "Orleans:Tls";
 
-    /// <summary>PKCS#12 (.pfx/.p12) file with this member's certificate and private key. Unset: the cluster speaks plain TCP.</summary>
+    /// <summary>The key that runs a PostgreSQL cluster on plain TCP; named so that nobody sets it by accident.</summary>
+    public const string DisabledKey = Section + ":" + nameof(Disabled);
+
+    /// <summary>
+    /// PKCS#12 (.pfx/.p12) file with this member's certificate and private key. Required with PostgreSQL clustering unless
+    /// <see cref="Disabled"/>; the localhost cluster of the embedded default speaks plain TCP on loopback without it.
+    /// </summary>
     public string? CertificatePath { get; set; }
+
+    /// <summary>True runs a PostgreSQL cluster on plain TCP (a trial on one trusted network); every start logs a warning.</summary>
+    public bool Disabled { get; set; }
 
     /// <summary>Password of <see cref="CertificatePath"/>; from the environment or a secret store.</summary>
     public string? Password { get; set; }
@@ -32,14 +46,15 @@ public sealed class ClusterTlsOptions
 /// <summary>
 /// Silo-to-silo and client-to-silo TLS 1.3 with Microsoft.Orleans.Connections.Security, switched on by
 /// <c>Orleans:Tls:CertificatePath</c>. Both directions require a certificate, and only admitted certificates pass:
-/// a member without one cannot join the cluster, and a gateway without one cannot connect.
+/// a member without one cannot join the cluster, and a gateway without one cannot connect. With PostgreSQL clustering
+/// (members on a network) TLS is required unless <c>Orleans:Tls:Disabled</c> says otherwise, loudly.
 /// </summary>
 public static class ClusterTls
 {
     public static ISiloBuilder UseBuiltifulClusterTls(this ISiloBuilder silo, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(silo);
-        if (ClusterTrust.FromConfiguration(configuration) is { } trust)
+        if (Secure(silo.Services, configuration) is { } trust)
         {
             silo.UseTls(trust.Certificate, trust.Apply);
         }
@@ -50,13 +65,69 @@ public static class ClusterTls
     public static IClientBuilder UseBuiltifulClusterTls(this IClientBuilder client, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(client);
-        if (ClusterTrust.FromConfiguration(configuration) is { } trust)
+        if (Secure(client.Services, configuration) is { } trust)
         {
             client.UseTls(trust.Certificate, trust.Apply);
         }
 
         return client;
     }
+
+    /// <summary>What stops a start: a PostgreSQL cluster without a certificate and not explicitly disabled, or both at once.</summary>
+    public static IReadOnlyList<string> Problems(IConfiguration configuration)
+    {
+        var options = ReadOptions(configuration);
+        var certificate = !string.IsNullOrWhiteSpace(options.CertificatePath);
+        if (options.Disabled && certificate)
+        {
+            return [$"{ClusterTlsOptions.DisabledKey} is true and {ClusterTlsOptions.Section}:CertificatePath is set: remove one of them."];
+        }
+
+        if (!options.Disabled && !certificate && PostgresDatabase.ConnectionString(configuration) is not null)
+        {
+            return [$"{ClusterTlsOptions.Section}:CertificatePath is not set: with PostgreSQL clustering silos and gateways talk across the network, so mutual TLS is required. " +
+                $"Mount the cluster certificate (PKCS#12) and set Orleans__Tls__CertificatePath and Orleans__Tls__Password, or set {ClusterTlsOptions.DisabledKey}=true to run on plain TCP knowingly."];
+        }
+
+        return [];
+    }
+
+    internal static ClusterTlsOptions ReadOptions(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return configuration.GetSection(ClusterTlsOptions.Section).Get<ClusterTlsOptions>() ?? new ClusterTlsOptions();
+    }
+
+    private static ClusterTrust? Secure(IServiceCollection services, IConfiguration configuration)
+    {
+        if (Problems(configuration) is { Count: > 0 } problems)
+        {
+            throw new OptionsValidationException(ClusterTlsOptions.Section, typeof(ClusterTlsOptions), problems);
+        }
+
+        var trust = ClusterTrust.FromConfiguration(configuration);
+        if (trust is null && PostgresDatabase.ConnectionString(configuration) is not null)
+        {
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PlainTcpWarning>());
+        }
+
+        return trust;
+    }
+}
+
+/// <summary>Says at every start that <c>Orleans:Tls:Disabled</c> leaves the cluster's traffic readable on the network.</summary>
+internal sealed partial class PlainTcpWarning(ILogger<PlainTcpWarning> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        LogPlainTcp(logger, ClusterTlsOptions.DisabledKey);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "INSECURE: {Key} is true: silo-to-silo and gateway-to-silo traffic of this PostgreSQL cluster is plain TCP, readable and forgeable by anyone on its network. Set Orleans:Tls:CertificatePath instead.")]
+    private static partial void LogPlainTcp(ILogger logger, string key);
 }
 
 /// <summary>This member's certificate and the rule that decides which peers are admitted.</summary>
@@ -78,7 +149,7 @@ public sealed class ClusterTrust
     public static ClusterTrust? FromConfiguration(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        var options = configuration.GetSection(ClusterTlsOptions.Section).Get<ClusterTlsOptions>() ?? new ClusterTlsOptions();
+        var options = ClusterTls.ReadOptions(configuration);
         if (string.IsNullOrWhiteSpace(options.CertificatePath))
         {
             return null;

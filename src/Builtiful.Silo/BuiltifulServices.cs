@@ -22,31 +22,26 @@ public static class BuiltifulServices
     /// <summary>Grains' dependencies: catalogue, deadlines, limits, clock, compute provider and runner-config source.</summary>
     public static IServiceCollection AddBuiltifulGrainServices(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<LeaseOptions>().Bind(configuration.GetSection(LeaseOptions.Section))
-            .Validate(o => o.BootDeadline > TimeSpan.Zero && o.MaxLifetime > o.BootDeadline, "Leases: BootDeadline must be positive and shorter than MaxLifetime")
-            .Validate(o => o.CheckPeriod >= TimeSpan.FromSeconds(1), "Leases:CheckPeriod must be at least one second")
-            .Validate(o => o.LaunchAttempts >= 1, "Leases:LaunchAttempts must be at least 1")
-            .ValidateOnStart();
-        services.AddOptions<OrganisationOptions>().Bind(configuration.GetSection(OrganisationOptions.Section))
-            .Validate(o => o.MaxConcurrentVms >= 1, "Organisations:MaxConcurrentVms must be at least 1")
-            .ValidateOnStart();
+        services.AddValidatedOptions<LeaseOptions, LeaseOptionsValidator>(configuration, LeaseOptions.Section);
+        services.AddValidatedOptions<OrganisationOptions, OrganisationOptionsValidator>(configuration, OrganisationOptions.Section);
         services.AddOptions<MachineCatalogueOptions>().Bind(configuration.GetSection(MachineCatalogueOptions.Section));
         services.AddSingleton<MachineCatalogue>();
         Telemetry.TelemetryServiceCollectionExtensions.AddBuiltifulGrainTelemetry(services);
-        services.AddOptions<DeliveryRecoveryOptions>().Bind(configuration.GetSection(DeliveryRecoveryOptions.Section));
-        services.AddOptions<ReconcilerOptions>().Bind(configuration.GetSection(ReconcilerOptions.Section))
-            .Validate(o => o.Period >= TimeSpan.FromSeconds(1) && o.MaxInstancesPerSweep > 0, "Reconciler: Period must be at least 1 s and MaxInstancesPerSweep positive")
-            .ValidateOnStart();
-        services.AddOptions<Usage.UsageOptions>().Bind(configuration.GetSection(Usage.UsageOptions.Section))
-            .Validate(o => o.HourPageSize >= 1, "Usage:HourPageSize must be at least 1")
-            .ValidateOnStart();
-        services.AddOptions<Retention.RetentionOptions>().Bind(configuration.GetSection(Retention.RetentionOptions.Section))
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<Retention.RetentionOptions>, RetentionOptionsValidation>();
+        services.AddValidatedOptions<DeliveryRecoveryOptions, DeliveryRecoveryOptionsValidator>(configuration, DeliveryRecoveryOptions.Section);
+        services.AddValidatedOptions<ReconcilerOptions, ReconcilerOptionsValidator>(configuration, ReconcilerOptions.Section);
+        services.AddValidatedOptions<Usage.UsageOptions, Usage.UsageOptionsValidator>(configuration, Usage.UsageOptions.Section);
+        services.AddValidatedOptions<Retention.RetentionOptions, Retention.RetentionOptionsValidator>(configuration, Retention.RetentionOptions.Section);
         services.TryAddKeyedSingleton(BuiltifulClock.Key, TimeProvider.System);
-
-        services.AddOptions<GitHub.GitHubOptions>().Bind(configuration.GetSection(GitHub.GitHubOptions.Section));
         return services;
+    }
+
+    /// <summary>A section bound to its options, checked at start by the validator beside the options class (data annotations and the options validator generator).</summary>
+    private static void AddValidatedOptions<TOptions, TValidator>(this IServiceCollection services, IConfiguration configuration, string section)
+        where TOptions : class
+        where TValidator : class, IValidateOptions<TOptions>
+    {
+        services.AddOptions<TOptions>().Bind(configuration.GetSection(section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, TValidator>());
     }
 
     /// <summary>
@@ -161,16 +156,5 @@ public static class BuiltifulServices
             silo.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection("Orleans:Membership"));
         });
         return builder;
-    }
-}
-
-/// <summary>Each problem of the <c>Retention</c> section as its own message, naming the key and the accepted range.</summary>
-internal sealed class RetentionOptionsValidation : IValidateOptions<Retention.RetentionOptions>
-{
-    public ValidateOptionsResult Validate(string? name, Retention.RetentionOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        var problems = options.Problems().ToList();
-        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 }

@@ -35,8 +35,16 @@ public static class ProductionRequirements
             problems.Add($"{PostgresDatabase.ConnectionStringKey} is not set: the production silo keeps state, reminders and membership in PostgreSQL (ConnectionStrings__Builtiful in the environment).");
         }
 
+        problems.AddRange(SharedSecretProblems(configuration));
+        problems.AddRange(ClusterTlsProblems(configuration));
         return problems;
     }
+
+    /// <summary>On PostgreSQL every replica shares the webhook secret and admin tokens, so none is generated.</summary>
+    public static IReadOnlyList<string> SharedSecretProblems(IConfiguration configuration) => RequiredSecrets.Problems(configuration);
+
+    /// <summary>Silo-to-silo and gateway-to-silo traffic crosses the network: TLS unless Orleans:Tls:Disabled says otherwise.</summary>
+    public static IReadOnlyList<string> ClusterTlsProblems(IConfiguration configuration) => ClusterTls.Problems(configuration);
 
     private static string Shown(string? value) => string.IsNullOrEmpty(value) ? "not set" : $"'{value}'";
 }

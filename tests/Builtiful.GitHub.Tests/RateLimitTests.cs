@@ -150,9 +150,10 @@ public sealed class RateLimitTests
         {
             lock (counters)
             {
+                Assert.DoesNotContain(tags.ToArray(), t => t.Key == "installation");
                 if (instrument.Name == "builtiful.github.rate_limit.remaining")
                 {
-                    remaining[(string)tags.ToArray().Single(t => t.Key == "installation").Value!] = value;
+                    remaining[(string)tags.ToArray().Single(t => t.Key == "budget").Value!] = value;
                 }
                 else
                 {
@@ -171,7 +172,8 @@ public sealed class RateLimitTests
         lock (counters)
         {
             // The fake counts down from 5000 per budget: two JIT calls for installation 42, one exchange for the App.
-            Assert.Equal(4998, remaining["42"]);
+            // Installations are not labels: the gauge shows the lowest installation budget.
+            Assert.Equal(4998, remaining["installation"]);
             Assert.Equal(4999, remaining["app"]);
             Assert.Equal(3, counters["builtiful.github.calls"]);
             Assert.Equal(1, counters["builtiful.github.throttles"]);

@@ -85,7 +85,11 @@ public sealed class ClusterTlsTests(PostgresServer postgres) : IDisposable
             ["ConnectionStrings:Builtiful"] = cluster.ConnectionString,
             ["Orleans:ClusterId"] = cluster.ClusterId,
         };
-        if (credential != "no certificate")
+        if (credential == "no certificate")
+        {
+            settings[ClusterTlsOptions.DisabledKey] = "true";
+        }
+        else
         {
             settings["Orleans:Tls:CertificatePath"] = credential == "the cluster certificate" ? clusterPfx : _certificates.Create("stranger").PfxPath;
             settings["Orleans:Tls:Password"] = _certificates.Password;
@@ -179,6 +183,7 @@ public sealed class ClusterTlsTests(PostgresServer postgres) : IDisposable
 
     private Dictionary<string, string> WithTls(Dictionary<string, string> settings, string pfx)
     {
+        settings.Remove(ClusterTlsOptions.DisabledKey);
         settings["Orleans:Tls:CertificatePath"] = pfx;
         settings["Orleans:Tls:Password"] = _certificates.Password;
         return settings;

@@ -27,12 +27,18 @@ public sealed class OperationsTests(OperationsTests.Host host) : IClassFixture<O
             ["Admin:Tokens:0:Name"] = "viewer",
             ["Admin:Tokens:0:Sha256"] = OperatorDirectory.Digest(ViewerToken),
             ["Admin:Tokens:0:Role"] = OperatorRoles.ReadOnly,
+
+            // The production hosts' layout: metrics and readiness on a management listener of their own.
+            ["Management:Port"] = "0",
+            ["Management:Address"] = "127.0.0.1",
         });
 
         public Task DisposeAsync() => Builtiful.StopAsync();
     }
 
     private BuiltifulInstance Builtiful => host.Builtiful;
+
+    private HttpClient Management() => new() { BaseAddress = Builtiful.App.Services.GetRequiredService<ManagementServer>().Addresses[0] };
 
     [Fact]
     public async Task A_job_that_ran_is_billed_measured_and_listed()
@@ -82,10 +88,11 @@ public sealed class OperationsTests(OperationsTests.Host host) : IClassFixture<O
 
         await Builtiful.UntilAsync($"/api/v1/organisations/{installationId}/usage", u => u.GetProperty("jobs").GetInt32() == 1, "the job is billed");
 
+        using var management = Management();
         var metrics = await Eventually.Until(
             async () =>
             {
-                using var response = await Builtiful.AdminGetAsync("/metrics", token: null);
+                using var response = await management.GetAsync("/metrics");
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
                 return await response.Content.ReadAsStringAsync();
             },
@@ -98,12 +105,22 @@ public sealed class OperationsTests(OperationsTests.Host host) : IClassFixture<O
         Assert.Matches("builtiful_webhook_deliveries_total\\{[^}]*event=\"workflow_job\"[^}]*outcome=\"applied\"[^}]*\\} [1-9]", metrics);
         Assert.DoesNotContain(metrics.Split('\n'), line => line.Length > 0 && !line.StartsWith('#') && !line.StartsWith("builtiful_", StringComparison.Ordinal)
             && !line.StartsWith("target_info", StringComparison.Ordinal));
+
+        // Per-installation figures are the admin API's: no label names installations (event="installation" is a delivery kind).
+        Assert.DoesNotMatch("[{,]installation[a-z_]*=", metrics);
+        Assert.DoesNotContain(installationId.ToString(System.Globalization.CultureInfo.InvariantCulture), metrics, StringComparison.Ordinal);
+        Assert.Matches("builtiful_github_rate_limit_remaining\\{[^}]*budget=\"installation\"", metrics);
+        using var onPublic = await Builtiful.AdminGetAsync("/metrics", token: null);
+        Assert.Equal(HttpStatusCode.NotFound, onPublic.StatusCode);
     }
 
     [Fact]
-    public async Task Readiness_answers_without_a_token_once_the_cluster_is_up()
+    public async Task Readiness_answers_on_the_management_listener_once_the_cluster_is_up()
     {
-        using var response = await Builtiful.AdminGetAsync("/readyz", token: null);
+        using var onPublic = await Builtiful.AdminGetAsync("/readyz", token: null);
+        Assert.Equal(HttpStatusCode.NotFound, onPublic.StatusCode);
+        using var management = Management();
+        using var response = await management.GetAsync("/readyz");
         var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);

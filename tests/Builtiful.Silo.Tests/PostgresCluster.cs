@@ -72,6 +72,9 @@ public sealed class PostgresCluster : IAsyncDisposable
         {
             ["ConnectionStrings:Builtiful"] = ConnectionString,
             ["Orleans:ClusterId"] = ClusterId,
+
+            // Members on loopback; ClusterTlsTests and the production-pair tests run the cluster with TLS.
+            [ClusterTlsOptions.DisabledKey] = "true",
             ["Storage:ActiveKeyId"] = activeKey,
             ["Leases:CheckPeriod"] = "00:00:01",
             ["Leases:TerminationPollInterval"] = "00:00:01",

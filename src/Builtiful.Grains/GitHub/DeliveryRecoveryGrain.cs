@@ -64,5 +64,6 @@ public sealed class DeliveryRecoveryOptions
     public const string Section = "GitHub:Redelivery";
 
     /// <summary>How often failed deliveries are looked for; well inside GitHub's three-day window.</summary>
+    [SettingRange(typeof(TimeSpan), "00:00:01", ErrorMessage = "use at least 00:00:01 (one second); GitHub keeps failed deliveries for three days")]
     public TimeSpan Period { get; set; } = TimeSpan.FromMinutes(5);
 }

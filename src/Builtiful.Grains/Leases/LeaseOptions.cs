@@ -6,18 +6,21 @@ public sealed class LeaseOptions
     public const string Section = "Leases";
 
     /// <summary>A VM whose runner has taken no job by then is destroyed.</summary>
+    [SettingRange(typeof(TimeSpan), "00:00:00", MinimumIsExclusive = true)]
     public TimeSpan BootDeadline { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>The hard cap on a VM's life, whatever happens.</summary>
     public TimeSpan MaxLifetime { get; set; } = TimeSpan.FromHours(6);
 
     /// <summary>How often the organisation's reminder checks its leases' deadlines and retries unfinished work.</summary>
+    [SettingRange(typeof(TimeSpan), "00:00:01", ErrorMessage = "use at least 00:00:01 (one second)")]
     public TimeSpan CheckPeriod { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>How often a terminating lease asks whether its VM is gone, between reminder ticks.</summary>
     public TimeSpan TerminationPollInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Launch attempts before the lease fails; each uses a new idempotency token.</summary>
+    [SettingRange(1)]
     public int LaunchAttempts { get; set; } = 3;
 
     /// <summary>First pause between launch attempts; it doubles with each attempt.</summary>

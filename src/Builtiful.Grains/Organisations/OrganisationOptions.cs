@@ -5,6 +5,7 @@ public sealed class OrganisationOptions
 {
     public const string Section = "Organisations";
 
+    [SettingRange(1)]
     public int MaxConcurrentVms { get; set; } = 20;
 
     public List<string> AllowedMachineTypes { get; set; } = [];

@@ -9,30 +9,18 @@ public sealed class RetentionOptions
     public static readonly TimeSpan LongestWorkflowRun = TimeSpan.FromDays(35);
 
     /// <summary>Job metadata (repository, branch, SHA, names, labels) and lease records older than this are deleted.</summary>
+    [SettingRange(typeof(TimeSpan), "01:00:00", "3650.00:00:00", ErrorMessage = "it must be between 01:00:00 (one hour) and 3650.00:00:00 (ten years), e.g. 90.00:00:00 for 90 days")]
     public TimeSpan JobMetadata { get; set; } = TimeSpan.FromDays(90);
 
     /// <summary>How often each installation's records are swept.</summary>
+    [SettingRange(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "it must be between 00:00:01 and 1.00:00:00")]
     public TimeSpan SweepPeriod { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>Records one installation's sweep deletes at most; the rest wait for the next sweep.</summary>
+    [SettingRange(1, 100_000, ErrorMessage = "it must be between 1 and 100000")]
     public int MaxRecordsPerSweep { get; set; } = 1000;
 
-    /// <summary>What is wrong with the options, one line per problem; empty when they are valid.</summary>
-    public IEnumerable<string> Problems()
-    {
-        if (JobMetadata < TimeSpan.FromHours(1) || JobMetadata > TimeSpan.FromDays(3650))
-        {
-            yield return $"Retention:JobMetadata is {JobMetadata}; it must be between 01:00:00 (one hour) and 3650.00:00:00 (ten years), e.g. 90.00:00:00 for 90 days";
-        }
-
-        if (SweepPeriod < TimeSpan.FromSeconds(1) || SweepPeriod > TimeSpan.FromDays(1))
-        {
-            yield return $"Retention:SweepPeriod is {SweepPeriod}; it must be between 00:00:01 and 1.00:00:00";
-        }
-
-        if (MaxRecordsPerSweep is < 1 or > 100_000)
-        {
-            yield return $"Retention:MaxRecordsPerSweep is {MaxRecordsPerSweep}; it must be between 1 and 100000";
-        }
-    }
+    /// <summary>What is wrong with the options, one line per problem (<see cref="RetentionOptionsValidator"/>); empty when they are valid.</summary>
+    public IEnumerable<string> Problems() =>
+        new RetentionOptionsValidator().Validate(null, this) is { Failed: true, Failures: { } failures } ? failures : [];
 }

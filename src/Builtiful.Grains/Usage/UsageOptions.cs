@@ -10,5 +10,6 @@ public sealed class UsageOptions
     /// (<see cref="UsagePageGrain"/>). A job's write costs O(page), not O(hour); reactivating a shard reads
     /// ⌈hour's jobs / page⌉ pages.
     /// </summary>
+    [SettingRange(1)]
     public int HourPageSize { get; set; } = 64;
 }

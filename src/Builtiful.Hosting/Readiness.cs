@@ -5,8 +5,10 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Npgsql;
+using Orleans;
+using Orleans.Runtime;
 
-namespace Builtiful.Gateway.Metrics;
+namespace Builtiful.Hosting;
 
 /// <summary>
 /// <c>/readyz</c>: this process can serve. <c>/healthz</c> only says it is alive; readiness also needs an active silo
@@ -33,7 +35,10 @@ public static class Readiness
     }
 }
 
-/// <summary>Asks the cluster's management grain for its active silos; a stopping process is not ready, so traffic drains first.</summary>
+/// <summary>
+/// Asks the cluster's management grain for its active silos; a process still starting or already stopping is not ready,
+/// so traffic reaches it only once it serves and drains before it stops.
+/// </summary>
 public sealed class ClusterReadinessCheck(IGrainFactory grains, IHostApplicationLifetime lifetime) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -41,6 +46,11 @@ public sealed class ClusterReadinessCheck(IGrainFactory grains, IHostApplication
         if (lifetime.ApplicationStopping.IsCancellationRequested)
         {
             return HealthCheckResult.Unhealthy("shutting down");
+        }
+
+        if (!lifetime.ApplicationStarted.IsCancellationRequested)
+        {
+            return HealthCheckResult.Unhealthy("starting");
         }
 
         try
