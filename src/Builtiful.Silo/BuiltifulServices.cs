@@ -45,6 +45,9 @@ public static class BuiltifulServices
         services.AddSingleton<IValidateOptions<Retention.RetentionOptions>, RetentionOptionsValidation>();
         services.TryAddKeyedSingleton(BuiltifulClock.Key, TimeProvider.System);
 
+        // One launch budget per account and region for the whole cluster (a grain), whatever provider launches.
+        services.AddSingleton<Providers.ILaunchBudget, Launching.ClusterLaunchBudget>();
+
         services.AddOptions<GitHub.GitHubOptions>().Bind(configuration.GetSection(GitHub.GitHubOptions.Section));
         return services;
     }
