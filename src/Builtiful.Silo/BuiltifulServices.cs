@@ -25,7 +25,8 @@ public static class BuiltifulServices
         services.AddOptions<LeaseOptions>().Bind(configuration.GetSection(LeaseOptions.Section))
             .Validate(o => o.BootDeadline > TimeSpan.Zero && o.MaxLifetime > o.BootDeadline, "Leases: BootDeadline must be positive and shorter than MaxLifetime")
             .Validate(o => o.CheckPeriod >= TimeSpan.FromSeconds(1), "Leases:CheckPeriod must be at least one second")
-            .Validate(o => o.LaunchAttempts >= 1, "Leases:LaunchAttempts must be at least 1")
+            .Validate(o => o.LaunchRetryDelay > TimeSpan.Zero && o.LaunchRetryMaxDelay > TimeSpan.Zero && o.LaunchGiveUpAfter > TimeSpan.Zero,
+                "Leases: LaunchRetryDelay, LaunchRetryMaxDelay and LaunchGiveUpAfter must be positive")
             .ValidateOnStart();
         services.AddOptions<OrganisationOptions>().Bind(configuration.GetSection(OrganisationOptions.Section))
             .Validate(o => o.MaxConcurrentVms >= 1, "Organisations:MaxConcurrentVms must be at least 1")
