@@ -178,6 +178,7 @@ public class LifecycleCluster : IAsyncLifetime
         await Job(jobId).Apply(JobEvent(jobId, installationId, JobStatus.Completed, runnerName: runner, conclusion: "success"));
     }
 
+    /// <summary>A lease the organisation already lists may not have stored its order yet (its view is null): that is "not yet".</summary>
     public Task<LeaseView> LeaseReaches(Guid leaseId, LeasePhase phase) =>
-        Eventually.Until(async () => (await Lease(leaseId).GetView())!, v => v.Phase == phase, $"lease {leaseId} is {phase}");
+        Eventually.Until(async () => (await Lease(leaseId).GetView())!, v => v is not null && v.Phase == phase, $"lease {leaseId} is {phase}");
 }
