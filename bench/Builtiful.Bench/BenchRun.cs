@@ -201,6 +201,13 @@ internal static class BenchRun
                         results["ec2"] = ec2;
                         Ec2Scenario.Headline(ec2, results);
                     });
+
+                    await Step("ec2.cluster", "EC2 on moto_server: 3 silos, 40 launches, one account and region", async () =>
+                    {
+                        var cluster = (await Ec2ClusterScenario.RunAsync(40))!;
+                        results["ec2_cluster"] = cluster;
+                        results["ec2_cluster_launches_per_s"] = cluster["launches_per_s"]?.DeepClone();
+                    });
                 }
 
                 if (pgSession is not null)

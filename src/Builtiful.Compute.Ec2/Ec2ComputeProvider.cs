@@ -14,7 +14,7 @@ namespace Builtiful.Compute.Ec2;
 /// <summary>
 /// Runner VMs on EC2. Launches are idempotent per client token and fall back across zones, instance types and
 /// purchase options; terminations and state reads of concurrent leases share EC2 requests; every call draws on
-/// the silo's per-account-and-region buckets.
+/// the silo's per-account-and-region buckets, and every RunInstances first on the cluster's launch budget (<see cref="ILaunchBudget"/>).
 /// </summary>
 public sealed partial class Ec2ComputeProvider : IComputeProvider, IDisposable
 {
@@ -39,6 +39,7 @@ public sealed partial class Ec2ComputeProvider : IComputeProvider, IDisposable
     public Ec2ComputeProvider(
         Ec2Targets targets,
         IOptions<Ec2Options> options,
+        ILaunchBudget budget,
         [FromKeyedServices(BuiltifulClock.Key)] TimeProvider time,
         ILogger<Ec2ComputeProvider> logger)
     {
@@ -49,7 +50,7 @@ public sealed partial class Ec2ComputeProvider : IComputeProvider, IDisposable
         _time = time;
         _logger = logger;
         _directory = new InstanceDirectory(time, _options.VisibilityGrace);
-        _launcher = new Ec2Launcher(targets.All, _options, new CapacityShortages(time, _options.CapacityShortageMemory), time, logger);
+        _launcher = new Ec2Launcher(targets.All, _options, new CapacityShortages(time, _options.CapacityShortageMemory), budget, time, logger);
         var batchTimeout = _options.RequestTimeout * 4;
         _terminations = [.. targets.All.Select(t => new Batching<TerminationAnswer>((ids, ct) => TerminateBatchAsync(t, ids, ct), TerminateBatch, batchTimeout, time))];
         _descriptions = [.. targets.All.Select(t => new Batching<InstanceState>((ids, ct) => DescribeBatchAsync(t, ids, ct), DescribeBatch, batchTimeout, time))];

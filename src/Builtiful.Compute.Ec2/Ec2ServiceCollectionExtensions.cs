@@ -23,6 +23,8 @@ public static class Ec2ServiceCollectionExtensions
         services.TryAddKeyedSingleton(BuiltifulClock.Key, TimeProvider.System);
         services.TryAddSingleton(new Ec2Transport());
         services.TryAddSingleton<Ec2RateLimits>();
+        // A cluster registers its grain-held budget (before or after this); alone, the process keeps its own.
+        services.TryAddSingleton<ILaunchBudget, LocalLaunchBudget>();
         services.TryAddSingleton<Ec2Targets>();
         services.TryAddSingleton<Ec2ComputeProvider>();
         services.AddSingleton<IComputeProvider>(sp => sp.GetRequiredService<Ec2ComputeProvider>());

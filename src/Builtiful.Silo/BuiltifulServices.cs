@@ -32,6 +32,10 @@ public static class BuiltifulServices
         services.AddValidatedOptions<Usage.UsageOptions, Usage.UsageOptionsValidator>(configuration, Usage.UsageOptions.Section);
         services.AddValidatedOptions<Retention.RetentionOptions, Retention.RetentionOptionsValidator>(configuration, Retention.RetentionOptions.Section);
         services.TryAddKeyedSingleton(BuiltifulClock.Key, TimeProvider.System);
+
+        // One launch budget per account and region for the whole cluster (a grain), whatever provider launches.
+        services.AddSingleton<Providers.ILaunchBudget, Launching.ClusterLaunchBudget>();
+
         return services;
     }
 

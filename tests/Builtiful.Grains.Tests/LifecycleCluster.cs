@@ -46,6 +46,9 @@ public class LifecycleCluster : IAsyncLifetime
         })
         .Build();
 
+    /// <summary>The silos' configuration: a test may change a setting and <c>Reload()</c> it (e.g. a cloud's fault rate).</summary>
+    public IConfigurationRoot SiloConfiguration { get; private set; } = null!;
+
     /// <summary>Settings a derived cluster adds to <see cref="Configuration"/>.</summary>
     protected virtual IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>();
 
@@ -59,6 +62,7 @@ public class LifecycleCluster : IAsyncLifetime
     {
         GitHub = await SimulatedGitHubHost.StartAsync(new SimulatedGitHubOptions(), "lifecycle-webhook-secret", Clock, null, CancellationToken.None);
         var configuration = new ConfigurationBuilder().AddConfiguration(Configuration).AddInMemoryCollection(Settings).AddInMemoryCollection(GitHub.AppSettings).Build();
+        SiloConfiguration = configuration;
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>
         {
@@ -174,6 +178,7 @@ public class LifecycleCluster : IAsyncLifetime
         await Job(jobId).Apply(JobEvent(jobId, installationId, JobStatus.Completed, runnerName: runner, conclusion: "success"));
     }
 
+    /// <summary>A lease the organisation already lists may not have stored its order yet (its view is null): that is "not yet".</summary>
     public Task<LeaseView> LeaseReaches(Guid leaseId, LeasePhase phase) =>
-        Eventually.Until(async () => (await Lease(leaseId).GetView())!, v => v.Phase == phase, $"lease {leaseId} is {phase}");
+        Eventually.Until(async () => (await Lease(leaseId).GetView())!, v => v is not null && v.Phase == phase, $"lease {leaseId} is {phase}");
 }

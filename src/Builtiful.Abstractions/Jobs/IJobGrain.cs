@@ -24,6 +24,10 @@ public interface IJobGrain : IGrainWithIntegerKey
     [OneWay, Alias("refused")]
     Task Refused(RejectionCode code, string reason);
 
+    /// <summary>The lease launched for the job still has no VM and retries later: the job's view says why. One-way.</summary>
+    [OneWay, Alias("launch-waiting")]
+    Task LaunchWaiting(string reason);
+
     /// <summary>
     /// Retention: deletes the job's stored record, and its repository in the month's usage, unless the job may still be
     /// live at GitHub (neither completed nor rejected, and first seen at or after <paramref name="abandonedBefore"/>).

@@ -27,4 +27,6 @@ public sealed record JobView
     [Id(19)] public RepositoryVisibility Visibility { get; init; }
     /// <summary>An environment's protection rule holds the job (<c>waiting</c>): no VM until a reviewer approves it.</summary>
     [Id(20)] public bool AwaitingApproval { get; init; }
+    /// <summary>While queued: why the job still has no VM (e.g. its launch met a capacity shortage) and when the next try is.</summary>
+    [Id(21)] public string? WaitingReason { get; init; }
 }

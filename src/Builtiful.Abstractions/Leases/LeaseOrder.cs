@@ -19,4 +19,6 @@ public sealed record LeaseOrder
     [Id(7)] public string? Repository { get; init; }
     [Id(8)] public long RunnerGroupId { get; init; } = 1;
     // [Id(9)] is retired (DrivenByOrganisation, never shipped): never reuse it.
+    /// <summary>When the lease stops retrying its launch: GitHub cancels the job it is for once queued 24 h.</summary>
+    [Id(10)] public DateTimeOffset? GiveUpAt { get; init; }
 }

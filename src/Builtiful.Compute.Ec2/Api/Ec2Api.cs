@@ -25,8 +25,13 @@ public sealed partial class Ec2Api(
 
     public Ec2ApiBuckets Buckets { get; } = buckets;
 
-    public Task<RunInstancesResponse> RunInstancesAsync(RunInstancesRequest request, CancellationToken cancellationToken) =>
-        CallAsync("RunInstances", Buckets.RunInstances, ct => client.RunInstancesAsync(request, ct), resendUnknown: false, cancellationToken);
+    /// <summary><paramref name="budget"/> takes a token of the cluster's launch budget before each send, resends after throttling included.</summary>
+    public Task<RunInstancesResponse> RunInstancesAsync(RunInstancesRequest request, Func<CancellationToken, ValueTask> budget, CancellationToken cancellationToken) =>
+        CallAsync("RunInstances", Buckets.RunInstances, async ct =>
+        {
+            await budget(ct);
+            return await client.RunInstancesAsync(request, ct);
+        }, resendUnknown: false, cancellationToken);
 
     public Task<TerminateInstancesResponse> TerminateInstancesAsync(TerminateInstancesRequest request, CancellationToken cancellationToken) =>
         CallAsync("TerminateInstances", Buckets.TerminateInstances, ct => client.TerminateInstancesAsync(request, ct), resendUnknown: true, cancellationToken);

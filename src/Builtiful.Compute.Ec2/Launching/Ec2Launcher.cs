@@ -16,6 +16,7 @@ public sealed partial class Ec2Launcher(
     IReadOnlyList<Ec2Target> targets,
     Ec2Options options,
     CapacityShortages shortages,
+    ILaunchBudget budget,
     TimeProvider time,
     ILogger logger)
 {
@@ -62,7 +63,7 @@ public sealed partial class Ec2Launcher(
             await candidate.Target.LearnZonesAsync(cancellationToken);
             try
             {
-                var instance = await LaunchCandidateAsync(candidate, BuildRequest(candidate, request, image, userData), cancellationToken);
+                var instance = await LaunchCandidateAsync(candidate, request.InstallationId, BuildRequest(candidate, request, image, userData), cancellationToken);
                 LogLaunched(logger, request.LeaseId, instance.InstanceId, candidate.Describe(withTarget: true), failures.Count + 1);
                 return (instance, candidate.Target);
             }
@@ -94,8 +95,17 @@ public sealed partial class Ec2Launcher(
         throw new Ec2LaunchException($"No capacity for {request.MachineType.Label}: {string.Join(", then ", failures)}.");
     }
 
-    private async Task<Instance> LaunchCandidateAsync(LaunchCandidate candidate, RunInstancesRequest runRequest, CancellationToken cancellationToken)
+    /// <summary>The cluster's RunInstances budget of a target's account and region: sharding across targets lifts it.</summary>
+    public LaunchBudgetKey BudgetOf(Ec2Target target)
     {
+        ArgumentNullException.ThrowIfNull(target);
+        var limit = options.ApiLimits.RunInstances;
+        return new LaunchBudgetKey($"ec2/{target.Options.RateLimitKey}", limit.Burst, limit.PerSecond);
+    }
+
+    private async Task<Instance> LaunchCandidateAsync(LaunchCandidate candidate, long installationId, RunInstancesRequest runRequest, CancellationToken cancellationToken)
+    {
+        var key = BudgetOf(candidate.Target);
         Exception? lastUnknown = null;
         var delay = TimeSpan.Zero;
         for (var retry = 0; ; retry++)
@@ -121,7 +131,7 @@ public sealed partial class Ec2Launcher(
 
             try
             {
-                var response = await candidate.Target.Api.RunInstancesAsync(runRequest, cancellationToken);
+                var response = await candidate.Target.Api.RunInstancesAsync(runRequest, ct => budget.AcquireAsync(key, installationId, ct), cancellationToken);
                 return response.Reservation?.Instances?.FirstOrDefault()
                     ?? throw new InvalidDataException("RunInstances answered without an instance");
             }

@@ -31,7 +31,8 @@ public sealed record JobResponse(
     string RepositoryVisibility = "unknown",
     string? InstanceId = null,
     string? RunnerName = null,
-    bool AwaitingApproval = false)
+    bool AwaitingApproval = false,
+    string? WaitingReason = null)
 {
     public static JobResponse From(JobView v) => new(
         v.Id, v.Status.ToWire(), v.Conclusion, v.InstallationId, v.Repository, v.Branch, v.HeadSha, v.Labels, v.MachineType,
@@ -42,7 +43,8 @@ public sealed record JobResponse(
         v.RejectionReason is not null,
         v.RejectionReason is null ? null : (v.RejectionCode ?? Jobs.RejectionCode.Other).ToWire(),
         v.Visibility.ToWire(),
-        AwaitingApproval: v.AwaitingApproval);
+        AwaitingApproval: v.AwaitingApproval,
+        WaitingReason: v.WaitingReason);
 }
 
 public sealed record LeaseResponse(

@@ -156,6 +156,7 @@ public sealed partial class JobGrain(
             WorkflowName = Job.WorkflowName,
             JobName = Job.JobName,
             AwaitingApproval = Job.Status == JobStatus.Waiting,
+            WaitingReason = Job.Status == JobStatus.Queued && Job.RejectionReason is null ? Job.WaitingReason : null,
         }
         : null);
 

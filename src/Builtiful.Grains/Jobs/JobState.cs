@@ -32,4 +32,6 @@ public sealed record JobState
     [Id(21)] public DateTimeOffset? RecordedAt { get; set; }
     /// <summary>When a <c>queued</c> followed <c>waiting</c> (its own clock): an approved job's 24 hours in line count from here.</summary>
     [Id(22)] public DateTimeOffset? ApprovedAt { get; set; }
+    /// <summary>Why the job still has no VM, as its lease last reported (no secrets: a provider's error code and message).</summary>
+    [Id(23)] public string? WaitingReason { get; set; }
 }

@@ -44,3 +44,6 @@ public sealed record AppendHistory(long InstallationId, LeasePhase Phase, DateTi
 public sealed record ReportEnded(long InstallationId, bool Awaited) : LeaseCommand;
 
 public sealed record Deactivate : LeaseCommand;
+
+/// <summary>Tells the job the lease was ordered for why it still has no VM (one-way: the job's view shows it).</summary>
+public sealed record ReportWaiting(long JobId, string Reason) : LeaseCommand;

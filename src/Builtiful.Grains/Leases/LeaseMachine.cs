@@ -1,4 +1,5 @@
 using Builtiful.Providers;
+using Builtiful.Retries;
 
 namespace Builtiful.Leases;
 
@@ -11,11 +12,30 @@ public sealed record LeaseDecision(LeaseState State, IReadOnlyList<LeaseCommand>
 /// </summary>
 public sealed class LeaseMachine(LeaseOptions options)
 {
+    private readonly Backoff _backoff = new(options.LaunchRetryDelay, Max(options.LaunchRetryDelay, options.LaunchRetryMaxDelay));
+
     /// <summary>How long past its boot deadline a VM waits for GitHub to confirm its runner is deregistered.</summary>
     public static readonly TimeSpan ReleaseGrace = TimeSpan.FromMinutes(5);
 
-    /// <summary>The pause before the attempt after <paramref name="failedAttempt"/>: doubles from the configured first delay.</summary>
-    public TimeSpan RetryDelay(int failedAttempt) => options.LaunchRetryDelay * Math.Pow(2, failedAttempt - 1);
+    /// <summary>
+    /// The pause before the attempt after <paramref name="failedAttempt"/>: <see cref="Backoff"/> with full jitter, drawn
+    /// from a seed of the lease and the attempt, so the decision stays a pure function and leases refused together spread out.
+    /// </summary>
+    public TimeSpan RetryDelay(string runnerName, int failedAttempt)
+    {
+        ArgumentNullException.ThrowIfNull(runnerName);
+
+        // FNV-1a: string.GetHashCode differs between processes, and a retry must wait the same on any silo.
+        var seed = unchecked((int)2166136261) ^ failedAttempt;
+        foreach (var c in runnerName)
+        {
+            seed = unchecked((seed ^ c) * 16777619);
+        }
+
+        return _backoff.Delay(Math.Max(1, failedAttempt), TimeSpan.Zero, new Random(seed));
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     public LeaseDecision Decide(LeaseState state, LeaseEvent @event, DateTimeOffset now)
     {
@@ -94,6 +114,7 @@ public sealed class LeaseMachine(LeaseOptions options)
         lease.RequestedAt = joined.At;
         lease.BootDeadline = joined.At + options.BootDeadline;
         lease.ExpiresAt = joined.At + lifetime;
+        lease.GiveUpAt = order.GiveUpAt ?? joined.At + options.LaunchGiveUpAfter;
         step.Commands.Add(new ScheduleLaunch(TimeSpan.Zero));
     }
 
@@ -126,10 +147,10 @@ public sealed class LeaseMachine(LeaseOptions options)
         {
             case Ordered { LaunchPending: false } when lease.Phase == LeasePhase.Launching:
             case Activated when lease.Phase == LeasePhase.Launching:
-                step.Commands.Add(new ScheduleLaunch(TimeSpan.Zero));
+                step.Commands.Add(new ScheduleLaunch(lease.NextLaunchAt is { } next && next > step.Now ? next - step.Now : TimeSpan.Zero));
                 break;
             case LaunchDue due when lease.Phase == LeasePhase.Launching:
-                StartAttempt(step, due.FirstAttemptUnsent);
+                StartAttempt(step, due.FirstAttemptUnsent, options.BootDeadline);
                 break;
             case LaunchSucceeded launched when lease.Phase == LeasePhase.Launching:
                 lease.InstanceId = launched.InstanceId;
@@ -211,7 +232,7 @@ public sealed class LeaseMachine(LeaseOptions options)
         }
     }
 
-    private static void StartAttempt(Step step, bool firstAttemptUnsent)
+    private static void StartAttempt(Step step, bool firstAttemptUnsent, TimeSpan boot)
     {
         var lease = step.Lease;
 
@@ -221,7 +242,14 @@ public sealed class LeaseMachine(LeaseOptions options)
         {
             lease.LaunchAttempts++;
             lease.AttemptFailed = false;
+
+            // A VM launched after a long wait gets its whole boot deadline and lifetime from now; the VM is told its expiry at launch.
+            var lifetimeBeyondBoot = lease.ExpiresAt - lease.BootDeadline;
+            lease.BootDeadline = step.Now + boot;
+            lease.ExpiresAt = lease.BootDeadline + lifetimeBeyondBoot;
         }
+
+        lease.NextLaunchAt = null;
 
         step.Commands.Add(new LaunchVm(lease.LaunchAttempts, LookForEarlier: !firstAttemptUnsent));
     }
@@ -236,13 +264,17 @@ public sealed class LeaseMachine(LeaseOptions options)
             lease.Refused = true;
             Fail(step, $"launch attempt {failed.Attempt} was refused and retrying cannot help: {failed.Error}");
         }
-        else if (failed.Attempt >= options.LaunchAttempts)
+        else if (RetryDelay(lease.RunnerName, failed.Attempt) is var delay && step.Now + delay >= lease.GiveUpAt)
         {
-            Fail(step, $"no VM after {failed.Attempt} launch attempts; last error: {failed.Error}");
+            Fail(step, $"no VM by {lease.GiveUpAt:O}, when GitHub stops keeping the job queued, after {failed.Attempt} launch attempts; last error: {failed.Error}");
         }
         else
         {
-            step.Commands.Add(new ScheduleLaunch(RetryDelay(failed.Attempt)));
+            // Capacity, throttling, an outage: they pass. Retry, backing off, for as long as the job can still run.
+            lease.NextLaunchAt = step.Now + delay;
+            step.Commands.Add(new ScheduleLaunch(delay));
+            step.Commands.Add(new ReportWaiting(lease.LaunchedForJobId,
+                $"waiting for a VM: launch attempt {failed.Attempt} failed ({failed.Error}); next attempt at {lease.NextLaunchAt:O}"));
         }
     }
 
@@ -261,11 +293,15 @@ public sealed class LeaseMachine(LeaseOptions options)
         {
             ConfirmTermination(step);
         }
+        else if (lease.Phase == LeasePhase.Launching && step.Now >= lease.GiveUpAt && !launchPending)
+        {
+            Fail(step, $"no VM by {lease.GiveUpAt:O}, when GitHub stops keeping the job queued");
+        }
         else if (step.Now >= lease.ExpiresAt)
         {
             BeginTermination(step, $"maximum lifetime reached at {lease.ExpiresAt:O}");
         }
-        else if (lease.Phase.IsUnbound() && step.Now >= lease.BootDeadline)
+        else if (lease.Phase.IsUnbound() && lease.Phase != LeasePhase.Launching && step.Now >= lease.BootDeadline)
         {
             Release(step, $"boot deadline passed at {lease.BootDeadline:O} with no job started on the runner");
         }
@@ -275,8 +311,9 @@ public sealed class LeaseMachine(LeaseOptions options)
         }
         else if (lease.Phase == LeasePhase.Launching && !launchPending)
         {
-            // A silo died mid-launch, or a retry was pending: resume; the idempotency token prevents a second VM.
-            step.Commands.Add(new ScheduleLaunch(TimeSpan.Zero));
+            // A silo died mid-launch, or a retry was pending: resume when it was due; the idempotency token prevents a second VM.
+            var due = lease.NextLaunchAt is { } next && next > step.Now ? next - step.Now : TimeSpan.Zero;
+            step.Commands.Add(new ScheduleLaunch(due));
         }
         else if (lease.Phase == LeasePhase.Booting)
         {

@@ -19,12 +19,21 @@ public sealed class LeaseOptions
     /// <summary>How often a terminating lease asks whether its VM is gone, between reminder ticks.</summary>
     public TimeSpan TerminationPollInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Launch attempts before the lease fails; each uses a new idempotency token.</summary>
-    [SettingRange(1)]
-    public int LaunchAttempts { get; set; } = 3;
-
-    /// <summary>First pause between launch attempts; it doubles with each attempt.</summary>
+    /// <summary>
+    /// Ceiling of the pause before the first retry of a launch that failed for a passing reason (capacity, throttling,
+    /// an outage); it doubles with each attempt up to <see cref="LaunchRetryMaxDelay"/>, with full jitter. Each attempt
+    /// uses a new idempotency token. Retries go on until the order's give-up instant (GitHub's 24 h for a queued job).
+    /// </summary>
+    [SettingRange(typeof(TimeSpan), "00:00:00", MinimumIsExclusive = true)]
     public TimeSpan LaunchRetryDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The longest pause between two launch attempts.</summary>
+    [SettingRange(typeof(TimeSpan), "00:00:00", MinimumIsExclusive = true)]
+    public TimeSpan LaunchRetryMaxDelay { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long a lease whose order names no give-up instant keeps retrying its launch.</summary>
+    [SettingRange(typeof(TimeSpan), "00:00:00", MinimumIsExclusive = true)]
+    public TimeSpan LaunchGiveUpAfter { get; set; } = TimeSpan.FromHours(24);
 
     /// <summary>Tags every VM, so one cloud account can host several Builtiful clusters.</summary>
     public string ClusterName { get; set; } = "builtiful";

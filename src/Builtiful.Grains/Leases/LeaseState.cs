@@ -39,4 +39,8 @@ public sealed record LeaseState
     /// <summary>Failed because the launch was refused for good, not because transient errors used up the attempts.</summary>
     [Id(24)] public bool Refused { get; set; }
     // [Id(25)] is retired (DrivenByOrganisation, never shipped): never reuse it.
+    /// <summary>The lease stops retrying its launch at this instant.</summary>
+    [Id(26)] public DateTimeOffset GiveUpAt { get; set; }
+    /// <summary>When the next launch attempt is due after a failed one; a new activation resumes at this instant.</summary>
+    [Id(27)] public DateTimeOffset? NextLaunchAt { get; set; }
 }

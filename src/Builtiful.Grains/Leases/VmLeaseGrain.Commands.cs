@@ -51,6 +51,9 @@ public sealed partial class VmLeaseGrain
             case ReportEnded ended:
                 GrainFactory.GetGrain<IOrganisationGrain>(ended.InstallationId).LeaseEnded(LeaseId).Ignore();
                 return null;
+            case ReportWaiting waiting:
+                GrainFactory.GetGrain<Jobs.IJobGrain>(waiting.JobId).LaunchWaiting(waiting.Reason).Ignore();
+                return null;
             case Deactivate:
                 DeactivateOnIdle();
                 return null;

@@ -173,6 +173,7 @@ public sealed partial class OrganisationGrain(
             AccountType = Org.AccountType,
             Repository = registered?.RunnerRepository ?? job.Repository,
             RunnerGroupId = Limits.RunnerGroupId,
+            GiveUpAt = job.QueuedAt + defaults.Value.QueuedJobLifetime,
         });
     }
 

@@ -14,7 +14,10 @@ public sealed class OrganisationOptions
 
     public long RunnerGroupId { get; set; } = 1;
 
-    /// <summary>VMs started for one queued job whose runners never took it, before the job is marked failed to provision.</summary>
+    /// <summary>
+    /// VMs that came up for one queued job but whose runners never took it, before the job is marked failed to provision.
+    /// Launch failures do not count: a lease retries its own launch by time (see <c>Leases:LaunchRetryDelay</c>).
+    /// </summary>
     public int ProvisionAttempts { get; set; } = 3;
 
     /// <summary>Deadline checks of one organisation's leases in flight at once on each reminder tick.</summary>

@@ -54,6 +54,24 @@ public sealed class LeaseMachinePropertyTests
     }
 
     [Fact]
+    public void A_launching_lease_fails_on_a_transient_error_only_at_its_give_up_instant_and_on_a_permanent_one_always()
+    {
+        Gen.Select(Gen.Int[1, 500], Gen.Int[0, 26 * 60], Gen.Bool).Sample((attempt, minutes, permanent) =>
+        {
+            var lease = LeaseWorld.Launching() with { LaunchAttempts = attempt };
+            var now = LeaseWorld.Ordered + TimeSpan.FromMinutes(minutes);
+            var decision = Machine.Decide(lease, new LaunchFailed(attempt, "InsufficientInstanceCapacity", permanent), now);
+            var delay = Machine.RetryDelay(lease.RunnerName, attempt);
+            var fails = decision.Commands.Contains(new CleanUpLaunches());
+            var retries = decision.Commands.Contains(new ScheduleLaunch(delay));
+            var ok = permanent
+                ? fails && decision.State.Refused && !retries
+                : now + delay >= lease.GiveUpAt ? fails && !decision.State.Refused : retries && !fails && decision.State.NextLaunchAt == now + delay;
+            return ok && delay >= TimeSpan.Zero && delay <= LeaseWorld.Options.LaunchRetryMaxDelay;
+        });
+    }
+
+    [Fact]
     public void Phases_only_move_forward_and_never_out_of_a_final_phase()
     {
         Sequences.Sample(sequence =>

@@ -15,10 +15,11 @@ public sealed class LeaseMachineTableTests
         [(LeasePhase.Launching, "activated")] = (LeasePhase.Launching, "ScheduleLaunch"),
         [(LeasePhase.Launching, "launch due")] = (LeasePhase.Launching, "LaunchVm"),
         [(LeasePhase.Launching, "launch succeeded")] = (LeasePhase.Booting, "TerminateStrays"),
-        [(LeasePhase.Launching, "launch failed")] = (LeasePhase.Launching, "ScheduleLaunch"),
+        [(LeasePhase.Launching, "launch failed")] = (LeasePhase.Launching, "ScheduleLaunch,ReportWaiting"),
         [(LeasePhase.Launching, "launch refused")] = (LeasePhase.Launching, "CleanUpLaunches"),
         [(LeasePhase.Launching, "tick")] = (LeasePhase.Launching, "ScheduleLaunch"),
-        [(LeasePhase.Launching, "tick past boot deadline")] = (LeasePhase.Terminating, Termination),
+        // A launch that still waits for capacity is resumed, not released: only its give-up instant ends it.
+        [(LeasePhase.Launching, "tick past boot deadline")] = (LeasePhase.Launching, "ScheduleLaunch"),
         [(LeasePhase.Launching, "tick past expiry")] = (LeasePhase.Terminating, Termination),
         [(LeasePhase.Launching, "vm went away")] = (LeasePhase.Terminating, Termination),
         [(LeasePhase.Launching, "job bound")] = (LeasePhase.Busy, ""),

@@ -54,27 +54,111 @@ public sealed class LeaseMachineTests
     }
 
     [Fact]
-    public void A_failed_attempt_is_retried_after_the_backoff_with_a_new_attempt_number_until_the_attempts_run_out()
+    public void A_failed_attempt_is_retried_after_a_jittered_backoff_with_a_new_attempt_number_and_the_job_hears_why()
     {
         var lease = LeaseWorld.Launching();
-        var failed = Machine.Decide(lease, new LaunchFailed(1, "throttled", Permanent: false), LeaseWorld.Soon);
-        Assert.Equal(new ScheduleLaunch(Machine.RetryDelay(1)), Assert.Single(failed.Commands));
+        var failed = Machine.Decide(lease, new LaunchFailed(1, "InsufficientInstanceCapacity for m7i.large", Permanent: false), LeaseWorld.Soon);
+        var delay = Machine.RetryDelay(lease.RunnerName, 1);
+        Assert.Equal(2, failed.Commands.Count);
+        Assert.Equal(new ScheduleLaunch(delay), failed.Commands[0]);
+        var waiting = Assert.IsType<ReportWaiting>(failed.Commands[1]);
+        Assert.Equal(7, waiting.JobId);
+        Assert.Contains("InsufficientInstanceCapacity", waiting.Reason, StringComparison.Ordinal);
+        Assert.Contains("next attempt at", waiting.Reason, StringComparison.Ordinal);
+        Assert.Equal(LeaseWorld.Soon + delay, failed.State.NextLaunchAt);
 
-        var next = Machine.Decide(failed.State, new LaunchDue(FirstAttemptUnsent: false), LeaseWorld.Soon);
+        var next = Machine.Decide(failed.State, new LaunchDue(FirstAttemptUnsent: false), LeaseWorld.Soon + delay);
         Assert.Equal(new LaunchVm(2, LookForEarlier: true), Assert.Single(next.Commands));
+        Assert.Null(next.State.NextLaunchAt);
+    }
 
-        var last = Machine.Decide(next.State with { LaunchAttempts = 3 }, new LaunchFailed(3, "throttled", Permanent: false), LeaseWorld.Soon);
+    [Theory]
+    [InlineData(3)]
+    [InlineData(30)]
+    [InlineData(300)]
+    public void Transient_failures_never_fail_the_lease_before_its_give_up_instant_however_many_attempts(int attempt)
+    {
+        var lease = LeaseWorld.Launching() with { LaunchAttempts = attempt };
+        var at = LeaseWorld.Ordered + TimeSpan.FromHours(20);
+        var failed = Machine.Decide(lease, new LaunchFailed(attempt, "RequestLimitExceeded", Permanent: false), at);
+        Assert.IsType<ScheduleLaunch>(failed.Commands[0]);
+        Assert.Equal(LeasePhase.Launching, failed.State.Phase);
+        Assert.Null(failed.State.EndReason);
+    }
+
+    [Fact]
+    public void A_transient_failure_whose_retry_would_fall_past_the_give_up_instant_fails_the_lease()
+    {
+        var lease = LeaseWorld.Launching();
+        var last = Machine.Decide(lease, new LaunchFailed(9, "InsufficientInstanceCapacity", Permanent: false), lease.GiveUpAt);
         Assert.Equal(new CleanUpLaunches(), Assert.Single(last.Commands));
-        Assert.Contains("no VM after 3 launch attempts", last.State.EndReason, StringComparison.Ordinal);
+        Assert.Contains("when GitHub stops keeping the job queued", last.State.EndReason, StringComparison.Ordinal);
         Assert.False(last.State.Refused);
     }
 
     [Fact]
-    public void The_retry_delay_doubles_from_the_configured_first_pause()
+    public void A_deadline_check_past_the_give_up_instant_fails_a_lease_still_launching()
     {
-        Assert.Equal(TimeSpan.FromSeconds(2), Machine.RetryDelay(1));
-        Assert.Equal(TimeSpan.FromSeconds(4), Machine.RetryDelay(2));
-        Assert.Equal(TimeSpan.FromSeconds(8), Machine.RetryDelay(3));
+        var lease = LeaseWorld.Launching();
+        var check = Machine.Decide(lease, new DeadlineChecked(LaunchPending: false), lease.GiveUpAt);
+        Assert.Equal(new CleanUpLaunches(), Assert.Single(check.Commands));
+        Assert.Contains("when GitHub stops keeping the job queued", check.State.EndReason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_permanent_refusal_fails_the_lease_at_once_with_the_providers_reason()
+    {
+        var failed = Machine.Decide(LeaseWorld.Launching(), new LaunchFailed(1, "InvalidAMIID.NotFound: The image id does not exist", Permanent: true), LeaseWorld.Soon);
+        Assert.Equal(new CleanUpLaunches(), Assert.Single(failed.Commands));
+        Assert.True(failed.State.Refused);
+        Assert.Contains("InvalidAMIID.NotFound", failed.State.EndReason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_lease_gives_up_when_its_order_says_and_otherwise_after_the_configured_time()
+    {
+        Assert.Equal(LeaseWorld.Ordered + LeaseWorld.Options.LaunchGiveUpAfter, LeaseWorld.Launching().GiveUpAt);
+        var giveUp = LeaseWorld.Ordered + TimeSpan.FromHours(3);
+        var stored = Machine.Decide(new LeaseState(), new RetentionJoined(LeaseWorld.LeaseId, LeaseWorld.Order with { GiveUpAt = giveUp }, LeaseWorld.Ordered), LeaseWorld.Ordered);
+        Assert.Equal(giveUp, stored.State.GiveUpAt);
+    }
+
+    [Fact]
+    public void A_new_activation_resumes_a_pending_retry_when_it_was_due_not_at_once()
+    {
+        var failed = Machine.Decide(LeaseWorld.Launching(), new LaunchFailed(4, "InsufficientInstanceCapacity", Permanent: false), LeaseWorld.Soon).State;
+        var due = failed.NextLaunchAt!.Value;
+        var resumed = Machine.Decide(failed, new Activated(), LeaseWorld.Soon);
+        Assert.Equal(new ScheduleLaunch(due - LeaseWorld.Soon), Assert.Single(resumed.Commands));
+        var checkedLater = Machine.Decide(failed, new DeadlineChecked(LaunchPending: false), due + TimeSpan.FromSeconds(1));
+        Assert.Contains(new ScheduleLaunch(TimeSpan.Zero), checkedLater.Commands);
+    }
+
+    [Fact]
+    public void A_launch_after_a_long_wait_gets_its_whole_boot_deadline_and_lifetime_from_that_attempt()
+    {
+        var failed = Machine.Decide(LeaseWorld.Launching(), new LaunchFailed(1, "InsufficientInstanceCapacity", Permanent: false), LeaseWorld.Soon).State;
+        var late = LeaseWorld.Ordered + TimeSpan.FromHours(2);
+        var next = Machine.Decide(failed, new LaunchDue(FirstAttemptUnsent: false), late).State;
+        Assert.Equal(late + LeaseWorld.Options.BootDeadline, next.BootDeadline);
+        Assert.Equal(late + LeaseWorld.Options.MaxLifetime, next.ExpiresAt);
+
+        // Still launching past the original boot deadline is no reason to release it.
+        var check = Machine.Decide(failed, new DeadlineChecked(LaunchPending: true), LeaseWorld.PastBootDeadline);
+        Assert.DoesNotContain(check.Commands, c => c is TerminateVm or RemoveRunner);
+    }
+
+    [Fact]
+    public void The_retry_delay_is_full_jitter_under_a_doubling_ceiling_capped_at_the_maximum_and_the_same_on_every_silo()
+    {
+        var options = LeaseWorld.Options;
+        for (var attempt = 1; attempt <= 40; attempt++)
+        {
+            var ceiling = TimeSpan.FromTicks((long)Math.Min(options.LaunchRetryMaxDelay.Ticks, options.LaunchRetryDelay.Ticks * Math.Pow(2, Math.Min(attempt - 1, 30))));
+            var delay = Machine.RetryDelay("builtiful-abc", attempt);
+            Assert.InRange(delay, TimeSpan.Zero, ceiling);
+            Assert.Equal(delay, new LeaseMachine(options).RetryDelay("builtiful-abc", attempt));
+        }
     }
 
     [Fact]

@@ -1,0 +1,87 @@
+using Builtiful.Jobs;
+using Builtiful.Providers;
+using Builtiful.Simulation;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Builtiful.Grains.Tests;
+
+/// <summary>A cloud that refuses every launch for good (a bad image): the job fails at once with the cloud's reason, after one launch request.</summary>
+public sealed class PermanentRefusalTests(PermanentRefusalTests.Cloud world) : IClassFixture<PermanentRefusalTests.Cloud>
+{
+    [Fact]
+    public async Task A_permanent_refusal_fails_the_job_at_once_with_the_providers_reason_after_exactly_one_launch_request()
+    {
+        var installationId = await world.InstallAsync();
+        var jobId = LifecycleCluster.NewJobId();
+        Assert.Equal(JobEventOutcome.Applied, await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.Queued)));
+
+        var job = await Eventually.Until(() => world.Job(jobId).GetView(), v => v?.RejectionReason is not null, "the job fails");
+        Assert.Contains("InvalidAMIID.NotFound", job!.RejectionReason, StringComparison.Ordinal);
+        Assert.Equal(RejectionCode.ProvisioningFailed, job.RejectionCode);
+
+        // Several organisation ticks later: no second lease, no second request.
+        world.Clock.Advance(TimeSpan.FromMinutes(5));
+        await Eventually.Until(() => world.Organisation(installationId).GetView(), v => v.LiveLeases == 0, "the slot is free");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.Equal(1, world.Refusing.Requests);
+        Assert.DoesNotContain(await world.Organisation(installationId).GetPendingJobs(), p => p.JobId == jobId);
+    }
+
+    public sealed class Cloud : LifecycleCluster
+    {
+        public RefusingCloud Refusing { get; } = new();
+
+        protected override void ConfigureSilo(IServiceCollection services) =>
+            services.AddSingleton<IComputeProvider>(sp => Refusing.Over(sp.GetRequiredService<SimulatedComputeProvider>()));
+    }
+
+    /// <summary>Counts launch requests (the independent record) and refuses each the way EC2 refuses a missing image.</summary>
+    public sealed class RefusingCloud
+    {
+        private int _requests;
+
+        public int Requests => Volatile.Read(ref _requests);
+
+        public IComputeProvider Over(SimulatedComputeProvider inner) => new Provider(this, inner);
+
+        private sealed class Provider(RefusingCloud cloud, SimulatedComputeProvider inner) : IComputeProvider
+        {
+            public string Name => inner.Name;
+
+            public Task<LaunchedInstance> LaunchAsync(LaunchRequest request, CancellationToken cancellationToken)
+            {
+                Interlocked.Increment(ref cloud._requests);
+                throw new RefusedLaunchException("InvalidAMIID.NotFound: The image id '[ami-0bad]' does not exist");
+            }
+
+            public Task TerminateAsync(string instanceId, CancellationToken cancellationToken) => inner.TerminateAsync(instanceId, cancellationToken);
+
+            public Task<InstanceState> DescribeAsync(string instanceId, CancellationToken cancellationToken) => inner.DescribeAsync(instanceId, cancellationToken);
+
+            public Task<IReadOnlyDictionary<string, InstanceState>> DescribeManyAsync(IReadOnlyCollection<string> instanceIds, CancellationToken cancellationToken) =>
+                inner.DescribeManyAsync(instanceIds, cancellationToken);
+
+            public Task<IReadOnlyList<InstanceSummary>> ListByTagAsync(string key, string value, CancellationToken cancellationToken) =>
+                inner.ListByTagAsync(key, value, cancellationToken);
+        }
+    }
+
+    public sealed class RefusedLaunchException : Exception, IProviderFailure
+    {
+        public RefusedLaunchException()
+        {
+        }
+
+        public RefusedLaunchException(string message)
+            : base(message)
+        {
+        }
+
+        public RefusedLaunchException(string message, Exception innerException)
+            : base(message, innerException)
+        {
+        }
+
+        public bool IsPermanent => true;
+    }
+}
