@@ -36,6 +36,8 @@ public static class BuiltifulServices
         services.AddOptions<DeliveryRecoveryOptions>().Bind(configuration.GetSection(DeliveryRecoveryOptions.Section));
         services.AddOptions<ReconcilerOptions>().Bind(configuration.GetSection(ReconcilerOptions.Section))
             .Validate(o => o.Period >= TimeSpan.FromSeconds(1) && o.MaxInstancesPerSweep > 0, "Reconciler: Period must be at least 1 s and MaxInstancesPerSweep positive")
+            .Validate(o => o.ConfirmationGap >= TimeSpan.Zero && o.OrganisationParallelism >= 1 && o.OrganisationTimeout > TimeSpan.Zero && o.LeaseCheckTimeout > TimeSpan.Zero,
+                "Reconciler: ConfirmationGap must not be negative, OrganisationParallelism at least 1, OrganisationTimeout and LeaseCheckTimeout positive")
             .ValidateOnStart();
         services.AddOptions<Usage.UsageOptions>().Bind(configuration.GetSection(Usage.UsageOptions.Section))
             .Validate(o => o.HourPageSize >= 1, "Usage:HourPageSize must be at least 1")

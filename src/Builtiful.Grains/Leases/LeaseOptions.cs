@@ -23,9 +23,6 @@ public sealed class LeaseOptions
     /// <summary>First pause between launch attempts; it doubles with each attempt.</summary>
     public TimeSpan LaunchRetryDelay { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Tags every VM, so one cloud account can host several Builtiful clusters.</summary>
-    public string ClusterName { get; set; } = "builtiful";
-
     /// <summary>Upper bound for one provider or GitHub call made by a lease.</summary>
     public TimeSpan CallTimeout { get; set; } = TimeSpan.FromMinutes(2);
 }
