@@ -41,8 +41,8 @@ public static partial class Ec2HostRequirements
     internal static string? ClusterNameProblem(string? clusterName) =>
         string.IsNullOrWhiteSpace(clusterName)
             ? $"{ClusterNameKey} is not set: name this cluster (for example builtiful-production). It tags every VM and the reconciler terminates only VMs carrying it, so clusters sharing an AWS account must use different names."
-            : ClusterNamePattern().IsMatch(clusterName) ? null : $"{ClusterNameKey} is '{clusterName}'; use 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit.";
+            : ClusterNamePattern().IsMatch(clusterName) ? null : $"{ClusterNameKey} is '{clusterName}'; use 1 to 128 letters, digits or _.:/=+@- (an EC2 tag value, as deploy/aws's cluster_name).";
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")]
+    [GeneratedRegex("^[A-Za-z0-9_.:/=+@-]{1,128}$")]
     private static partial Regex ClusterNamePattern();
 }
