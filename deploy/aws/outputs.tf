@@ -23,7 +23,7 @@ output "builtiful_environment" {
       Compute__Provider             = "Ec2"
       Compute__Ec2__Region          = var.region
       Compute__Ec2__SecurityGroupId = aws_security_group.runner.id
-      Leases__ClusterName           = var.cluster_name
+      Compute__Ec2__ClusterName     = var.cluster_name
     },
     { for index, zone in local.zones : "Compute__Ec2__SubnetIds__${index}" => aws_subnet.runners[zone].id },
   )

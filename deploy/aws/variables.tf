@@ -4,7 +4,7 @@ variable "region" {
 }
 
 variable "cluster_name" {
-  description = "Value of the builtiful:cluster tag on every runner (Leases:ClusterName). The control-plane policy only touches instances carrying it."
+  description = "Value of the builtiful:cluster tag on every runner (Compute:Ec2:ClusterName). The control-plane policy only touches instances carrying it."
   type        = string
   default     = "builtiful"
 

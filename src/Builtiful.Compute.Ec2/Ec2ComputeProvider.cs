@@ -58,6 +58,8 @@ public sealed partial class Ec2ComputeProvider : IComputeProvider, IDisposable
 
     public string Name => ProviderName;
 
+    public string ClusterName => _options.ClusterName;
+
     public async Task<LaunchedInstance> LaunchAsync(LaunchRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);

@@ -1,4 +1,5 @@
 using Builtiful.Compute.Ec2;
+using Builtiful.Compute.Ec2.Options;
 using Builtiful.GitHub;
 using Builtiful.Hosting;
 using Builtiful.Simulation;
@@ -44,6 +45,7 @@ public static class EmbeddedProviders
                 services.AddSimulatedCompute(configuration);
                 break;
             case ProviderNames.Ec2:
+                RefuseUnsafeEc2(services, configuration);
                 services.AddEc2Compute(configuration);
                 break;
             default:
@@ -66,6 +68,25 @@ public static class EmbeddedProviders
         }
 
         return services;
+    }
+
+    /// <summary>
+    /// EC2 needs a cluster name of its own and state that outlives the process (the in-memory default does not), unless
+    /// the trial override is set, which is logged as a warning at start-up.
+    /// </summary>
+    private static void RefuseUnsafeEc2(IServiceCollection services, IConfiguration configuration)
+    {
+        var durable = PostgresDatabase.ConnectionString(configuration) is not null;
+        var problems = Ec2HostRequirements.Problems(configuration, durable);
+        if (problems.Count > 0)
+        {
+            throw new OptionsValidationException(Ec2Options.Section, typeof(Ec2Options), [.. problems]);
+        }
+
+        if (!durable)
+        {
+            services.AddHostedService<EphemeralStateWarning>();
+        }
     }
 
     public static bool UsesSimulatedGitHub(IConfiguration configuration) =>

@@ -1,3 +1,4 @@
+using Builtiful.Compute.Ec2.Options;
 using Builtiful.Hosting;
 
 namespace Builtiful.Silo;
@@ -15,6 +16,10 @@ public static class ProductionRequirements
         if (!string.Equals(configuration[ProviderNames.ComputeKey], ProviderNames.Ec2, StringComparison.Ordinal))
         {
             problems.Add($"{ProviderNames.ComputeKey} is {Shown(configuration[ProviderNames.ComputeKey])}; the production silo launches VMs on EC2: set it to '{ProviderNames.Ec2}' (and the Compute:Ec2 section).");
+        }
+        else
+        {
+            problems.AddRange(Ec2ClusterProblems(configuration));
         }
 
         if (!string.Equals(configuration[ProviderNames.GitHubModeKey], ProviderNames.GitHubApp, StringComparison.Ordinal))
@@ -45,6 +50,10 @@ public static class ProductionRequirements
 
     /// <summary>Silo-to-silo and gateway-to-silo traffic crosses the network: TLS unless Orleans:Tls:Disabled says otherwise.</summary>
     public static IReadOnlyList<string> ClusterTlsProblems(IConfiguration configuration) => ClusterTls.Problems(configuration);
+
+    /// <summary>Its own cluster name; durable state is required below (PostgreSQL), so the trial override has no say here.</summary>
+    private static IReadOnlyList<string> Ec2ClusterProblems(IConfiguration configuration) =>
+        Ec2HostRequirements.Problems(configuration, durableState: true);
 
     private static string Shown(string? value) => string.IsNullOrEmpty(value) ? "not set" : $"'{value}'";
 }

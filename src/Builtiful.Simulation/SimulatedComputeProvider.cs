@@ -21,6 +21,9 @@ public sealed partial class SimulatedComputeProvider(
 {
     public const string ProviderName = "Simulated";
 
+    /// <summary>The simulated cloud's cluster tag unless <c>Simulation:ClusterName</c> says otherwise.</summary>
+    public const string DefaultClusterName = "builtiful";
+
     private readonly ConcurrentDictionary<string, SimulatedVm> _vms = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _byClientToken = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Guid, bool> _leasesAsked = new();
@@ -29,6 +32,8 @@ public sealed partial class SimulatedComputeProvider(
     private int _describeManyCalls;
 
     public string Name => ProviderName;
+
+    public string ClusterName => options.CurrentValue.ClusterName;
 
     /// <summary>Every lease that ever asked for a VM, launched or not, for a chaos run's diagnosis.</summary>
     public IReadOnlyCollection<Guid> LeasesAsked => [.. _leasesAsked.Keys];

@@ -17,5 +17,8 @@ public sealed class SimulationOptions
     /// <summary>Where the world the host starts sends its deliveries; unset, the host's own webhook address.</summary>
     public Uri? WebhookUrl { get; set; }
 
+    /// <summary>Tags the simulated VMs; a simulated cloud belongs to one process, so a shared default harms no one.</summary>
+    public string ClusterName { get; set; } = SimulatedComputeProvider.DefaultClusterName;
+
     public SimulatedFaultOptions Faults { get; set; } = new();
 }

@@ -57,6 +57,7 @@ public sealed class Ec2Harness : IDisposable
         {
             ["Compute:Provider"] = "Ec2",
             ["Compute:Ec2:Region"] = MotoServer.Region,
+            ["Compute:Ec2:ClusterName"] = "ec2-tests",
             ["Compute:Ec2:ServiceUrl"] = moto.Url.ToString(),
             ["Compute:Ec2:SecurityGroupId"] = moto.SecurityGroupId,
             ["Compute:Ec2:Images:x64"] = moto.ImageId,

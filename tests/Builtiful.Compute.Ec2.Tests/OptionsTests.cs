@@ -16,6 +16,7 @@ public sealed class OptionsTests
         var options = Bind(new Dictionary<string, string?>
         {
             ["Compute:Ec2:Region"] = "eu-west-1",
+            ["Compute:Ec2:ClusterName"] = "builtiful-production",
             ["Compute:Ec2:ServiceUrl"] = "http://127.0.0.1:5000",
             ["Compute:Ec2:SubnetIds:0"] = "subnet-0123456789abcdef0",
             ["Compute:Ec2:SubnetIds:1"] = "subnet-0123456789abcdef1",
@@ -36,6 +37,8 @@ public sealed class OptionsTests
         });
 
         Assert.Equal("eu-west-1", options.Region);
+        Assert.Equal("builtiful-production", options.ClusterName);
+        Assert.False(options.AllowEphemeralState);
         Assert.Equal(["c7i.xlarge", "c6i.xlarge"], options.InstanceTypes["4vcpu-x64"]);
         Assert.Equal(Ec2Purchase.SpotThenOnDemand, options.Purchase);
         Assert.Equal(Ec2Purchase.OnDemand, options.PurchaseByMachineType["builtiful-2vcpu-ubuntu-2404"]);
@@ -71,7 +74,7 @@ public sealed class OptionsTests
         var message = string.Join("\n", refused.Failures);
         foreach (var key in new[]
         {
-            "Compute:Ec2:Region", "Compute:Ec2:ServiceUrl", "Compute:Ec2:SubnetIds:0", "Compute:Ec2:SecurityGroupId",
+            "Compute:Ec2:ClusterName", "Compute:Ec2:Region", "Compute:Ec2:ServiceUrl", "Compute:Ec2:SubnetIds:0", "Compute:Ec2:SecurityGroupId",
             "Compute:Ec2:Images:x64", "Compute:Ec2:InstanceTypes:4cores", "Compute:Ec2:RootVolume:SizeGiB",
             "Compute:Ec2:RootVolume:VolumeType", "Compute:Ec2:Runner:User", "Compute:Ec2:ApiLimits:RunInstances",
             "Compute:Ec2:ListPageSize", "Compute:Ec2:InstanceProfileArn", "Compute:Ec2:Targets:0:SubnetIds",
@@ -214,8 +217,35 @@ public sealed class OptionsTests
         Assert.NotEqual(ClientTokens.ForCandidate(longToken, 1), ClientTokens.ForCandidate(longToken[..63] + "y", 1));
     }
 
+    [Theory]
+    [InlineData(null, "Compute:Ec2:ClusterName is not set")]
+    [InlineData("  ", "Compute:Ec2:ClusterName is not set")]
+    [InlineData("prod cluster", "Compute:Ec2:ClusterName is 'prod cluster'")]
+    public void EC2_has_no_default_cluster_name(string? clusterName, string expected)
+    {
+        var settings = Valid();
+        settings["Compute:Ec2:ClusterName"] = clusterName;
+
+        var refused = Assert.Throws<OptionsValidationException>(() => Bind(settings));
+
+        Assert.Contains(refused.Failures, f => f.StartsWith(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void In_memory_state_needs_the_named_override_and_durable_state_does_not()
+    {
+        var settings = Valid();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        Assert.Contains(Ec2HostRequirements.Problems(configuration, durableState: false), p => p.Contains("Compute:Ec2:AllowEphemeralState=true", StringComparison.Ordinal));
+        Assert.Empty(Ec2HostRequirements.Problems(configuration, durableState: true));
+
+        settings["Compute:Ec2:AllowEphemeralState"] = "true";
+        Assert.Empty(Ec2HostRequirements.Problems(new ConfigurationBuilder().AddInMemoryCollection(settings).Build(), durableState: false));
+    }
+
     internal static Dictionary<string, string?> Valid() => new()
     {
+        ["Compute:Ec2:ClusterName"] = "builtiful-tests",
         ["Compute:Ec2:Region"] = "us-east-1",
         ["Compute:Ec2:SubnetIds:0"] = "subnet-0123456789abcdef0",
         ["Compute:Ec2:SecurityGroupId"] = "sg-0123456789abcdef0",

@@ -48,6 +48,8 @@ public sealed class PermanentRefusalTests(PermanentRefusalTests.Cloud world) : I
         {
             public string Name => inner.Name;
 
+            public string ClusterName => inner.ClusterName;
+
             public Task<LaunchedInstance> LaunchAsync(LaunchRequest request, CancellationToken cancellationToken)
             {
                 Interlocked.Increment(ref cloud._requests);

@@ -228,6 +228,46 @@ public sealed class Ec2EndToEndTests : IAsyncLifetime
         Assert.Equal("running", instances[0].State.Name.Value);
     }
 
+    [Fact]
+    public async Task An_untracked_instance_survives_the_first_sweep_and_is_terminated_by_the_second_and_another_clusters_is_never_touched()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var builtiful = await StartAsync(clock);
+        var untracked = await RunInstanceAsync(_cluster);
+        var foreign = await RunInstanceAsync("staging-" + Guid.NewGuid().ToString("N")[..8]);
+        var reconciler = builtiful.App.Services.GetRequiredService<IGrainFactory>().GetGrain<Builtiful.Reconciliation.IReconcilerGrain>("Ec2");
+
+        var first = await reconciler.Sweep();
+        Assert.Contains(untracked, first.NewSuspects);
+        Assert.Equal("running", (await DescribeAsync(untracked)).State.Name.Value);
+
+        for (var sweep = 0; sweep < 2; sweep++)
+        {
+            clock.Advance(TimeSpan.FromMinutes(1));
+            await reconciler.Sweep();
+        }
+
+        Assert.Contains((await DescribeAsync(untracked)).State.Name.Value, new[] { "shutting-down", "terminated" });
+        Assert.Equal("running", (await DescribeAsync(foreign)).State.Name.Value);
+    }
+
+    /// <summary>An instance with this cluster's tag (or another's) and a lease that never existed, made behind Builtiful's back.</summary>
+    private async Task<string> RunInstanceAsync(string cluster) =>
+        (await _ec2.RunInstancesAsync(new RunInstancesRequest
+        {
+            ImageId = _moto.ImageId,
+            InstanceType = InstanceType.M7iLarge,
+            MinCount = 1,
+            MaxCount = 1,
+            SubnetId = _network.SubnetIds[0],
+            SecurityGroupIds = [_network.SecurityGroupId],
+            TagSpecifications = [new TagSpecification
+            {
+                ResourceType = ResourceType.Instance,
+                Tags = [new Tag(InstanceTags.Lease, Guid.NewGuid().ToString("N")), new Tag(InstanceTags.Cluster, cluster)],
+            }],
+        })).Reservation.Instances.Single().InstanceId;
+
     /// <summary>The README's command with the environment a user would set, as configuration keys.</summary>
     private Task<BuiltifulInstance> StartAsync(TimeProvider? clock = null, Action<WebApplicationBuilder>? configure = null)
     {
@@ -239,7 +279,9 @@ public sealed class Ec2EndToEndTests : IAsyncLifetime
             ["Compute:Ec2:SecurityGroupId"] = _network.SecurityGroupId,
             ["Compute:Ec2:Images:x64"] = _moto.ImageId,
             ["GitHub:Mode"] = "Simulated",
-            ["Leases:ClusterName"] = _cluster,
+            ["Compute:Ec2:ClusterName"] = _cluster,
+            // These tests run the all-in-one on in-memory state: the trial override, named as a user would set it.
+            ["Compute:Ec2:AllowEphemeralState"] = "true",
             ["Leases:CheckPeriod"] = "00:00:01",
             ["Leases:TerminationPollInterval"] = "00:00:01",
         };

@@ -238,5 +238,7 @@ public sealed class OperationsTests(OperationsTests.Host host) : IClassFixture<O
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("Simulated", report.GetProperty("provider").GetString());
         Assert.True(report.GetProperty("instancesExamined").GetInt32() >= 0);
+        Assert.Equal(JsonValueKind.Array, report.GetProperty("newSuspects").ValueKind);
+        Assert.True(report.GetProperty("instancesLive").GetInt32() >= report.GetProperty("instancesExamined").GetInt32());
     }
 }

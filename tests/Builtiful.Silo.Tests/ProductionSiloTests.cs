@@ -45,6 +45,47 @@ public sealed class ProductionSiloTests
     }
 
     [Fact]
+    public async Task EC2_without_its_own_cluster_name_is_refused_by_the_silo_process_naming_the_key()
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Builtiful.Silo.dll"));
+        start.ArgumentList.Add("--Compute:Provider=Ec2");
+        start.Environment.Remove("Compute__Ec2__ClusterName");
+
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains("Compute:Ec2:ClusterName is not set", await error + await output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task With_its_own_cluster_name_the_cluster_name_is_not_among_the_problems()
+    {
+        using var output = new StringWriter();
+
+        var exit = await BuiltifulCommands.RunAsync(["run", "--Compute:Provider=Ec2", "--Compute:Ec2:ClusterName=builtiful-production", "--ConnectionStrings:Builtiful="], output);
+
+        Assert.Equal(2, exit);
+        Assert.DoesNotContain("ClusterName", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("ConnectionStrings:Builtiful is not set", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_embedded_host_refuses_EC2_without_a_cluster_name_and_EC2_on_in_memory_state_without_the_override()
+    {
+        var noName = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => EmbeddedHost.Build(["--Compute:Provider=Ec2", "--Compute:Ec2:AllowEphemeralState=true"]));
+        Assert.Contains(noName.Failures, f => f.StartsWith("Compute:Ec2:ClusterName is not set", StringComparison.Ordinal));
+        Assert.DoesNotContain(noName.Failures, f => f.Contains("in-memory", StringComparison.Ordinal));
+
+        var ephemeral = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => EmbeddedHost.Build(["--Compute:Provider=Ec2", "--Compute:Ec2:ClusterName=trial"]));
+        Assert.Contains(ephemeral.Failures, f => f.Contains("Compute:Ec2:AllowEphemeralState=true", StringComparison.Ordinal) && f.Contains("in-memory", StringComparison.Ordinal));
+        Assert.DoesNotContain(ephemeral.Failures, f => f.Contains("ClusterName", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_simulated_cloud_is_refused_by_name()
     {
         using var output = new StringWriter();

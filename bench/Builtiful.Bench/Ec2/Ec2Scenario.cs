@@ -66,6 +66,8 @@ public static class Ec2Scenario
         {
             ["Compute:Provider"] = "Ec2",
             ["Compute:Ec2:Region"] = MotoServer.Region,
+            ["Compute:Ec2:ClusterName"] = "bench",
+            ["Compute:Ec2:AllowEphemeralState"] = "true",
             ["Compute:Ec2:ServiceUrl"] = moto.Url.ToString(),
             ["Compute:Ec2:SecurityGroupId"] = network.SecurityGroupId,
             ["Compute:Ec2:Images:x64"] = moto.ImageId,

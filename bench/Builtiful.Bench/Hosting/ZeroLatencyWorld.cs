@@ -18,6 +18,8 @@ public sealed class ZeroLatencyCloud(BenchProbe probe) : IComputeProvider
     // The catalogue's images are keyed by provider name; the bench stands in for the simulated one.
     public string Name => SimulatedComputeProvider.ProviderName;
 
+    public string ClusterName => SimulatedComputeProvider.DefaultClusterName;
+
     public Task<LaunchedInstance> LaunchAsync(LaunchRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);

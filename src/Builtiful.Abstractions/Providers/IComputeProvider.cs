@@ -8,6 +8,12 @@ public interface IComputeProvider
     /// <summary>Names the provider in machine-type images and on leases, e.g. <c>Simulated</c>, <c>Ec2</c>.</summary>
     string Name { get; }
 
+    /// <summary>
+    /// The value of the <see cref="InstanceTags.Cluster"/> tag on every VM this cluster launches, and the only instances
+    /// its reconciler may terminate; EC2 requires it set explicitly (<c>Compute:Ec2:ClusterName</c>).
+    /// </summary>
+    string ClusterName { get; }
+
     /// <summary>Launches one VM. Retrying with the same <see cref="LaunchRequest.ClientToken"/> must not launch a second.</summary>
     Task<LaunchedInstance> LaunchAsync(LaunchRequest request, CancellationToken cancellationToken);
 

@@ -16,10 +16,24 @@ public interface IReconcilerGrain : IGrainWithStringKey
     Task<SweepReport> Sweep();
 }
 
+/// <summary>
+/// One sweep: instances visited (of <see cref="InstancesLive"/> of this cluster), those terminated with their reasons,
+/// those first found unwanted this sweep (<see cref="NewSuspects"/>: terminated only if the next sweep agrees), and
+/// lease checks that failed (such instances are left alone this sweep).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("builtiful.sweep-report")]
 public sealed record SweepReport(
     [property: Id(0)] int InstancesExamined,
     [property: Id(1)] int Terminated,
     [property: Id(2)] IReadOnlyList<string> Reasons,
     [property: Id(3)] bool Truncated,
-    [property: Id(4)] int SlotsFreed = 0);
+    [property: Id(4)] int SlotsFreed = 0)
+{
+    [Id(5)] public int InstancesLive { get; init; }
+
+    [Id(6)] public IReadOnlyList<string> NewSuspects { get; init; } = [];
+
+    [Id(7)] public int Suspects { get; init; }
+
+    [Id(8)] public int ChecksFailed { get; init; }
+}

@@ -13,6 +13,18 @@ public sealed class Ec2Options
 {
     public const string Section = "Compute:Ec2";
 
+    /// <summary>
+    /// The value of the <c>builtiful:cluster</c> tag on every VM, and the only VMs the reconciler may terminate. Required,
+    /// with no default: two clusters (production and staging) in one account must never share it.
+    /// </summary>
+    public string ClusterName { get; set; } = "";
+
+    /// <summary>
+    /// Lets EC2 run on the embedded host's in-memory grain storage, for trials only: a restart forgets every lease, and
+    /// the reconciler then terminates the VMs those leases own (running jobs included).
+    /// </summary>
+    public bool AllowEphemeralState { get; set; }
+
     /// <summary>Names the first target in logs and error messages; defaults to the region.</summary>
     public string? Name { get; set; }
 

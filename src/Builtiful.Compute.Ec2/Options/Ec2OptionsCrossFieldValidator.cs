@@ -13,6 +13,11 @@ public sealed partial class Ec2OptionsCrossFieldValidator : IValidateOptions<Ec2
     {
         ArgumentNullException.ThrowIfNull(options);
         var problems = new List<string>();
+        if (Ec2HostRequirements.ClusterNameProblem(options.ClusterName) is { } clusterName)
+        {
+            problems.Add(clusterName);
+        }
+
         var targets = options.AllTargets();
         for (var i = 0; i < targets.Count; i++)
         {

@@ -47,10 +47,13 @@ public sealed record UsageResponse(
         v.QueueTimeP50?.TotalSeconds, v.QueueTimeAverage?.TotalSeconds, v.DurationAverage?.TotalSeconds, v.Conclusions);
 }
 
-public sealed record SweepResponse(string Provider, int InstancesExamined, int Terminated, IReadOnlyList<string> Reasons, bool Truncated)
+/// <summary>A sweep as operators see it; <c>newSuspects</c> are terminated only if the next sweep agrees.</summary>
+public sealed record SweepResponse(string Provider, int InstancesExamined, int Terminated, IReadOnlyList<string> Reasons, bool Truncated,
+    int InstancesLive, IReadOnlyList<string> NewSuspects, int Suspects, int ChecksFailed)
 {
     public static SweepResponse From(string provider, SweepReport report) =>
-        new(provider, report.InstancesExamined, report.Terminated, report.Reasons, report.Truncated);
+        new(provider, report.InstancesExamined, report.Terminated, report.Reasons, report.Truncated,
+            report.InstancesLive, report.NewSuspects, report.Suspects, report.ChecksFailed);
 }
 
 /// <summary>The limits to change; members left out keep their current value.</summary>

@@ -35,9 +35,6 @@ public sealed class LeaseOptions
     [SettingRange(typeof(TimeSpan), "00:00:00", MinimumIsExclusive = true)]
     public TimeSpan LaunchGiveUpAfter { get; set; } = TimeSpan.FromHours(24);
 
-    /// <summary>Tags every VM, so one cloud account can host several Builtiful clusters.</summary>
-    public string ClusterName { get; set; } = "builtiful";
-
     /// <summary>Upper bound for one provider or GitHub call made by a lease.</summary>
     public TimeSpan CallTimeout { get; set; } = TimeSpan.FromMinutes(2);
 }

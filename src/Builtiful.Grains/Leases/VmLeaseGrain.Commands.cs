@@ -90,7 +90,7 @@ public sealed partial class VmLeaseGrain
                     [InstanceTags.Installation] = Lease.InstallationId.ToString(CultureInfo.InvariantCulture),
                     [InstanceTags.Job] = Lease.LaunchedForJobId.ToString(CultureInfo.InvariantCulture),
                     [InstanceTags.ExpiresAt] = Lease.ExpiresAt.ToString("O"),
-                    [InstanceTags.Cluster] = Options.ClusterName,
+                    [InstanceTags.Cluster] = compute.ClusterName,
                 },
             }, timeout.Token);
 

@@ -12,6 +12,8 @@ public sealed class RemoteSimulatedCompute(HttpClient http) : IComputeProvider
 {
     public string Name => SimulatedComputeProvider.ProviderName;
 
+    public string ClusterName => SimulatedComputeProvider.DefaultClusterName;
+
     public async Task<LaunchedInstance> LaunchAsync(LaunchRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
