@@ -25,6 +25,7 @@ public sealed partial class AdmissionMachine
             var orphan = slot.ForJob is { } meantFor && meantFor.JobId != jobId ? meantFor : null;
             slot.BoundJobId = jobId;
             slot.ForJob = null;
+            ReleaseOvertaken(slot);
             if (own is { } mine && mine.Id != id)
             {
                 var inherits = orphan is not null && mine.Slot.CanTake(orphan.MachineType, orphan.Labels, orphan.Repository);
@@ -95,7 +96,7 @@ public sealed partial class AdmissionMachine
             return;
         }
 
-        turn.Commands.Add(new ReleaseLease(leaseId, "no queued job needs this VM any more", Surplus: true));
+        SendRelease(turn, leaseId, "no queued job needs this VM any more", surplus: true);
     }
 
     /// <summary>Frees ended leases' slots; a job still waiting for such a VM gets another, a bounded number of times.</summary>
@@ -183,8 +184,8 @@ public sealed partial class AdmissionMachine
         });
         if (refusal is not null)
         {
-            turn.Commands.Add(new TerminateLease(running.LeaseId,
-                $"its runner took job {running.JobId} of repository {repository ?? "(none named)"}, which the organisation's policy refuses: {refusal.Reason}"));
+            SendTermination(turn, running.LeaseId,
+                $"its runner took job {running.JobId} of repository {repository ?? "(none named)"}, which the organisation's policy refuses: {refusal.Reason}");
         }
     }
 
