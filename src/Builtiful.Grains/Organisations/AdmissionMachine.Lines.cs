@@ -74,7 +74,11 @@ public sealed partial class AdmissionMachine
             turn.Commands.Add(new RefuseJob(waiting.JobId, RejectionCode.Expired, $"the job waited in line since {waiting.QueuedAt:O}: {lifetime}"));
         }
 
-        org.WaitingLine.RemoveAll(w => now - w.QueuedAt >= options.QueuedJobLifetime);
+        if (org.WaitingLine.RemoveAll(w => now - w.QueuedAt >= options.QueuedJobLifetime) > 0)
+        {
+            // Rare and on the tick: the index sees the shorter line and rebuilds on its next use.
+            org.Index = null;
+        }
         var gone = new HashSet<long>();
         foreach (var parked in org.ParkedLine)
         {
@@ -150,6 +154,7 @@ public sealed partial class AdmissionMachine
             case OrganisationStatus.Deleted:
                 // The deletion keeps no job waiting; every VM goes, bound or not.
                 org.WaitingLine.Clear();
+                org.Index = null;
                 foreach (var leaseId in org.Leases.Keys)
                 {
                     SendTermination(turn, leaseId, "the installation was deleted");

@@ -20,6 +20,10 @@ public sealed record OrganisationState
     [Id(11)] public RepositoryPolicy? RepositoryPolicy { get; set; }
     /// <summary>Jobs of a not-yet-created installation, oldest first; bounded by <c>Organisations:ParkedJobLimit</c>.</summary>
     [Id(12)] public List<ParkedJob> ParkedLine { get; set; } = [];
+
+    /// <summary>Lookups by job over <see cref="Leases"/> and <see cref="WaitingLine"/>; not stored, rebuilt after a load.</summary>
+    [field: NonSerialized]
+    internal AdmissionIndex? Index { get; set; }
 }
 
 /// <summary>A job whose <c>queued</c> arrived before its installation's <c>installation.created</c>.</summary>
