@@ -97,7 +97,7 @@ internal static class BenchRun
         var postgres = options.Runs("pg") || options.Runs("pgstorage") ? new PostgresServer() : null;
         try
         {
-            var wantHost = options.Runs("ingest") || options.Runs("lifecycle") || options.Runs("memory") || options.Runs("pg");
+            var wantHost = options.Runs("ingest") || options.Runs("lifecycle") || options.Runs("memory") || options.Runs("burst") || options.Runs("pg");
             if (options.HostReadyToRun && wantHost)
             {
                 Console.Write($"  {"host: ReadyToRun publish (redone when changed)",-52}");
@@ -183,6 +183,16 @@ internal static class BenchRun
                             });
                         }
                     }
+                }
+
+                foreach (var leases in new[] { 20, 2_000 })
+                {
+                    await Step("burst", $"burst: queued deliveries into one installation with {leases:N0} live leases", async () =>
+                    {
+                        var burst = await BurstScenario.RunAsync(hostBuild, deliveries, options.Connections, leases, options.Quick ? 2_000 : 10_000);
+                        details[$"burst_{leases}"] = burst;
+                        results[$"burst_cpu_us_per_queued_delivery_{leases}"] = burst["host_cpu_us_per_queued_delivery"]?.DeepClone();
+                    });
                 }
 
                 // The PostgreSQL host warms up under load while EC2 runs (its figures are counts and a bucket's rate).

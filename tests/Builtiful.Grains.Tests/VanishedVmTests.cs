@@ -27,8 +27,12 @@ public sealed class VanishedVmTests(LifecycleCluster world) : IClassFixture<Life
         Assert.Contains("while the lease was idle", ended.EndReason, StringComparison.Ordinal);
         var organisation = await Eventually.Until(() => world.Organisation(installationId).GetView(), o => o.LiveLeases == 1 && !o.LeaseIds.Contains(leaseId), "the job gets a new VM");
         var next = Assert.Single(organisation.LeaseIds);
-        Assert.Equal(jobId, (await world.Lease(next).GetView())!.LaunchedForJobId);
-        Assert.Contains(world.Compute.Vms, v => v.LeaseId == next && v.State != InstanceState.Terminated);
+
+        // The slot is stored before its lease is ordered: the view can show it a moment before the lease exists.
+        var lease = await Eventually.Until(() => world.Lease(next).GetView(), v => v is not null, $"lease {next} is stored");
+        Assert.Equal(jobId, lease!.LaunchedForJobId);
+        await Eventually.Until(() => Task.FromResult(world.Compute.Vms.Any(v => v.LeaseId == next && v.State != InstanceState.Terminated)), found => found,
+            $"lease {next} launches a VM");
     }
 
     [Fact]

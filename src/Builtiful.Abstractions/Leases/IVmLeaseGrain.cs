@@ -38,6 +38,17 @@ public interface IVmLeaseGrain : IGrainWithGuidKey
     Task Terminate(string reason);
 
     /// <summary>
+    /// <see cref="Release"/> sent one way: the organisation never waits on the cloud or GitHub; the lease reports back
+    /// through the organisation's <c>LeaseEnded</c>, and the organisation's tick sends it again if it was lost.
+    /// </summary>
+    [OneWay, Alias("order-release")]
+    Task OrderRelease(string reason);
+
+    /// <summary><see cref="Terminate"/> sent one way, reported back and re-sent like <see cref="OrderRelease"/>.</summary>
+    [OneWay, Alias("order-termination")]
+    Task OrderTermination(string reason);
+
+    /// <summary>
     /// The organisation's reminder tick: enforces the boot deadline and maximum lifetime, retries a pending launch,
     /// release or termination. An ended lease sends its one-way "lease ended" again, which repairs a lost one.
     /// </summary>

@@ -67,6 +67,10 @@ public sealed partial class VmLeaseGrain(
 
     public Task Terminate(string reason) => Run(new TerminationOrdered(reason));
 
+    public Task OrderRelease(string reason) => Run(new Released(reason));
+
+    public Task OrderTermination(string reason) => Run(new TerminationOrdered(reason));
+
     public Task<LeaseView?> GetView() => Task.FromResult(Lease.Known
         ? new LeaseView
         {

@@ -57,10 +57,14 @@ public abstract record AdmissionCommand;
 /// <summary>Requests the lease (again, when <paramref name="Repair"/>); its slot is already stored.</summary>
 public sealed record OrderLease(Guid LeaseId, MachineType MachineType, PendingJob Job, bool Repair = false) : AdmissionCommand;
 
-/// <summary>Releases a VM no job needs (a surplus VM, or an unbound one of a suspended installation).</summary>
-public sealed record ReleaseLease(Guid LeaseId, string Reason, bool Surplus = false) : AdmissionCommand;
+/// <summary>
+/// Releases a VM no job needs (a surplus VM, or an unbound one of a suspended installation), sent one way: the slot is
+/// marked first and freed when the lease reports its end. <paramref name="Resend"/>: the tick repeats an overdue order.
+/// </summary>
+public sealed record ReleaseLease(Guid LeaseId, string Reason, bool Surplus = false, bool Resend = false) : AdmissionCommand;
 
-public sealed record TerminateLease(Guid LeaseId, string Reason) : AdmissionCommand;
+/// <summary>Destroys a VM whatever it does, sent one way like <see cref="ReleaseLease"/>.</summary>
+public sealed record TerminateLease(Guid LeaseId, string Reason, bool Resend = false) : AdmissionCommand;
 
 /// <summary>The job gets no VM (expired, unknown installation, a parked job refused once its installation is known).</summary>
 public sealed record RefuseJob(long JobId, RejectionCode Code, string Reason) : AdmissionCommand;

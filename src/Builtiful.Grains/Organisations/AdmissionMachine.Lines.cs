@@ -74,7 +74,11 @@ public sealed partial class AdmissionMachine
             turn.Commands.Add(new RefuseJob(waiting.JobId, RejectionCode.Expired, $"the job waited in line since {waiting.QueuedAt:O}: {lifetime}"));
         }
 
-        org.WaitingLine.RemoveAll(w => now - w.QueuedAt >= options.QueuedJobLifetime);
+        if (org.WaitingLine.RemoveAll(w => now - w.QueuedAt >= options.QueuedJobLifetime) > 0)
+        {
+            // Rare and on the tick: the index sees the shorter line and rebuilds on its next use.
+            org.Index = null;
+        }
         var gone = new HashSet<long>();
         foreach (var parked in org.ParkedLine)
         {
@@ -113,6 +117,7 @@ public sealed partial class AdmissionMachine
             return;
         }
 
+        ResendOverdue(turn);
         turn.Commands.Add(new CheckLeases());
     }
 
@@ -149,7 +154,12 @@ public sealed partial class AdmissionMachine
             case OrganisationStatus.Deleted:
                 // The deletion keeps no job waiting; every VM goes, bound or not.
                 org.WaitingLine.Clear();
-                turn.Commands.AddRange(org.Leases.Keys.Select(id => new TerminateLease(id, "the installation was deleted")));
+                org.Index = null;
+                foreach (var leaseId in org.Leases.Keys)
+                {
+                    SendTermination(turn, leaseId, "the installation was deleted");
+                }
+
                 break;
             case OrganisationStatus.Suspended when before != OrganisationStatus.Suspended:
                 ReleaseUnbound(turn, "the installation was suspended");
@@ -162,8 +172,13 @@ public sealed partial class AdmissionMachine
         AdmitParked(turn);
     }
 
-    private static void ReleaseUnbound(Turn turn, string reason) =>
-        turn.Commands.AddRange(turn.State.Leases.Where(kv => kv.Value.BoundJobId is null).Select(kv => new ReleaseLease(kv.Key, reason)));
+    private static void ReleaseUnbound(Turn turn, string reason)
+    {
+        foreach (var leaseId in turn.State.Leases.Where(kv => kv.Value.BoundJobId is null).Select(kv => kv.Key).ToList())
+        {
+            SendRelease(turn, leaseId, reason);
+        }
+    }
 
     private static void Repositories(Turn turn, RepositoriesChange change)
     {

@@ -11,6 +11,7 @@ public sealed partial class AdmissionMachine
         var org = turn.State;
         turn.Changed |= ForgetQueued(org, jobId);
         var own = FindLeaseFor(org, jobId);
+        var index = AdmissionIndex.Of(org);
         (Guid Id, LeaseSlot Slot)? surplus = null;
         if (leaseId is { } id && org.Leases.TryGetValue(id, out var slot))
         {
@@ -25,10 +26,13 @@ public sealed partial class AdmissionMachine
             var orphan = slot.ForJob is { } meantFor && meantFor.JobId != jobId ? meantFor : null;
             slot.BoundJobId = jobId;
             slot.ForJob = null;
+            ReleaseOvertaken(slot);
+            index.Slotted(id, slot);
             if (own is { } mine && mine.Id != id)
             {
                 var inherits = orphan is not null && mine.Slot.CanTake(orphan.MachineType, orphan.Labels, orphan.Repository);
                 mine.Slot.ForJob = inherits ? orphan : null;
+                index.Slotted(mine.Id, mine.Slot);
                 orphan = inherits ? null : orphan;
                 surplus = inherits ? null : mine;
             }
@@ -41,6 +45,7 @@ public sealed partial class AdmissionMachine
                     JobId = orphan.JobId, MachineType = slot.MachineType, Labels = orphan.Labels, QueuedAt = orphan.QueuedAt,
                     Repository = orphan.Repository, Attempts = orphan.Attempts - 1,
                 });
+                index.Lined(orphan.JobId);
             }
 
             turn.Changed = true;
@@ -50,6 +55,7 @@ public sealed partial class AdmissionMachine
         {
             // Started on a runner that is not one of ours: the VM launched for it has no job left.
             mine.Slot.ForJob = null;
+            index.Slotted(mine.Id, mine.Slot);
             surplus = mine;
             turn.Changed = true;
         }
@@ -66,6 +72,7 @@ public sealed partial class AdmissionMachine
         if (FindLeaseFor(org, jobId) is { } own)
         {
             own.Slot.ForJob = null;
+            AdmissionIndex.Of(org).Slotted(own.Id, own.Slot);
             surplus = own;
             turn.Changed = true;
         }
@@ -89,19 +96,23 @@ public sealed partial class AdmissionMachine
         var heir = org.WaitingLine.FindIndex(w => slot.CanTake(w.MachineType.Label, w.Labels, w.Repository));
         if (heir >= 0)
         {
+            var index = AdmissionIndex.Of(org);
             slot.ForJob = org.WaitingLine[heir].ToPending();
             org.WaitingLine.RemoveAt(heir);
+            index.Unlined(slot.ForJob.JobId);
+            index.Slotted(leaseId, slot);
             turn.Changed = true;
             return;
         }
 
-        turn.Commands.Add(new ReleaseLease(leaseId, "no queued job needs this VM any more", Surplus: true));
+        SendRelease(turn, leaseId, "no queued job needs this VM any more", surplus: true);
     }
 
     /// <summary>Frees ended leases' slots; a job still waiting for such a VM gets another, a bounded number of times.</summary>
     private void Gone(Turn turn, IReadOnlyList<GoneLease> ended)
     {
         var org = turn.State;
+        var index = AdmissionIndex.Of(org);
         foreach (var (leaseId, lease) in ended)
         {
             if (!org.Leases.Remove(leaseId, out var slot))
@@ -109,6 +120,7 @@ public sealed partial class AdmissionMachine
                 continue;
             }
 
+            index.Unslotted(leaseId);
             turn.Changed = true;
             if (slot.ForJob is not { } pending || slot.BoundJobId is not null || org.Status != OrganisationStatus.Active)
             {
@@ -124,6 +136,7 @@ public sealed partial class AdmissionMachine
                     JobId = pending.JobId, MachineType = slot.MachineType, Labels = pending.Labels, QueuedAt = pending.QueuedAt,
                     Repository = pending.Repository, Attempts = pending.Attempts,
                 });
+                index.Lined(pending.JobId);
             }
             else
             {
@@ -152,7 +165,9 @@ public sealed partial class AdmissionMachine
             return;
         }
 
+        var index = AdmissionIndex.Of(turn.State);
         turn.State.Leases.Remove(leaseId);
+        index.Unslotted(leaseId);
         turn.Changed = true;
         AdmitWaiting(turn);
     }
@@ -183,8 +198,8 @@ public sealed partial class AdmissionMachine
         });
         if (refusal is not null)
         {
-            turn.Commands.Add(new TerminateLease(running.LeaseId,
-                $"its runner took job {running.JobId} of repository {repository ?? "(none named)"}, which the organisation's policy refuses: {refusal.Reason}"));
+            SendTermination(turn, running.LeaseId,
+                $"its runner took job {running.JobId} of repository {repository ?? "(none named)"}, which the organisation's policy refuses: {refusal.Reason}");
         }
     }
 
@@ -200,20 +215,15 @@ public sealed partial class AdmissionMachine
         }
     }
 
-    private static (Guid Id, LeaseSlot Slot)? FindLeaseFor(OrganisationState org, long jobId)
-    {
-        foreach (var (id, slot) in org.Leases)
-        {
-            if (slot.BoundJobId is null && slot.ForJob?.JobId == jobId)
-            {
-                return (id, slot);
-            }
-        }
-
-        return null;
-    }
+    private static (Guid Id, LeaseSlot Slot)? FindLeaseFor(OrganisationState org, long jobId) =>
+        AdmissionIndex.Of(org).LeaseOf(jobId) is { Slot: { BoundJobId: null } slot } held && slot.ForJob?.JobId == jobId ? held : null;
 
     /// <summary>The job left GitHub's queue (started or finished): it no longer waits in either line.</summary>
-    private static bool ForgetQueued(OrganisationState org, long jobId) =>
-        (org.WaitingLine.RemoveAll(w => w.JobId == jobId) + org.ParkedLine.RemoveAll(p => p.Request.JobId == jobId)) > 0;
+    private static bool ForgetQueued(OrganisationState org, long jobId)
+    {
+        var index = AdmissionIndex.Of(org);
+        var waited = index.IsWaiting(jobId) && org.WaitingLine.RemoveAll(w => w.JobId == jobId) > 0;
+        index.Unlined(jobId);
+        return (org.ParkedLine.Count > 0 && org.ParkedLine.RemoveAll(p => p.Request.JobId == jobId) > 0) | waited;
+    }
 }

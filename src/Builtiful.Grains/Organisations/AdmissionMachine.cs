@@ -118,7 +118,10 @@ public sealed partial class AdmissionMachine(long installationId, OrganisationOp
             return new Admission(AdmissionKind.Started, LeaseId: StartLease(turn, waiting));
         }
 
+        // The index is fetched before each change it follows: fetched after, its counts would disagree and it would rebuild.
+        var index = AdmissionIndex.Of(org);
         org.WaitingLine.Add(waiting);
+        index.Lined(waiting.JobId);
         turn.Changed = true;
         turn.Commands.Add(new Drive());
         return new Admission(AdmissionKind.Waiting, Position: org.WaitingLine.Count);
@@ -151,23 +154,16 @@ public sealed partial class AdmissionMachine(long installationId, OrganisationOp
         return RepositoryRefusal(org, request);
     }
 
+    /// <summary>By index, not by scanning: only a redelivery of a waiting job looks for its place in line.</summary>
     private static Admission? FindDuplicate(OrganisationState org, long jobId)
     {
-        var waitingIndex = org.WaitingLine.FindIndex(w => w.JobId == jobId);
-        if (waitingIndex >= 0)
+        var index = AdmissionIndex.Of(org);
+        if (index.IsWaiting(jobId))
         {
-            return new Admission(AdmissionKind.Duplicate, Position: waitingIndex + 1);
+            return new Admission(AdmissionKind.Duplicate, Position: org.WaitingLine.FindIndex(w => w.JobId == jobId) + 1);
         }
 
-        foreach (var (leaseId, slot) in org.Leases)
-        {
-            if (slot.BoundJobId == jobId || (slot.ForJob is { } pending && pending.JobId == jobId))
-            {
-                return new Admission(AdmissionKind.Duplicate, LeaseId: leaseId);
-            }
-        }
-
-        return null;
+        return index.LeaseOf(jobId) is { } held ? new Admission(AdmissionKind.Duplicate, LeaseId: held.Id) : null;
     }
 
     /// <summary>The allow-list first (it names the repository), then the public-repository opt-in; null when both allow the job.</summary>
@@ -196,10 +192,13 @@ public sealed partial class AdmissionMachine(long installationId, OrganisationOp
     private Guid StartLease(Turn turn, WaitingJob job)
     {
         var leaseId = _newLeaseId();
-        turn.State.Leases[leaseId] = new LeaseSlot
+        var slot = new LeaseSlot
         {
             MachineType = job.MachineType, ForJob = job.ToPending(), RunnerLabels = [.. job.Labels], RunnerRepository = job.Repository,
         };
+        var index = AdmissionIndex.Of(turn.State);
+        turn.State.Leases[leaseId] = slot;
+        index.Slotted(leaseId, slot);
         turn.Changed = true;
         turn.Commands.Add(new OrderLease(leaseId, job.MachineType, job.ToPending()));
         return leaseId;
@@ -213,7 +212,9 @@ public sealed partial class AdmissionMachine(long installationId, OrganisationOp
             && org.Leases.Count < LimitsOf(org).MaxConcurrentVms)
         {
             var next = org.WaitingLine[0];
+            var index = AdmissionIndex.Of(org);
             org.WaitingLine.RemoveAt(0);
+            index.Unlined(next.JobId);
             StartLease(turn, next);
         }
     }

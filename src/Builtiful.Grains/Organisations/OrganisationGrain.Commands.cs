@@ -47,16 +47,17 @@ public sealed partial class OrganisationGrain
                 LogLeaseOrdered(logger, InstallationId, order.LeaseId, order.Job.JobId, order.MachineType.Label);
                 break;
             case ReleaseLease release:
-                var outcome = await Lease(release.LeaseId).Release(release.Reason);
-                if (release.Surplus)
+                // One way: the lease talks to GitHub and the cloud in its own turns and reports back through LeaseEnded.
+                await Lease(release.LeaseId).OrderRelease(release.Reason);
+                if (release.Surplus || release.Resend)
                 {
-                    LogSurplus(logger, InstallationId, release.LeaseId, outcome);
+                    LogReleaseSent(logger, InstallationId, release.LeaseId, release.Resend, release.Reason);
                 }
 
                 break;
             case TerminateLease terminate:
-                LogTerminating(logger, InstallationId, terminate.LeaseId, terminate.Reason);
-                await Lease(terminate.LeaseId).Terminate(terminate.Reason);
+                LogTerminating(logger, InstallationId, terminate.LeaseId, terminate.Resend, terminate.Reason);
+                await Lease(terminate.LeaseId).OrderTermination(terminate.Reason);
                 break;
             case RefuseJob refuse:
                 LogDropped(logger, InstallationId, refuse.JobId, refuse.Code.ToWire(), refuse.Reason);
@@ -138,11 +139,11 @@ public sealed partial class OrganisationGrain
     [LoggerMessage(Level = LogLevel.Information, Message = "Installation {InstallationId}: lease {LeaseId} ordered for job {JobId} on {MachineType}")]
     private static partial void LogLeaseOrdered(ILogger logger, long installationId, Guid leaseId, long jobId, string machineType);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Installation {InstallationId}: surplus lease {LeaseId} released: {Outcome}")]
-    private static partial void LogSurplus(ILogger logger, long installationId, Guid leaseId, ReleaseOutcome outcome);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Installation {InstallationId}: release of lease {LeaseId} sent (again: {Resend}): {Reason}")]
+    private static partial void LogReleaseSent(ILogger logger, long installationId, Guid leaseId, bool resend, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Installation {InstallationId}: lease {LeaseId} is terminated: {Reason}")]
-    private static partial void LogTerminating(ILogger logger, long installationId, Guid leaseId, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Installation {InstallationId}: termination of lease {LeaseId} sent (again: {Resend}): {Reason}")]
+    private static partial void LogTerminating(ILogger logger, long installationId, Guid leaseId, bool resend, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Installation {InstallationId}: job {JobId} gets no VM ({Code}): {Reason}")]
     private static partial void LogDropped(ILogger logger, long installationId, long jobId, string code, string reason);

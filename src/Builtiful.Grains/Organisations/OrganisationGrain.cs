@@ -86,12 +86,8 @@ public sealed partial class OrganisationGrain(
     public async Task<Admission> RequestRunner(RunnerRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (Machine.WouldWait(Org, request))
-        {
-            // Jobs whose VMs ended unnoticed go back to the head of the line: they come before this one.
-            await ForgetEndedLeasesAsync();
-        }
 
+        // No sweep of the leases here: each lease reports its end, and the tick's checks repeat a lost report.
         var decision = await ApplyAsync(new JobQueued(request));
         var admission = decision.Reply!;
         if (admission.Kind == AdmissionKind.Parked)

@@ -32,6 +32,9 @@ public sealed class OrganisationOptions
     /// <summary>GitHub cancels a job queued this long: a job still without a VM by then is dropped from the line.</summary>
     public TimeSpan QueuedJobLifetime { get; set; } = TimeSpan.FromHours(24);
 
+    /// <summary>A release or termination order its lease has not reported back on after this long is sent again (it may have been lost with a silo).</summary>
+    public TimeSpan ReleaseResendAfter { get; set; } = TimeSpan.FromMinutes(5);
+
     public OrganisationLimits ToLimits() => new()
     {
         MaxConcurrentVms = MaxConcurrentVms,

@@ -20,6 +20,10 @@ public sealed record OrganisationState
     [Id(11)] public RepositoryPolicy? RepositoryPolicy { get; set; }
     /// <summary>Jobs of a not-yet-created installation, oldest first; bounded by <c>Organisations:ParkedJobLimit</c>.</summary>
     [Id(12)] public List<ParkedJob> ParkedLine { get; set; } = [];
+
+    /// <summary>Lookups by job over <see cref="Leases"/> and <see cref="WaitingLine"/>; not stored, rebuilt after a load.</summary>
+    [field: NonSerialized]
+    internal AdmissionIndex? Index { get; set; }
 }
 
 /// <summary>A job whose <c>queued</c> arrived before its installation's <c>installation.created</c>.</summary>
@@ -49,6 +53,8 @@ public sealed record LeaseSlot
     [Id(3)] public List<string> RunnerLabels { get; set; } = [];
     /// <summary>The repository (<c>owner/name</c>) the VM's runner is registered on; GitHub gives it only that repository's jobs.</summary>
     [Id(4)] public string? RunnerRepository { get; set; }
+    /// <summary>A release or termination sent one way and not yet reported back; the tick sends it again when it is overdue.</summary>
+    [Id(5)] public SlotRelease? Release { get; set; }
 
     /// <summary>Whether GitHub would give this VM's runner the job: same repository, and every label of the job among the runner's.</summary>
     public bool CanTake(string machineType, IReadOnlyList<string> labels, string? repository) =>
@@ -56,6 +62,16 @@ public sealed record LeaseSlot
         && string.Equals(RunnerRepository, repository, StringComparison.OrdinalIgnoreCase)
         && MachineType.Label.Equals(machineType, StringComparison.OrdinalIgnoreCase)
         && labels.All(l => l.Equals(SelfHosted, StringComparison.OrdinalIgnoreCase) || RunnerLabels.Contains(l, StringComparer.OrdinalIgnoreCase));
+}
+
+/// <summary>What the organisation ordered of a slot's lease, and when it last sent it.</summary>
+[GenerateSerializer, Immutable, Alias("builtiful.slot-release")]
+public sealed record SlotRelease
+{
+    [Id(0)] public required string Reason { get; init; }
+    [Id(1)] public required DateTimeOffset SentAt { get; init; }
+    /// <summary>A termination (whatever the VM does) rather than a release (a runner that took a job keeps its VM).</summary>
+    [Id(2)] public bool Termination { get; init; }
 }
 
 [GenerateSerializer, Alias("builtiful.waiting-job")]
