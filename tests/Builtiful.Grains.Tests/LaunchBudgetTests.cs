@@ -44,6 +44,7 @@ public abstract class BudgetCluster : IAsyncLifetime
         {
             ["Compute:Provider"] = "Ec2",
             ["Compute:Ec2:Region"] = MotoServer.Region,
+            ["Compute:Ec2:ClusterName"] = "builtiful-launch-budget",
             ["Compute:Ec2:ServiceUrl"] = Moto.Url.ToString(),
             ["Compute:Ec2:SecurityGroupId"] = Moto.SecurityGroupId,
             ["Compute:Ec2:Images:x64"] = Moto.ImageId,

@@ -31,6 +31,8 @@ public sealed class JobLifecycleTests
         await using var world = await World.StartAsync();
         var waiting = await world.GitHub.QueueJobAsync(new JobSpec { Repository = "acme/widgets", Labels = ["linux"], Environment = "production" });
         var queued = await world.QueueAsync("acme/widgets", "linux");
+        // Both first deliveries land before the day passes; one still in flight would time out on the world's clock.
+        await world.GitHub.WhenDeliveredAsync().Bounded();
         world.Clock.Advance(TimeSpan.FromHours(23) + TimeSpan.FromMinutes(58));
         Assert.Equal(SimulatedJobStatus.Queued, world.Job(queued).Status);
 

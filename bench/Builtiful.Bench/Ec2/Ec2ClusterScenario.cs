@@ -34,6 +34,7 @@ public static class Ec2ClusterScenario
             {
                 ["Compute:Provider"] = "Ec2",
                 ["Compute:Ec2:Region"] = MotoServer.Region,
+                ["Compute:Ec2:ClusterName"] = "builtiful-bench",
                 ["Compute:Ec2:ServiceUrl"] = moto.Url.ToString(),
                 ["Compute:Ec2:SecurityGroupId"] = moto.SecurityGroupId,
                 ["Compute:Ec2:Images:x64"] = moto.ImageId,
