@@ -27,6 +27,7 @@ public static class BuiltifulServices
             .Validate(o => o.CheckPeriod >= TimeSpan.FromSeconds(1), "Leases:CheckPeriod must be at least one second")
             .Validate(o => o.LaunchAttempts >= 1, "Leases:LaunchAttempts must be at least 1")
             .ValidateOnStart();
+        services.AddOptions<ClaimOptions>().Bind(configuration.GetSection(ClaimOptions.Section));
         services.AddOptions<OrganisationOptions>().Bind(configuration.GetSection(OrganisationOptions.Section))
             .Validate(o => o.MaxConcurrentVms >= 1, "Organisations:MaxConcurrentVms must be at least 1")
             .ValidateOnStart();

@@ -38,5 +38,7 @@ public sealed record LeaseState
     [Id(23)] public long RunnerGroupId { get; set; } = 1;
     /// <summary>Failed because the launch was refused for good, not because transient errors used up the attempts.</summary>
     [Id(24)] public bool Refused { get; set; }
+    /// <summary>When the VM claimed its runner config; a lease is claimed once.</summary>
+    [Id(26)] public DateTimeOffset? ClaimedAt { get; set; }
     // [Id(25)] is retired (DrivenByOrganisation, never shipped): never reuse it.
 }
