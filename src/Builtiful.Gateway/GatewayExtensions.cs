@@ -29,6 +29,8 @@ public static class GatewayExtensions
         builder.Services.AddOptions<GatewayOptions>().Bind(builder.Configuration.GetSection(GatewayOptions.Section));
         builder.Services.AddOptions<AdminOptions>().Bind(builder.Configuration.GetSection(AdminOptions.Section));
         builder.Services.AddSingleton<GatewayGrains>();
+        builder.Services.AddOptions<Claims.RunnerClaimOptions>().Bind(builder.Configuration.GetSection(Claims.RunnerClaimOptions.Section));
+        builder.Services.AddSingleton<Claims.IdentityDocuments>();
         builder.Services.AddScoped<BuiltifulWebhookProcessor>();
         builder.Services.AddProblemDetails();
         builder.AddBuiltifulOperations();
@@ -43,6 +45,7 @@ public static class GatewayExtensions
         app.UseBuiltifulSecurity();
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" }));
         app.MapGitHubWebhookEndpoint();
+        Claims.ClaimEndpoint.MapRunnerClaims(app);
         app.MapAdminApiV1();
         app.MapBuiltifulOperations();
         app.MapLoginPage();

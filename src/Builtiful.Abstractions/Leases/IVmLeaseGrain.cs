@@ -64,6 +64,14 @@ public interface IVmLeaseGrain : IGrainWithGuidKey
     [Alias("vm-gone")]
     Task VmGone(string instanceId, Providers.InstanceState observed);
 
+    /// <summary>
+    /// A booted VM asks for its runner config (the gateway verified its instance identity document). The config is
+    /// minted at this moment and returned once; a second claim, or the right token from another instance, is refused
+    /// and terminates the lease's VM.
+    /// </summary>
+    [Alias("claim")]
+    Task<ClaimAnswer> Claim(ClaimRequest request);
+
     /// <summary>Retention: a lease whose VM is gone forgets its jobs, labels and repository; a live lease is kept.</summary>
     [Alias("forget")]
     Task<Jobs.RetentionOutcome> Forget();

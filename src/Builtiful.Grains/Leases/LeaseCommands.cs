@@ -12,10 +12,13 @@ public sealed record ScheduleLaunch(TimeSpan Delay) : LeaseCommand;
 public sealed record CancelLaunch : LeaseCommand;
 
 /// <summary>
-/// Mints the runner's just-in-time config and launches the VM with the attempt's idempotency token; first adopts a VM an
-/// earlier attempt made when <paramref name="LookForEarlier"/>. The config is a credential: it lives only in this call.
+/// Launches the VM with the attempt's idempotency token and claim token (no runner config: the VM claims it after boot);
+/// first adopts a VM an earlier attempt made when <paramref name="LookForEarlier"/>.
 /// </summary>
 public sealed record LaunchVm(int Attempt, bool LookForEarlier) : LeaseCommand;
+
+/// <summary>Mints the runner's just-in-time config for a granted claim; the config goes back to the claiming VM only.</summary>
+public sealed record MintRunnerConfig : LeaseCommand;
 
 /// <summary>Terminates every other VM tagged with the lease: an earlier attempt whose answer was lost may have made one.</summary>
 public sealed record TerminateStrays(string Keep) : LeaseCommand;

@@ -69,6 +69,17 @@ public sealed record CleanupFailed(string Error) : LeaseEvent;
 /// <summary>Retention: the ended lease forgets what tied it to a job and a repository.</summary>
 public sealed record Forgotten : LeaseEvent;
 
+/// <summary>
+/// A VM with a verified identity document claims its runner config. <paramref name="TokenMatches"/>: the grain found
+/// the token to be one of this lease's; <paramref name="LaunchPending"/>: this activation has a launch scheduled.
+/// </summary>
+public sealed record ClaimRequested(string InstanceId, bool TokenMatches, bool LaunchPending) : LeaseEvent;
+
+/// <summary>The claim's runner config was minted (the config itself stays in the grain's call, never in an event).</summary>
+public sealed record RunnerConfigMinted : LeaseEvent;
+
+public sealed record RunnerConfigMintFailed(string Error) : LeaseEvent;
+
 /// <summary>Why the runner's registration is removed, which decides what its answer leads to.</summary>
 public enum RunnerRemovalPurpose
 {

@@ -84,6 +84,9 @@ public sealed class LeaseMachine(LeaseOptions options)
             case Forgotten:
                 step.Answer = Jobs.RetentionOutcome.Absent;
                 break;
+            case ClaimRequested:
+                step.Answer = ClaimOutcome.UnknownLease;
+                break;
         }
     }
 
@@ -136,6 +139,9 @@ public sealed class LeaseMachine(LeaseOptions options)
                 break;
             case Forgotten:
                 Forget(step);
+                break;
+            case ClaimRequested claim:
+                step.Answer = claim.TokenMatches ? ClaimOutcome.LeaseOver : ClaimOutcome.WrongToken;
                 break;
         }
     }
@@ -229,6 +235,59 @@ public sealed class LeaseMachine(LeaseOptions options)
             case Forgotten:
                 step.Answer = Jobs.RetentionOutcome.Kept;
                 break;
+            case ClaimRequested claim:
+                Claim(step, claim);
+                break;
+            case RunnerConfigMinted when lease.Phase < LeasePhase.Terminating && lease.ClaimedAt is null:
+                lease.ClaimedAt = step.Now;
+                lease.Phase = lease.Phase == LeasePhase.Booting ? LeasePhase.Idle : lease.Phase;
+                step.Answer = ClaimOutcome.Granted;
+                break;
+            case RunnerConfigMintFailed failed when lease.Phase < LeasePhase.Terminating:
+                lease.LastError = $"could not mint the claimed runner config: {failed.Error}";
+                step.Answer = ClaimOutcome.NotYet;
+                break;
+        }
+    }
+
+    /// <summary>
+    /// A VM's claim. A wrong token changes nothing (anyone who knows a lease id could send one); the right token from
+    /// another instance, or a second claim, means the token leaked: the VM goes. The config is minted only on a first,
+    /// matching claim from the lease's own instance.
+    /// </summary>
+    private static void Claim(Step step, ClaimRequested claim)
+    {
+        var lease = step.Lease;
+        if (!claim.TokenMatches)
+        {
+            step.Answer = ClaimOutcome.WrongToken;
+        }
+        else if (lease.Phase >= LeasePhase.Terminating)
+        {
+            step.Answer = ClaimOutcome.LeaseOver;
+        }
+        else if (lease.InstanceId is null)
+        {
+            // The launch answer is late or lost: the resumed launch adopts the tagged VM, and the VM asks again.
+            step.Answer = ClaimOutcome.NotYet;
+            if (!claim.LaunchPending)
+            {
+                step.Commands.Add(new ScheduleLaunch(TimeSpan.Zero));
+            }
+        }
+        else if (!string.Equals(lease.InstanceId, claim.InstanceId, StringComparison.Ordinal))
+        {
+            step.Answer = ClaimOutcome.WrongInstance;
+            BeginTermination(step, $"instance {claim.InstanceId} claimed the runner config of this lease's VM {lease.InstanceId} with its token");
+        }
+        else if (lease.ClaimedAt is { } claimedAt)
+        {
+            step.Answer = ClaimOutcome.AlreadyClaimed;
+            BeginTermination(step, $"a second claim for the runner config (first claimed at {claimedAt:O})");
+        }
+        else
+        {
+            step.Commands.Add(new MintRunnerConfig());
         }
     }
 

@@ -43,4 +43,6 @@ public sealed record LeaseState
     [Id(26)] public DateTimeOffset GiveUpAt { get; set; }
     /// <summary>When the next launch attempt is due after a failed one; a new activation resumes at this instant.</summary>
     [Id(27)] public DateTimeOffset? NextLaunchAt { get; set; }
+    /// <summary>When the VM claimed its runner config; a lease is claimed once.</summary>
+    [Id(28)] public DateTimeOffset? ClaimedAt { get; set; }
 }

@@ -24,6 +24,8 @@ public sealed partial class VmLeaseGrain
                 return null;
             case LaunchVm launch:
                 return await LaunchAsync(launch);
+            case MintRunnerConfig:
+                return await MintAsync();
             case TerminateStrays strays:
                 await TerminateStraysAsync(strays.Keep);
                 return null;

@@ -17,6 +17,7 @@ public sealed partial class VmLeaseGrain(
     IComputeProvider compute,
     IRunnerConfigSource runners,
     IOptions<LeaseOptions> options,
+    IOptions<ClaimOptions> claims,
     [FromKeyedServices(BuiltifulClock.Key)] TimeProvider time,
     ILogger<VmLeaseGrain> logger) : Grain, IVmLeaseGrain
 {

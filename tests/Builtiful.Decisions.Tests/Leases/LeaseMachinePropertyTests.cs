@@ -32,12 +32,14 @@ public sealed class LeaseMachinePropertyTests
         17 => new TerminationFailed("error"),
         18 => new CleanupDone(),
         19 => new CleanupFailed("error"),
+        20 => new ClaimRequested($"i-{detail % 3}", TokenMatches: detail % 4 != 0, LaunchPending: detail % 2 == 0),
+        21 => new RunnerConfigMinted(),
         _ => new Forgotten(),
     };
 
     /// <summary>Events with the minutes that pass before each; a lease's deadlines lie within the range.</summary>
     private static readonly Gen<(int Kind, int Detail, int Minutes)[]> Sequences =
-        Gen.Select(Gen.Int[0, 20], Gen.Int[0, 11], Gen.Int[0, 40]).Array[1, 60];
+        Gen.Select(Gen.Int[0, 22], Gen.Int[0, 11], Gen.Int[0, 40]).Array[1, 60];
 
     private static IEnumerable<(LeaseEvent Event, DateTimeOffset At, LeaseState Before, LeaseDecision Decision)> Replay((int Kind, int Detail, int Minutes)[] sequence)
     {
@@ -163,6 +165,39 @@ public sealed class LeaseMachinePropertyTests
                 Assert.True(lease.TerminatedAt is not null, "terminated without a time");
                 Assert.True(endedBefore || terminated.Contains(held), $"the VM {held} was never asked to go after the deadline");
             }
+        });
+    }
+
+    [Fact]
+    public void A_runner_config_is_minted_only_for_a_first_matching_claim_from_the_leases_own_instance_and_granted_once()
+    {
+        Sequences.Sample(sequence =>
+        {
+            var granted = 0;
+            foreach (var (@event, _, before, decision) in Replay(sequence))
+            {
+                if (decision.Commands.OfType<MintRunnerConfig>().Any())
+                {
+                    var claim = Assert.IsType<ClaimRequested>(@event);
+                    Assert.True(claim.TokenMatches, "minted for a wrong token");
+                    Assert.Equal(before.InstanceId, claim.InstanceId);
+                    Assert.Null(before.ClaimedAt);
+                    Assert.True(before.Phase < LeasePhase.Terminating, $"minted in {before.Phase}");
+                }
+
+                if (decision.Answer is ClaimOutcome.Granted)
+                {
+                    granted++;
+                }
+
+                if (@event is ClaimRequested { TokenMatches: false })
+                {
+                    Assert.Equal(before, decision.State);
+                    Assert.Empty(decision.Commands);
+                }
+            }
+
+            Assert.True(granted <= 1, $"granted {granted} times");
         });
     }
 

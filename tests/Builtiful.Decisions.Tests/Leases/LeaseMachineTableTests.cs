@@ -28,6 +28,17 @@ public sealed class LeaseMachineTableTests
         [(LeasePhase.Launching, "runner removed")] = (LeasePhase.Terminating, Termination),
         [(LeasePhase.Launching, "terminate ordered")] = (LeasePhase.Terminating, Termination),
         [(LeasePhase.Launching, "cleanup done")] = (LeasePhase.Failed, End),
+        // No instance known yet (the launch answer is late): the VM asks again, and a resumed launch adopts it.
+        [(LeasePhase.Launching, "claim")] = (LeasePhase.Launching, "ScheduleLaunch"),
+        [(LeasePhase.Launching, "claim from another instance")] = (LeasePhase.Launching, "ScheduleLaunch"),
+
+        [(LeasePhase.Booting, "claim")] = (LeasePhase.Booting, "MintRunnerConfig"),
+        [(LeasePhase.Booting, "claim from another instance")] = (LeasePhase.Terminating, Termination),
+        [(LeasePhase.Booting, "config minted")] = (LeasePhase.Idle, ""),
+        [(LeasePhase.Idle, "claim")] = (LeasePhase.Idle, "MintRunnerConfig"),
+        [(LeasePhase.Idle, "claim from another instance")] = (LeasePhase.Terminating, Termination),
+        [(LeasePhase.Busy, "claim")] = (LeasePhase.Busy, "MintRunnerConfig"),
+        [(LeasePhase.Busy, "claim from another instance")] = (LeasePhase.Terminating, Termination),
 
         [(LeasePhase.Booting, "tick")] = (LeasePhase.Booting, "DescribeVm"),
         [(LeasePhase.Booting, "tick past boot deadline")] = (LeasePhase.Booting, "RemoveRunner"),
@@ -101,6 +112,48 @@ public sealed class LeaseMachineTableTests
 
         Assert.Equal(expectedPhase, decision.State.Phase);
         Assert.Equal(expectedCommands, LeaseWorld.Names(decision.Commands));
+    }
+
+    [Theory]
+    [InlineData(LeasePhase.Booting)]
+    [InlineData(LeasePhase.Idle)]
+    [InlineData(LeasePhase.Busy)]
+    public void A_second_claim_is_refused_and_terminates_the_VM_while_a_wrong_token_changes_nothing(LeasePhase phase)
+    {
+        var claim = LeaseWorld.Events["claim"].Event;
+        var first = LeaseWorld.Machine.Decide(LeaseWorld.In(phase), claim, LeaseWorld.Soon);
+        var minted = LeaseWorld.Machine.Decide(first.State, new RunnerConfigMinted(), LeaseWorld.Soon);
+        Assert.Equal(ClaimOutcome.Granted, minted.Answer);
+        Assert.Equal(LeaseWorld.Soon, minted.State.ClaimedAt);
+
+        var second = LeaseWorld.Machine.Decide(minted.State, claim, LeaseWorld.Soon);
+        var wrongToken = LeaseWorld.Machine.Decide(minted.State, LeaseWorld.Events["claim, wrong token"].Event, LeaseWorld.Soon);
+
+        Assert.Equal(ClaimOutcome.AlreadyClaimed, second.Answer);
+        Assert.Equal(LeasePhase.Terminating, second.State.Phase);
+        Assert.Equal(Termination, LeaseWorld.Names(second.Commands));
+        Assert.Contains("second claim", second.State.EndReason, StringComparison.Ordinal);
+        Assert.Equal(ClaimOutcome.WrongToken, wrongToken.Answer);
+        Assert.Equal(minted.State, wrongToken.State);
+    }
+
+    [Theory]
+    [InlineData("claim", LeasePhase.Launching, ClaimOutcome.NotYet)]
+    [InlineData("claim", LeasePhase.Terminating, ClaimOutcome.LeaseOver)]
+    [InlineData("claim", LeasePhase.Terminated, ClaimOutcome.LeaseOver)]
+    [InlineData("claim, wrong token", LeasePhase.Idle, ClaimOutcome.WrongToken)]
+    [InlineData("claim, wrong token", LeasePhase.Terminated, ClaimOutcome.WrongToken)]
+    [InlineData("claim from another instance", LeasePhase.Idle, ClaimOutcome.WrongInstance)]
+    [InlineData("config mint failed", LeasePhase.Booting, ClaimOutcome.NotYet)]
+    public void Each_claim_gets_its_answer(string name, LeasePhase phase, ClaimOutcome expected)
+    {
+        Assert.Equal(expected, LeaseWorld.Machine.Decide(LeaseWorld.In(phase), LeaseWorld.Events[name].Event, LeaseWorld.Soon).Answer);
+    }
+
+    [Fact]
+    public void A_claim_for_an_unknown_lease_is_refused()
+    {
+        Assert.Equal(ClaimOutcome.UnknownLease, LeaseWorld.Machine.Decide(new LeaseState(), LeaseWorld.Events["claim"].Event, LeaseWorld.Soon).Answer);
     }
 
     [Fact]

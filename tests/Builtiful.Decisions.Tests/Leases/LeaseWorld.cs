@@ -87,6 +87,11 @@ internal static class LeaseWorld
         ["cleanup done"] = (new CleanupDone(), Soon),
         ["cleanup failed"] = (new CleanupFailed("503"), Soon),
         ["forgotten"] = (new Forgotten(), Soon),
+        ["claim"] = (new ClaimRequested("i-1", TokenMatches: true, LaunchPending: false), Soon),
+        ["claim, wrong token"] = (new ClaimRequested("i-1", TokenMatches: false, LaunchPending: false), Soon),
+        ["claim from another instance"] = (new ClaimRequested("i-9", TokenMatches: true, LaunchPending: false), Soon),
+        ["config minted"] = (new RunnerConfigMinted(), Soon),
+        ["config mint failed"] = (new RunnerConfigMintFailed("503"), Soon),
     };
 
     public static string Names(IEnumerable<LeaseCommand> commands) => string.Join(",", commands.Select(c => c.GetType().Name));

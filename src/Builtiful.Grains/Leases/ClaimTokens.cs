@@ -1,0 +1,53 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Builtiful.Leases;
+
+/// <summary>
+/// Single-use claim tokens, derived as HMAC-SHA256(claim key, lease id and attempt): the same on every retry of one
+/// launch attempt (EC2 needs identical parameters for one ClientToken), and nothing secret is stored in the lease.
+/// </summary>
+public static class ClaimTokens
+{
+    public static string For(byte[] key, Guid leaseId, int attempt)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var message = Encoding.UTF8.GetBytes($"builtiful-claim-v1:{leaseId:N}:{attempt.ToString(CultureInfo.InvariantCulture)}");
+        return Convert.ToHexStringLower(HMACSHA256.HashData(key, message));
+    }
+
+    /// <summary>True when <paramref name="token"/> is the token of one of the lease's attempts so far; compared in constant time.</summary>
+    public static bool Matches(byte[] key, Guid leaseId, int attempts, string? token)
+    {
+        if (string.IsNullOrEmpty(token))
+        {
+            return false;
+        }
+
+        var given = Encoding.UTF8.GetBytes(token);
+        var match = false;
+        for (var attempt = 1; attempt <= Math.Max(attempts, 1); attempt++)
+        {
+            match |= CryptographicOperations.FixedTimeEquals(given, Encoding.UTF8.GetBytes(For(key, leaseId, attempt)));
+        }
+
+        return match;
+    }
+}
+
+/// <summary>Configuration section <c>Claims</c> (silo side): the key claim tokens derive from and the URL VMs claim at.</summary>
+public sealed class ClaimOptions
+{
+    public const string Section = "Claims";
+
+    /// <summary>Base64, at least 32 bytes; every silo of a cluster must share it. The embedded host generates one per process.</summary>
+    public string? Key { get; set; }
+
+    /// <summary>The gateway's claim endpoint as VMs reach it, e.g. <c>https://builtiful.example.com/api/runners/claim</c>.</summary>
+    public Uri? Url { get; set; }
+
+    public byte[] KeyBytes() => Key is { Length: > 0 } key
+        ? Convert.FromBase64String(key)
+        : throw new InvalidOperationException($"{Section}:Key is not set: claim tokens cannot be derived.");
+}
