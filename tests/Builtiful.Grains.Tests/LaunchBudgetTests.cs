@@ -179,11 +179,11 @@ public sealed class LaunchBudgetTests(OneTargetBudget world, ITestOutputHelper o
             .Select(i => world.Provider(i % 3).LaunchAsync(BudgetCluster.Request(installationId: 1 + (i % 4), start), CancellationToken.None))
             .ToArray();
 
-        // The clock stands still: the burst goes out, and nothing more is sent while the budget is empty.
+        // The clock stands still: the burst goes out and the rest wait at the cluster's one budget (a send before a refill
+        // would be stamped with the same fake instant, which the bucket check below refuses).
         await Eventually.Until(() => Task.FromResult(world.Record.Sent.Count), n => n >= BudgetCluster.Burst, "the burst is sent");
-        await Task.Delay(TimeSpan.FromSeconds(1));
-        Assert.Equal(BudgetCluster.Burst, world.Record.Sent.Count);
-        Assert.Equal(60 - BudgetCluster.Burst, launches.Count(l => !l.IsCompleted));
+        var budget = world.Cluster.Client.GetGrain<ILaunchBudgetGrain>($"ec2/default/{MotoServer.Region}");
+        await Eventually.Until(budget.View, v => v.Waiting > 0 && v.Tokens < 1, "launches wait at the empty budget");
 
         await world.PumpUntilAsync(() => launches.All(l => l.IsCompleted), TimeSpan.FromMinutes(2));
         await Task.WhenAll(launches);
@@ -195,6 +195,39 @@ public sealed class LaunchBudgetTests(OneTargetBudget world, ITestOutputHelper o
 
         // The budget was the pace, not something slower: 55 refills at 2 per second.
         Assert.InRange(at[^1], 27.0, 27.5 + 2);
+    }
+
+    [Fact]
+    public async Task Installations_that_wait_take_turns_so_a_small_late_one_is_not_stuck_behind_a_large_one()
+    {
+        var budget = world.Cluster.Client.GetGrain<ILaunchBudgetGrain>($"fairness/{Guid.NewGuid():N}");
+        var granted = new ConcurrentQueue<long>();
+        async Task TakeAsync(long installationId)
+        {
+            while (!await budget.Acquire(installationId, BudgetCluster.Burst, BudgetCluster.PerSecond))
+            {
+                // The long-poll answered "ask again"; the installation keeps its turn.
+            }
+
+            granted.Enqueue(installationId);
+        }
+
+        // A matrix build in installation 1 takes the burst and queues 20 more; then installation 2 asks for two.
+        var large = Enumerable.Range(0, BudgetCluster.Burst + 20).Select(_ => TakeAsync(1)).ToArray();
+        await Eventually.Until(budget.View, v => v.Waiting == 20, "the large installation's 20 wait");
+        var small = Enumerable.Range(0, 2).Select(_ => TakeAsync(2)).ToArray();
+        await Eventually.Until(budget.View, v => v.WaitingByInstallation.GetValueOrDefault(2) == 2, "the small installation's two wait");
+        Assert.Equal(Enumerable.Repeat(1L, BudgetCluster.Burst), granted);
+
+        await world.PumpUntilAsync(() => small.All(t => t.IsCompleted), TimeSpan.FromSeconds(5));
+        await world.PumpUntilAsync(() => large.All(t => t.IsCompleted), TimeSpan.FromSeconds(30));
+        await Task.WhenAll(large.Concat(small));
+
+        // Turns alternate while both wait: the small installation's two are the 2nd and 4th grants after the burst.
+        var afterBurst = granted.Skip(BudgetCluster.Burst).ToList();
+        Assert.Equal([1L, 2L, 1L, 2L], afterBurst.Take(4));
+        Assert.Equal(22, afterBurst.Count);
+        Assert.Equal(0, (await budget.View()).Waiting);
     }
 
     /// <summary>Every window [t_i, t_j] holds at most burst + rate × its length requests (plus one clock step of send latency).</summary>

@@ -25,4 +25,19 @@ public interface ILaunchBudgetGrain : IGrainWithStringKey
     /// </summary>
     [AlwaysInterleave, Alias("acquire")]
     Task<bool> Acquire(long installationId, int burst, double perSecond);
+
+    /// <summary>What the budget holds now: tokens left and the launches waiting for one, per installation.</summary>
+    [AlwaysInterleave, ReadOnly, Alias("view")]
+    Task<LaunchBudgetView> View();
+}
+
+/// <summary>A launch budget at one instant: tokens left (refilled up to now) and the launches that wait, per installation.</summary>
+[GenerateSerializer, Immutable, Alias("builtiful.launch-budget-view")]
+public sealed record LaunchBudgetView
+{
+    [Id(0)] public double Tokens { get; init; }
+
+    [Id(1)] public IReadOnlyDictionary<long, int> WaitingByInstallation { get; init; } = new Dictionary<long, int>();
+
+    public int Waiting => WaitingByInstallation.Values.Sum();
 }

@@ -19,9 +19,9 @@ public sealed class ClusterLaunchBudget(IGrainFactory grains) : ILaunchBudget
                     return;
                 }
             }
-            catch (TimeoutException)
+            catch (Exception ex) when (ex is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException)
             {
-                // The grain's silo went away mid-poll: its next activation answers the next ask.
+                // The grain's silo went away mid-poll: its next activation, on a silo that lives, answers the next ask.
             }
         }
     }

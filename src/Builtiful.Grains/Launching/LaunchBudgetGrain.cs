@@ -54,6 +54,16 @@ public sealed class LaunchBudgetGrain([FromKeyedServices(BuiltifulClock.Key)] Ti
         return await waiter.Task;
     }
 
+    public Task<LaunchBudgetView> View()
+    {
+        var tokens = double.IsNaN(_tokens) ? 0 : Math.Min(_burst, _tokens + ((time.GetUtcNow() - _refilledAt).TotalSeconds * _perSecond));
+        var waiting = _waiting
+            .Select(w => (w.Key, Count: w.Value.Count(t => !t.Task.IsCompleted)))
+            .Where(w => w.Count > 0)
+            .ToDictionary(w => w.Key, w => w.Count);
+        return Task.FromResult(new LaunchBudgetView { Tokens = tokens, WaitingByInstallation = waiting });
+    }
+
     /// <summary>Grants tokens as the clock refills them, one installation's turn after another, until nobody waits.</summary>
     private async Task PumpAsync()
     {
