@@ -83,6 +83,9 @@ public sealed class WaitingLine : IReadOnlyList<WaitingJob>
         _pages[page].Jobs.Insert(offset, job);
         _dirty.Add(_pages[page].Id);
         _count++;
+
+        // A split page may now fit into the page before it.
+        Compact(page);
     }
 
     public void RemoveAt(int index)
