@@ -48,18 +48,22 @@ public sealed class OrganisationPagesOnPostgresTests(PostgresServer postgres)
             "every slot's VM is launched");
 
         // The pages are sealed records of the organisation: bound to its grain and the page's name, with no repository
-        // name (on every slot and waiting job) in the clear, and together they hold every slot and waiting job.
+        // name (on every slot and waiting job) in the clear. Slot page 0 is kept in the organisation's own record, which is
+        // sealed the same way; slot page 1 and the line's two pages are page records. Together they hold every slot and job.
         var organisation = before.App.Services.GetRequiredService<IGrainFactory>().GetGrain<IOrganisationGrain>(installationId).GetGrainId();
-        var pages = (await SealedRecordsAsync(cluster.ConnectionString))
-            .Where(r => r.Identity.StartsWith(EncryptedGrainStorage.Identity("organisation-page-", organisation), StringComparison.Ordinal))
-            .ToList();
-        Assert.True(pages.Count >= 4, $"{pages.Count} page records for {Slots} slots and {Waiting} waiting jobs at 64 a page");
+        var records = await SealedRecordsAsync(cluster.ConnectionString);
+        var header = Assert.Single(records, r => r.Identity == EncryptedGrainStorage.Identity("organisation", organisation));
+        var pages = records.Where(r => r.Identity.StartsWith(EncryptedGrainStorage.Identity("organisation-page-", organisation), StringComparison.Ordinal)).ToList();
+        Assert.True(pages.Count >= 3, $"{pages.Count} page records for {Slots} slots and {Waiting} waiting jobs at 64 a page");
         var repository = Encoding.UTF8.GetBytes($"org-{installationId}/app");
-        Assert.All(pages, p => Assert.Equal(-1, p.Payload.AsSpan().IndexOf(repository)));
+        Assert.All(pages.Append(header), p => Assert.Equal(-1, p.Payload.AsSpan().IndexOf(repository)));
         var cipher = new GrainStateCipher(Options.Create(new StorageEncryptionOptions { EncryptionKeys = [new EncryptionKey { Id = "one", Key = PostgresCluster.KeyOne }] }));
-        var opened = pages.Select(p => Serializer.Deserialize<OrganisationPage>(cipher.Open(Serializer.Deserialize<SealedState>(p.Payload)!.Record, p.Identity))!).ToList();
-        Assert.Subset(opened.SelectMany(p => p.Slots.Keys).ToHashSet(), leaseIds);
+        var opened = pages.Select(p => Open<OrganisationPage>(cipher, p)).ToList();
+        var directory = Open<OrganisationState>(cipher, header).Pages;
+        Assert.Contains(opened, p => p.Slots.Count > 0);
+        Assert.Subset(opened.SelectMany(p => p.Slots.Keys).Concat(directory.FirstSlots.Keys).ToHashSet(), leaseIds);
         Assert.Subset(opened.SelectMany(p => p.Jobs).Select(j => j.JobId).ToHashSet(), jobs.Skip(Slots).ToHashSet());
+        Assert.Equal(2, directory.LinePages.Count);
 
         await cluster.StopAsync(before);
         var after = await cluster.StartSiloAsync(settings);
@@ -82,6 +86,9 @@ public sealed class OrganisationPagesOnPostgresTests(PostgresServer postgres)
             "the head of the line takes the cancelled job's VM");
         Assert.Equal(jobs.Skip(Slots + 1), moved.GetProperty("waitingJobIds").EnumerateArray().Select(j => j.GetInt64()));
     }
+
+    private static T Open<T>(GrainStateCipher cipher, SealedRecord record) =>
+        Serializer.Deserialize<T>(cipher.Open(Serializer.Deserialize<SealedState>(record.Payload)!.Record, record.Identity))!;
 
     private sealed record SealedRecord(string Identity, byte[] Payload);
 

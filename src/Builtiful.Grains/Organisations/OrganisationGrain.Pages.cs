@@ -6,7 +6,9 @@ namespace Builtiful.Organisations;
 /// <summary>
 /// The organisation's slots and waiting line live in page records beside its own record (the header, which names them in
 /// <see cref="OrganisationPages"/>), each stored under its own state name through the same grain storage, so sealed like
-/// every other state. A change writes the pages it touched and the header, not every slot and the whole line.
+/// every other state. A change writes the pages it touched and the header, not every slot and the whole line. Slot page 0
+/// and a line of one page are kept in the header itself: an organisation within one page of each writes one record per
+/// change, as before the split.
 /// </summary>
 /// <remarks>
 /// Crash-safety is shadow paging: a changed page is written to a record the stored header does not list, and only then
@@ -48,13 +50,19 @@ public sealed partial class OrganisationGrain
         }
 
         var slots = new SlotDictionary();
+        slots.Load(0, pages.FirstSlots);
         for (var page = 0; page < pages.SlotPages.Count; page++)
         {
-            slots.Load(page, _records[pages.SlotPages[page]].State?.Slots ?? []);
+            slots.Load(page + 1, _records[pages.SlotPages[page]].State?.Slots ?? []);
         }
 
         var line = new WaitingLine();
         _lineRecords = [];
+        if (pages.LinePages.Count == 0 && pages.OnlyLinePage.Count > 0)
+        {
+            line.Load(pages.OnlyLinePage);
+        }
+
         foreach (var record in pages.LinePages)
         {
             _lineRecords[line.Load(_records[record].State?.Jobs ?? [])] = record;
@@ -102,22 +110,25 @@ public sealed partial class OrganisationGrain
         var writes = new List<(int Record, OrganisationPage Page)>();
         var slotPages = stored.SlotPages.ToList();
         var dirtySlots = Org.Leases.TakeDirtyPages();
-        foreach (var page in dirtySlots.Concat(Enumerable.Range(slotPages.Count, Math.Max(0, Org.Leases.PageCount - slotPages.Count))).Distinct())
+        var newPages = Enumerable.Range(slotPages.Count + 1, Math.Max(0, Org.Leases.PageCount - slotPages.Count - 1));
+        foreach (var page in dirtySlots.Concat(newPages).Where(p => p > 0).Distinct())
         {
             var record = Allocate();
             writes.Add((record, new OrganisationPage { Slots = Org.Leases.PageContent(page) }));
-            while (slotPages.Count <= page)
+            while (slotPages.Count < page)
             {
                 slotPages.Add(record);
             }
 
-            slotPages[page] = record;
+            slotPages[page - 1] = record;
         }
 
+        // A line on one page stays in the header; spread over several, each page is a record.
         var dirtyLine = Org.WaitingLine.TakeDirtyPages();
+        var lineIds = Org.WaitingLine.PageIds.ToList();
         var linePages = new List<int>();
         var lineRecords = new Dictionary<int, int>();
-        foreach (var pageId in Org.WaitingLine.PageIds)
+        foreach (var pageId in lineIds.Count > 1 ? lineIds : [])
         {
             if (dirtyLine.Contains(pageId) || !_lineRecords.TryGetValue(pageId, out var record))
             {
@@ -129,10 +140,18 @@ public sealed partial class OrganisationGrain
             lineRecords[pageId] = record;
         }
 
+        var header = new OrganisationPages
+        {
+            SlotPages = slotPages,
+            LinePages = linePages,
+            Records = records,
+            FirstSlots = Org.Leases.PageCount > 0 ? Org.Leases.PageContent(0) : [],
+            OnlyLinePage = lineIds.Count == 1 ? Org.WaitingLine.PageContent(lineIds[0]) : [],
+        };
         try
         {
             await Task.WhenAll(writes.Select(w => WriteRecordAsync(w.Record, w.Page)));
-            Org.Pages = new OrganisationPages { SlotPages = slotPages, LinePages = linePages, Records = records };
+            Org.Pages = header;
             await state.WriteStateAsync();
         }
         catch

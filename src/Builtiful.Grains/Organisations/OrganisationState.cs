@@ -100,15 +100,22 @@ public sealed record WaitingJob
 }
 
 /// <summary>
-/// The organisation record's directory of its pages: the stored record number of each slot page (by page number) and of
-/// each waiting-line page (in line order). Records are numbered 0 to <see cref="Records"/> - 1 and reused once unlisted.
+/// The organisation record's directory of its pages. Slot page 0, and the waiting line while it fits on one page, are kept
+/// in this record itself, so an organisation within one page of each writes one record per change as before the split.
+/// The other pages are page records: the record number of each slot page from page 1 on (by page number) and of each
+/// waiting-line page (in line order, when the line spans several pages). Records are numbered 0 to
+/// <see cref="Records"/> - 1 and reused once unlisted.
 /// </summary>
 [GenerateSerializer, Alias("builtiful.organisation-pages")]
 public sealed record OrganisationPages
 {
+    /// <summary>The records of slot pages 1, 2, ...: page 0 is <see cref="FirstSlots"/>.</summary>
     [Id(0)] public List<int> SlotPages { get; init; } = [];
+    /// <summary>The records of the line's pages when it spans more than one; empty when <see cref="OnlyLinePage"/> holds it.</summary>
     [Id(1)] public List<int> LinePages { get; init; } = [];
     [Id(2)] public int Records { get; init; }
+    [Id(3)] public Dictionary<Guid, LeaseSlot> FirstSlots { get; init; } = [];
+    [Id(4)] public List<WaitingJob> OnlyLinePage { get; init; } = [];
 }
 
 /// <summary>One stored page record: a slot page's slots or a line page's jobs (never both).</summary>
