@@ -1,5 +1,7 @@
 using Builtiful.Jobs;
 using Builtiful.Organisations;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
 
 namespace Builtiful.Grains.Tests;
 
@@ -62,6 +64,55 @@ public sealed class OrganisationPagesTests(LifecycleCluster world) : IClassFixtu
         Assert.DoesNotContain(cancelled, pending);
         Assert.DoesNotContain(leftLine, pending);
         Assert.Equal(Slots + line.Length, pending.Count);
+    }
+
+    [Fact]
+    public async Task Records_of_pages_a_shrinking_line_left_are_emptied_by_the_tick_and_name_no_job_that_left()
+    {
+        // The cluster's limit is 2: every further job waits, 150 of them on three pages.
+        var installationId = await world.InstallAsync();
+        long[] jobs = [.. Enumerable.Range(0, 152).Select(_ => LifecycleCluster.NewJobId())];
+        foreach (var jobId in jobs)
+        {
+            await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.Queued));
+        }
+
+        Assert.True((await StoredJobIdsAsync(installationId)).IsSupersetOf(jobs), "every job is stored before any leaves");
+
+        // 140 waiting jobs are cancelled: the line fits on one page again, which the header keeps, and the records of
+        // its old pages are no longer listed.
+        var left = jobs.Skip(2).Take(140).ToHashSet();
+        foreach (var jobId in left)
+        {
+            await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.Completed, conclusion: "cancelled"));
+        }
+
+        Assert.Equal(jobs.Skip(142), (await world.Organisation(installationId).GetView()).WaitingJobIds);
+        var stored = await Eventually.Until(
+            () => StoredJobIdsAsync(installationId),
+            ids => !ids.Overlaps(left),
+            "the tick empties the records no page is on");
+        Assert.True(stored.IsSupersetOf(jobs.Skip(142)), "the jobs still waiting are stored");
+    }
+
+    /// <summary>Every job named anywhere in the organisation's stored records: its own and every page record it ever used.</summary>
+    private async Task<HashSet<long>> StoredJobIdsAsync(long installationId)
+    {
+        var storage = world.Cluster.Silos[0].ServiceProvider.GetRequiredKeyedService<IGrainStorage>(StorageNames.Grains);
+        var grainId = world.Organisation(installationId).GetGrainId();
+        var header = new GrainState<OrganisationState>(new OrganisationState());
+        await storage.ReadStateAsync("organisation", grainId, header);
+        var pages = header.State!.Pages;
+        var ids = pages.OnlyLinePage.Select(j => j.JobId).Concat(pages.FirstSlots.Values.Select(s => s.ForJob?.JobId ?? s.BoundJobId ?? 0)).ToHashSet();
+        for (var record = 0; record < pages.Records; record++)
+        {
+            var page = new GrainState<OrganisationPage>(new OrganisationPage());
+            await storage.ReadStateAsync($"organisation-page-{record}", grainId, page);
+            ids.UnionWith(page.State!.Jobs.Select(j => j.JobId));
+            ids.UnionWith(page.State.Slots.Values.Select(s => s.ForJob?.JobId ?? s.BoundJobId ?? 0));
+        }
+
+        return ids;
     }
 
     private async Task Reactivate() =>

@@ -18,6 +18,7 @@ namespace Builtiful.Organisations;
 /// and a slot or waiting job that moves between pages is never lost or doubled. A record the header stops listing is free
 /// and a later write reuses it; a stale duplicate activation's page write can only land on a record the header does not
 /// list (any record the live activation wrote since fails the version check), and its header write fails on the version.
+/// An unlisted record keeps its page's old version until a write reuses it or the tick empties it.
 /// </remarks>
 public sealed partial class OrganisationGrain
 {
@@ -28,6 +29,9 @@ public sealed partial class OrganisationGrain
 
     /// <summary>The stored record of each line page in the stored header, by the line's page id.</summary>
     private Dictionary<int, int> _lineRecords = [];
+
+    /// <summary>Records that held a page the stored header no longer lists, not yet emptied.</summary>
+    private readonly HashSet<int> _unlisted = [];
 
     /// <summary>The last write in progress: writes run one after another, even when a turn's background work decides.</summary>
     private Task _writing = Task.CompletedTask;
@@ -68,6 +72,9 @@ public sealed partial class OrganisationGrain
             _lineRecords[line.Load(_records[record].State?.Jobs ?? [])] = record;
         }
 
+        // Records no page is on that still hold one (a write the header never listed, or not yet emptied) are emptied on the tick.
+        var listed = pages.SlotPages.Concat(pages.LinePages).ToHashSet();
+        _unlisted.UnionWith(records.Where(r => !listed.Contains(r) && _records[r].State is { } page && (page.Slots.Count > 0 || page.Jobs.Count > 0)));
         Org.Leases = slots;
         Org.WaitingLine = line;
         Org.Index = null;
@@ -83,7 +90,29 @@ public sealed partial class OrganisationGrain
     }
 
     /// <summary>Stores the changed pages and then the header; one write at a time.</summary>
-    private async Task WriteAsync()
+    private Task WriteAsync() => OneAtATimeAsync(WritePagesAndHeaderAsync);
+
+    /// <summary>
+    /// On the tick: records the header stopped listing still hold their pages' old versions (jobs that may have left since);
+    /// they are emptied, so that the stored state names only live jobs. A record reused meanwhile is left alone.
+    /// </summary>
+    private Task ScrubFreeRecordsAsync() => _unlisted.Count == 0 ? Task.CompletedTask : OneAtATimeAsync(async () =>
+    {
+        var listed = Org.Pages.SlotPages.Concat(Org.Pages.LinePages).ToHashSet();
+        var stale = _unlisted.Where(r => !listed.Contains(r)).ToList();
+        _unlisted.Clear();
+        try
+        {
+            await Task.WhenAll(stale.Select(r => WriteRecordAsync(r, new OrganisationPage())));
+        }
+        catch
+        {
+            _unlisted.UnionWith(stale);
+            throw;
+        }
+    });
+
+    private async Task OneAtATimeAsync(Func<Task> write)
     {
         var previous = _writing;
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -91,7 +120,7 @@ public sealed partial class OrganisationGrain
         try
         {
             await previous;
-            await WritePagesAndHeaderAsync();
+            await write();
         }
         finally
         {
@@ -156,14 +185,17 @@ public sealed partial class OrganisationGrain
         }
         catch
         {
-            // Nothing the stored header names was touched: the pages are marked again for the next write.
+            // Nothing the stored header names was touched: the pages are marked again for the next write, and records
+            // written for this header are emptied on the tick unless that write reuses them.
             Org.Pages = stored;
+            _unlisted.UnionWith(writes.Select(w => w.Record));
             Org.Leases.MarkDirty(dirtySlots);
             Org.WaitingLine.MarkDirty(dirtyLine);
             throw;
         }
 
         _lineRecords = lineRecords;
+        _unlisted.UnionWith(stored.SlotPages.Concat(stored.LinePages).Except(slotPages).Except(linePages));
     }
 
     private async Task WriteRecordAsync(int record, OrganisationPage page)
