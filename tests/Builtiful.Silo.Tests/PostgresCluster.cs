@@ -182,8 +182,8 @@ public sealed class PostgresCluster : IAsyncDisposable
             var organisation = await silo.AdminJsonAsync($"/api/v1/organisations/{installationId}");
             foreach (var lease in organisation?.GetProperty("leaseIds").EnumerateArray() ?? Enumerable.Empty<System.Text.Json.JsonElement>())
             {
-                var view = (await silo.AdminJsonAsync($"/api/v1/leases/{lease.GetString()}"))!.Value;
-                if (view.GetProperty("launchedForJobId").GetInt64() == jobId)
+                // A slot is stored before its lease: a lease the organisation lists may not be stored yet ("not yet").
+                if (await silo.AdminJsonAsync($"/api/v1/leases/{lease.GetString()}") is { } view && view.GetProperty("launchedForJobId").GetInt64() == jobId)
                 {
                     found = lease.GetString();
                 }

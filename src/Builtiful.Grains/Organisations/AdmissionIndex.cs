@@ -10,8 +10,8 @@ internal sealed class AdmissionIndex
     private readonly Dictionary<long, Guid> _leaseOfJob = [];
     private readonly Dictionary<Guid, (long? MeantFor, long? Bound)> _jobsOfLease = [];
     private readonly HashSet<long> _waiting = [];
-    private Dictionary<Guid, LeaseSlot>? _slots;
-    private List<WaitingJob>? _line;
+    private SlotDictionary? _slots;
+    private WaitingLine? _line;
 
     /// <summary>The organisation's index, rebuilt if the slots or the line were replaced or changed behind its back.</summary>
     public static AdmissionIndex Of(OrganisationState org)
@@ -72,7 +72,7 @@ internal sealed class AdmissionIndex
 
     public void Unlined(long jobId) => _waiting.Remove(jobId);
 
-    private void RebuildSlots(Dictionary<Guid, LeaseSlot> slots)
+    private void RebuildSlots(SlotDictionary slots)
     {
         _slots = slots;
         _leaseOfJob.Clear();
@@ -83,7 +83,7 @@ internal sealed class AdmissionIndex
         }
     }
 
-    private void RebuildLine(List<WaitingJob> line)
+    private void RebuildLine(WaitingLine line)
     {
         _line = line;
         _waiting.Clear();

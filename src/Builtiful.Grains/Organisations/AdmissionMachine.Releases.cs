@@ -16,6 +16,7 @@ public sealed partial class AdmissionMachine
         }
 
         slot.Release = new SlotRelease { Reason = reason, SentAt = turn.Now };
+        turn.State.Leases.Touch(leaseId);
         turn.Changed = true;
         turn.Commands.Add(new ReleaseLease(leaseId, reason, surplus));
     }
@@ -28,6 +29,7 @@ public sealed partial class AdmissionMachine
         }
 
         slot.Release = new SlotRelease { Reason = reason, SentAt = turn.Now, Termination = true };
+        turn.State.Leases.Touch(leaseId);
         turn.Changed = true;
         turn.Commands.Add(new TerminateLease(leaseId, reason));
     }
@@ -52,6 +54,7 @@ public sealed partial class AdmissionMachine
             }
 
             slot.Release = release with { SentAt = turn.Now };
+            turn.State.Leases.Touch(leaseId);
             turn.Changed = true;
             turn.Commands.Add(release.Termination
                 ? new TerminateLease(leaseId, release.Reason, Resend: true)

@@ -27,11 +27,13 @@ public sealed partial class AdmissionMachine
             slot.BoundJobId = jobId;
             slot.ForJob = null;
             ReleaseOvertaken(slot);
+            org.Leases.Touch(id);
             index.Slotted(id, slot);
             if (own is { } mine && mine.Id != id)
             {
                 var inherits = orphan is not null && mine.Slot.CanTake(orphan.MachineType, orphan.Labels, orphan.Repository);
                 mine.Slot.ForJob = inherits ? orphan : null;
+                org.Leases.Touch(mine.Id);
                 index.Slotted(mine.Id, mine.Slot);
                 orphan = inherits ? null : orphan;
                 surplus = inherits ? null : mine;
@@ -55,6 +57,7 @@ public sealed partial class AdmissionMachine
         {
             // Started on a runner that is not one of ours: the VM launched for it has no job left.
             mine.Slot.ForJob = null;
+            org.Leases.Touch(mine.Id);
             index.Slotted(mine.Id, mine.Slot);
             surplus = mine;
             turn.Changed = true;
@@ -72,6 +75,7 @@ public sealed partial class AdmissionMachine
         if (FindLeaseFor(org, jobId) is { } own)
         {
             own.Slot.ForJob = null;
+            org.Leases.Touch(own.Id);
             AdmissionIndex.Of(org).Slotted(own.Id, own.Slot);
             surplus = own;
             turn.Changed = true;
@@ -100,6 +104,7 @@ public sealed partial class AdmissionMachine
             slot.ForJob = org.WaitingLine[heir].ToPending();
             org.WaitingLine.RemoveAt(heir);
             index.Unlined(slot.ForJob.JobId);
+            org.Leases.Touch(leaseId);
             index.Slotted(leaseId, slot);
             turn.Changed = true;
             return;

@@ -22,7 +22,7 @@ public sealed partial class OrganisationGrain
     {
         if (decision.Changed)
         {
-            await state.WriteStateAsync();
+            await WriteAsync();
         }
 
         foreach (var command in decision.Commands)

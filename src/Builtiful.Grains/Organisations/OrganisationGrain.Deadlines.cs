@@ -47,6 +47,7 @@ public sealed partial class OrganisationGrain : IRemindable
 
         await RepairUnknownLeasesAsync();
         await ApplyAsync(new Tick());
+        await ScrubFreeRecordsAsync();
     }
 
     /// <summary>

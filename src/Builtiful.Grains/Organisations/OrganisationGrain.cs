@@ -31,10 +31,11 @@ public sealed partial class OrganisationGrain(
     /// <summary>
     /// A slot is written before its lease is created; if creating the lease failed, the stored slot points at no lease.
     /// Deactivation follows every failed call, so activation is where that is repaired. A reminder lost while slots are
-    /// stored is registered again here.
+    /// stored is registered again here. The slots and the waiting line are read from their pages first.
     /// </summary>
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        await LoadPagesAsync();
         if (Org.Leases.Count > 0)
         {
             await EnsureDrivingAsync();

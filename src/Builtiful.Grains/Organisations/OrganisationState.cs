@@ -11,8 +11,17 @@ public sealed record OrganisationState
     [Id(3)] public string? Username { get; set; }
     [Id(4)] public string? Email { get; set; }
     [Id(5)] public OrganisationLimits? Limits { get; set; }
-    [Id(6)] public Dictionary<Guid, LeaseSlot> Leases { get; set; } = [];
-    [Id(7)] public List<WaitingJob> WaitingLine { get; set; } = [];
+
+    // Ids 6 and 7 held every slot and the whole waiting line in this record until the split into pages (issue 17):
+    // never reuse them. That shape shipped only in this repository's tests, so it is not migrated.
+
+    /// <summary>The slots, stored on their own pages (<see cref="Pages"/>); loaded on activation.</summary>
+    [field: NonSerialized]
+    public SlotDictionary Leases { get; set; } = new();
+
+    /// <summary>The waiting line, stored on its own pages (<see cref="Pages"/>); loaded on activation.</summary>
+    [field: NonSerialized]
+    public WaitingLine WaitingLine { get; set; } = new();
     [Id(8)] public int? RepositoryCount { get; set; }
     [Id(9)] public string? RepositorySelection { get; set; }
     [Id(10)] public OperatorSuspension? OperatorSuspension { get; set; }
@@ -20,6 +29,8 @@ public sealed record OrganisationState
     [Id(11)] public RepositoryPolicy? RepositoryPolicy { get; set; }
     /// <summary>Jobs of a not-yet-created installation, oldest first; bounded by <c>Organisations:ParkedJobLimit</c>.</summary>
     [Id(12)] public List<ParkedJob> ParkedLine { get; set; } = [];
+    /// <summary>Which stored page records hold the slots and the waiting line; written after the pages it names.</summary>
+    [Id(13)] public OrganisationPages Pages { get; set; } = new();
 
     /// <summary>Lookups by job over <see cref="Leases"/> and <see cref="WaitingLine"/>; not stored, rebuilt after a load.</summary>
     [field: NonSerialized]
@@ -86,4 +97,31 @@ public sealed record WaitingJob
     [Id(5)] public int Attempts { get; init; }
 
     public PendingJob ToPending() => new(JobId, MachineType.Label, Labels, QueuedAt, Repository, Attempts + 1);
+}
+
+/// <summary>
+/// The organisation record's directory of its pages. Slot page 0, and the waiting line while it fits on one page, are kept
+/// in this record itself, so an organisation within one page of each writes one record per change as before the split.
+/// The other pages are page records: the record number of each slot page from page 1 on (by page number) and of each
+/// waiting-line page (in line order, when the line spans several pages). Records are numbered 0 to
+/// <see cref="Records"/> - 1 and reused once unlisted.
+/// </summary>
+[GenerateSerializer, Alias("builtiful.organisation-pages")]
+public sealed record OrganisationPages
+{
+    /// <summary>The records of slot pages 1, 2, ...: page 0 is <see cref="FirstSlots"/>.</summary>
+    [Id(0)] public List<int> SlotPages { get; init; } = [];
+    /// <summary>The records of the line's pages when it spans more than one; empty when <see cref="OnlyLinePage"/> holds it.</summary>
+    [Id(1)] public List<int> LinePages { get; init; } = [];
+    [Id(2)] public int Records { get; init; }
+    [Id(3)] public Dictionary<Guid, LeaseSlot> FirstSlots { get; init; } = [];
+    [Id(4)] public List<WaitingJob> OnlyLinePage { get; init; } = [];
+}
+
+/// <summary>One stored page record: a slot page's slots or a line page's jobs (never both).</summary>
+[GenerateSerializer, Alias("builtiful.organisation-page")]
+public sealed record OrganisationPage
+{
+    [Id(0)] public Dictionary<Guid, LeaseSlot> Slots { get; set; } = [];
+    [Id(1)] public List<WaitingJob> Jobs { get; set; } = [];
 }
