@@ -1,6 +1,7 @@
 using Builtiful.Gateway;
 using Builtiful.Gateway.Webhooks;
 using Builtiful.Hosting;
+using Builtiful.Leases;
 using Builtiful.Machines;
 using Builtiful.Silo;
 using Builtiful.Simulation;
@@ -32,8 +33,22 @@ public static class EmbeddedHost
             builder.Configuration["GitHub:Redelivery:Period"] = "00:00:30";
         }
 
+        if (EmbeddedProviders.OwnsSimulatedCloud(builder.Configuration))
+        {
+            // This process's cloud signs its VMs' identity documents; its gateway trusts that "AWS" for their claims.
+            var identity = new Simulation.Cloud.SimulatedInstanceIdentity();
+            builder.Services.AddSingleton(_ => identity);
+            builder.Configuration.AddInMemoryCollection([identity.GatewaySetting]);
+        }
+
         builder.Services.AddEmbeddedProviders(builder.Configuration);
         builder.AddBuiltifulSilo();
+        if (string.IsNullOrEmpty(builder.Configuration[RequiredSecrets.ClaimUrlKey]))
+        {
+            // VMs claim their runner configs at this host's own gateway, whose address is known once it listens.
+            builder.Services.AddOptions<ClaimOptions>().PostConfigure<IServer>((o, server) => o.Url ??= OwnClaimUrl(server));
+        }
+
         configure?.Invoke(builder); // last, so tests and embedders can replace any service or hand in a shared world
 
         var github = simulated ? StartOwnWorld(builder) : null;
@@ -71,11 +86,13 @@ public static class EmbeddedHost
     /// </summary>
     private static GeneratedSecrets SharedOrGeneratedSecrets(ConfigurationManager configuration)
     {
-        if (RequiredSecrets.Problems(configuration) is { Count: > 0 } problems)
+        if (RequiredSecrets.Problems(configuration).Concat(RequiredSecrets.SiloProblems(configuration)).ToList() is { Count: > 0 } problems)
         {
             throw new OptionsValidationException(PostgresDatabase.ConnectionStringKey, typeof(RequiredSecrets), problems);
         }
 
+        // Claim tokens die with the process's leases, so a key of its own is safe; it is never shown.
+        RequiredSecrets.GenerateClaimKey(configuration);
         return GatewayExtensions.GenerateDevelopmentSecrets(configuration);
     }
 
@@ -145,7 +162,12 @@ public static class EmbeddedHost
         }
     }
 
-    private static Uri LocalWebhookUrl(string address) =>
+    private static Uri? OwnClaimUrl(IServer server) =>
+        server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() is { } address ? LocalUrl(address, Gateway.Claims.ClaimEndpoint.Path) : null;
+
+    private static Uri LocalWebhookUrl(string address) => LocalUrl(address, WebhookEndpoint.Path);
+
+    private static Uri LocalUrl(string address, string path) =>
         new UriBuilder(address.Replace("://+", "://127.0.0.1", StringComparison.Ordinal).Replace("://*", "://127.0.0.1", StringComparison.Ordinal)
-            .Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal).Replace("://[::]", "://127.0.0.1", StringComparison.Ordinal)) { Path = WebhookEndpoint.Path }.Uri;
+            .Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal).Replace("://[::]", "://127.0.0.1", StringComparison.Ordinal)) { Path = path }.Uri;
 }
