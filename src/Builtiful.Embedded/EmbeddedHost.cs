@@ -38,7 +38,10 @@ public static class EmbeddedHost
             // This process's cloud signs its VMs' identity documents; its gateway trusts that "AWS" for their claims.
             var identity = new Simulation.Cloud.SimulatedInstanceIdentity();
             builder.Services.AddSingleton(_ => identity);
-            builder.Configuration.AddInMemoryCollection([identity.GatewaySetting]);
+            if (string.IsNullOrEmpty(builder.Configuration[identity.GatewaySetting.Key]))
+            {
+                builder.Configuration[identity.GatewaySetting.Key] = identity.CertificatePem;
+            }
         }
 
         builder.Services.AddEmbeddedProviders(builder.Configuration);

@@ -62,7 +62,7 @@ public sealed class LaunchTests(MotoServer moto, ITestOutputHelper output)
         Assert.True(watchdog > 0 && claim > watchdog && runner > claim, "the watchdog is armed before the claim, the claim before the runner starts");
         Assert.Contains($"deadline={request.ExpiresAt.ToUnixTimeSeconds()}", script, StringComparison.Ordinal);
         Assert.Contains($"claim_url='{Ec2Harness.ClaimUrl.AbsoluteUri}'", script, StringComparison.Ordinal);
-        Assert.Contains($"lease_id='{request.LeaseId:N}'", script, StringComparison.Ordinal);
+        Assert.Contains($"lease_id='{request.LeaseId:D}'", script, StringComparison.Ordinal);
         Assert.Contains($"claim_token='{request.Claim.Token}'", script, StringComparison.Ordinal);
         Assert.DoesNotContain("--jitconfig", script, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("--token", script, StringComparison.OrdinalIgnoreCase);

@@ -95,6 +95,8 @@ public sealed class UserDataTests
         Assert.True(exit == 0, output);
         Assert.Equal(2, guest.Claims.Count);
         Assert.All(guest.Claims, c => Assert.Contains($"\"token\":\"{Token}\"", c, StringComparison.Ordinal));
+        Assert.All(guest.Claims, c => Assert.Contains("\"leaseId\":\"0f8fad5b-d9cb-469f-a165-70867728950e\"", c, StringComparison.Ordinal)); // the gateway reads a Guid in its D form
+        Assert.All(guest.Claims, c => Assert.Contains($"\"document\":\"{Convert.ToBase64String("{\"instanceId\":\"i-0abc\",\"region\":\"eu-west-1\"}"u8)}\"", c, StringComparison.Ordinal));
         Assert.All(guest.Claims, c => Assert.Contains("\"signature\":\"c2lnbmF0dXJlLWxpbmUtMQ==c2lnbmF0dXJlLWxpbmUtMg==\"", c, StringComparison.Ordinal));
         var runner = Assert.Single(guest.Runs);
         Assert.Equal("-u runner -- ./run.sh | env=" + Guest.JitConfig, runner); // '+' and '/' arrive unescaped

@@ -76,7 +76,7 @@ public static partial class RunnerUserData
         script.Append("# A just-in-time runner serves exactly one job: whatever happens below (refusal, failed claims, the job's end), the VM powers off when this script ends.\n");
         script.Append("trap 'shutdown -P now' EXIT\n");
         script.Append(CultureInfo.InvariantCulture, $"claim_url='{url.AbsoluteUri}'\n");
-        script.Append(CultureInfo.InvariantCulture, $"lease_id='{request.LeaseId:N}'\n");
+        script.Append(CultureInfo.InvariantCulture, $"lease_id='{request.LeaseId:D}'\n");
         script.Append(CultureInfo.InvariantCulture, $"claim_token='{request.Claim.Token}'\n");
         script.Append("imds=http://169.254.169.254/latest\n");
         script.Append("config=''\n");

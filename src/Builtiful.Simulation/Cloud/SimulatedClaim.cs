@@ -26,7 +26,7 @@ internal sealed class SimulatedClaim(HttpClient http, SimulatedInstanceIdentity 
         var document = SimulatedInstanceIdentity.Document(vm);
         var body = new Dictionary<string, string>
         {
-            ["leaseId"] = vm.LeaseId.ToString("N"),
+            ["leaseId"] = vm.LeaseId.ToString("D"),
             ["token"] = ticket.Token,
             ["document"] = Convert.ToBase64String(document),
             ["signature"] = identity.Sign(document),
