@@ -146,6 +146,9 @@ public sealed class ProductionPairTests(PostgresServer postgres) : IAsyncLifetim
             ["Compute:Ec2:ClusterName"] = _clusterName,
             ["Leases:ClusterName"] = _clusterName,
             ["GitHub:Mode"] = "App",
+
+            // Where the VMs would claim their runner configs; moto boots nothing, so none ever does.
+            ["Claims:Url"] = "https://builtiful.example.com/api/runners/claim",
         };
         foreach (var (key, value) in cluster.GitHub.AppSettings)
         {
