@@ -48,8 +48,9 @@ public static class EmbeddedHost
         builder.AddBuiltifulSilo();
         if (string.IsNullOrEmpty(builder.Configuration[RequiredSecrets.ClaimUrlKey]))
         {
-            // VMs claim their runner configs at this host's own gateway, whose address is known once it listens.
-            builder.Services.AddOptions<ClaimOptions>().PostConfigure<IServer>((o, server) => o.Url ??= OwnClaimUrl(server));
+            // VMs claim their runner configs at this host's own gateway, whose address is known only once it listens:
+            // read at each launch, since leases (their reminders) can wake before the listener is bound.
+            builder.Services.AddSingleton<IClaimAddress>(sp => new OwnGatewayClaimAddress(sp.GetRequiredService<IServer>()));
         }
 
         configure?.Invoke(builder); // last, so tests and embedders can replace any service or hand in a shared world
@@ -165,8 +166,14 @@ public static class EmbeddedHost
         }
     }
 
-    private static Uri? OwnClaimUrl(IServer server) =>
-        server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() is { } address ? LocalUrl(address, Gateway.Claims.ClaimEndpoint.Path) : null;
+    /// <summary>The embedded host's own claim endpoint, from the address its listener bound (a port of 0 is known only then).</summary>
+    private sealed class OwnGatewayClaimAddress(IServer server) : IClaimAddress
+    {
+        public Uri? Current => server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() is { } address
+            && LocalUrl(address, Gateway.Claims.ClaimEndpoint.Path) is { Port: > 0 } url
+                ? url
+                : null;
+    }
 
     private static Uri LocalWebhookUrl(string address) => LocalUrl(address, WebhookEndpoint.Path);
 

@@ -113,7 +113,7 @@ public sealed partial class VmLeaseGrain
     /// launch is under way. The token derives from the attempt, so a resent launch carries identical parameters.
     /// </summary>
     private ClaimTicket Ticket(int attempt) => new(
-        claims.Value.Url ?? throw new InvalidOperationException($"{ClaimOptions.Section}:Url is not set: a VM would not know where to claim its runner config."),
+        claimAddress.Current ?? throw new InvalidOperationException($"{ClaimOptions.Section}:Url is not set: a VM would not know where to claim its runner config."),
         ClaimTokens.For(claims.Value.KeyBytes(), LeaseId, attempt));
 
     private async Task<InstanceSummary?> EarlierLaunchAsync(CancellationToken cancellationToken)
