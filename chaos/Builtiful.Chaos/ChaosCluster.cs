@@ -82,6 +82,9 @@ public sealed class ChaosCluster : IAsyncDisposable
             ["Reconciler:Period"] = ChaosRun.ReconcilerPeriod.ToString("c", CultureInfo.InvariantCulture),
             ["Organisations:MaxConcurrentVms"] = "10",
             ["Organisations:ProvisionAttempts"] = "5",
+            // VMs claim their runner configs at the gateway of the silo that launched them, proving who they are with
+            // documents the simulated cloud signs; a VM whose silo is killed cannot claim, and its lease's boot deadline ends it.
+            [world.Identity.GatewaySetting.Key] = world.Identity.CertificatePem,
         };
         var environment = new Dictionary<string, string>
         {
@@ -89,6 +92,7 @@ public sealed class ChaosCluster : IAsyncDisposable
             ["Storage__EncryptionKeys__0__Id"] = "chaos",
             ["Storage__EncryptionKeys__0__Key"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
             ["GitHub__WebhookSecret"] = webhookSecret,
+            ["Claims__Key"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
             ["GitHub__PrivateKey"] = world.GitHub.AppPrivateKeyPem,
             ["Admin__Token"] = AdminToken,
 

@@ -33,6 +33,9 @@ public sealed class ChaosWorld : IAsyncDisposable
     /// <summary>Faults the simulated cloud injected.</summary>
     public SimulatedFaultLedger CloudFaults => _services.GetRequiredService<SimulatedFaultLedger>();
 
+    /// <summary>The cloud's "AWS" that signs its VMs' identity documents; the silos' gateways trust its certificate.</summary>
+    public SimulatedInstanceIdentity Identity => _services.GetRequiredService<SimulatedInstanceIdentity>();
+
     public SimulatedGitHubServer GitHubServer { get; }
 
     public SimulatedCloudServer CloudServer { get; }

@@ -87,6 +87,20 @@ for (const deployment of [silo, gateway]) {
   }
 }
 
+// Runner configs are claimed after boot: silos derive claim tokens from a shared secret and name an https claim URL;
+// gateways verify claims against AWS's identity certificates.
+if (!String(config.Claims__Url ?? "").startsWith("https://")) {
+  problems.push("config must set Claims__Url to the gateway's https claim endpoint");
+}
+
+if (siloEnv.find((e) => e.name === "Claims__Key")?.valueFrom?.secretKeyRef === undefined) {
+  problems.push("silo must read Claims__Key from a Secret");
+}
+
+if (!(gateway?.spec.template.spec.containers[0].env ?? []).some((e) => e.name.startsWith("Claims__IdentityCertificates__"))) {
+  problems.push("gateway must trust at least one region's identity certificate (Claims__IdentityCertificates__<region>)");
+}
+
 // Every secret a pod reads must exist in the example, so operators know what to create.
 const secretKeys = new Set(secrets.flatMap((s) => Object.keys({ ...s.data, ...s.stringData }).map((k) => `${s.metadata.name}/${k}`)));
 for (const object of objects.filter((o) => o.spec?.template?.spec)) {

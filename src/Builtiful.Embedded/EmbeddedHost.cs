@@ -1,6 +1,7 @@
 using Builtiful.Gateway;
 using Builtiful.Gateway.Webhooks;
 using Builtiful.Hosting;
+using Builtiful.Leases;
 using Builtiful.Machines;
 using Builtiful.Silo;
 using Builtiful.Simulation;
@@ -32,8 +33,26 @@ public static class EmbeddedHost
             builder.Configuration["GitHub:Redelivery:Period"] = "00:00:30";
         }
 
+        if (EmbeddedProviders.OwnsSimulatedCloud(builder.Configuration))
+        {
+            // This process's cloud signs its VMs' identity documents; its gateway trusts that "AWS" for their claims.
+            var identity = new Simulation.Cloud.SimulatedInstanceIdentity();
+            builder.Services.AddSingleton(_ => identity);
+            if (string.IsNullOrEmpty(builder.Configuration[identity.GatewaySetting.Key]))
+            {
+                builder.Configuration[identity.GatewaySetting.Key] = identity.CertificatePem;
+            }
+        }
+
         builder.Services.AddEmbeddedProviders(builder.Configuration);
         builder.AddBuiltifulSilo();
+        if (string.IsNullOrEmpty(builder.Configuration[RequiredSecrets.ClaimUrlKey]))
+        {
+            // VMs claim their runner configs at this host's own gateway, whose address is known only once it listens:
+            // read at each launch, since leases (their reminders) can wake before the listener is bound.
+            builder.Services.AddSingleton<IClaimAddress>(sp => new OwnGatewayClaimAddress(sp.GetRequiredService<IServer>()));
+        }
+
         configure?.Invoke(builder); // last, so tests and embedders can replace any service or hand in a shared world
 
         var github = simulated ? StartOwnWorld(builder) : null;
@@ -71,11 +90,13 @@ public static class EmbeddedHost
     /// </summary>
     private static GeneratedSecrets SharedOrGeneratedSecrets(ConfigurationManager configuration)
     {
-        if (RequiredSecrets.Problems(configuration) is { Count: > 0 } problems)
+        if (RequiredSecrets.Problems(configuration).Concat(RequiredSecrets.SiloProblems(configuration)).ToList() is { Count: > 0 } problems)
         {
             throw new OptionsValidationException(PostgresDatabase.ConnectionStringKey, typeof(RequiredSecrets), problems);
         }
 
+        // Claim tokens die with the process's leases, so a key of its own is safe; it is never shown.
+        RequiredSecrets.GenerateClaimKey(configuration);
         return GatewayExtensions.GenerateDevelopmentSecrets(configuration);
     }
 
@@ -145,7 +166,18 @@ public static class EmbeddedHost
         }
     }
 
-    private static Uri LocalWebhookUrl(string address) =>
+    /// <summary>The embedded host's own claim endpoint, from the address its listener bound (a port of 0 is known only then).</summary>
+    private sealed class OwnGatewayClaimAddress(IServer server) : IClaimAddress
+    {
+        public Uri? Current => server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() is { } address
+            && LocalUrl(address, Gateway.Claims.ClaimEndpoint.Path) is { Port: > 0 } url
+                ? url
+                : null;
+    }
+
+    private static Uri LocalWebhookUrl(string address) => LocalUrl(address, WebhookEndpoint.Path);
+
+    private static Uri LocalUrl(string address, string path) =>
         new UriBuilder(address.Replace("://+", "://127.0.0.1", StringComparison.Ordinal).Replace("://*", "://127.0.0.1", StringComparison.Ordinal)
-            .Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal).Replace("://[::]", "://127.0.0.1", StringComparison.Ordinal)) { Path = WebhookEndpoint.Path }.Uri;
+            .Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal).Replace("://[::]", "://127.0.0.1", StringComparison.Ordinal)) { Path = path }.Uri;
 }

@@ -89,6 +89,11 @@ public static class EmbeddedProviders
         }
     }
 
+    /// <summary>The simulated cloud runs in this process (not EC2, not another process's cloud), so this host signs its VMs' identity documents.</summary>
+    public static bool OwnsSimulatedCloud(IConfiguration configuration) =>
+        string.Equals(configuration?[ProviderNames.ComputeKey] ?? ProviderNames.Simulated, ProviderNames.Simulated, StringComparison.Ordinal)
+        && string.IsNullOrEmpty(configuration?["Simulation:CloudUrl"]);
+
     public static bool UsesSimulatedGitHub(IConfiguration configuration) =>
         string.Equals(configuration?[ProviderNames.GitHubModeKey] ?? ProviderNames.Simulated, ProviderNames.Simulated, StringComparison.Ordinal);
 }

@@ -13,6 +13,15 @@ public static class RequiredSecrets
     public const string AdminTokenKey = "Admin:Token";
     public const string AdminTokensKey = "Admin:Tokens";
 
+    /// <summary>The key claim tokens derive from (silo side): every silo must derive the same token for a lease.</summary>
+    public const string ClaimKeyKey = "Claims:Key";
+
+    /// <summary>The gateway's claim endpoint as VMs reach it (silo side: it goes into each VM's launch).</summary>
+    public const string ClaimUrlKey = "Claims:Url";
+
+    public static bool HasClaimKey(IConfiguration configuration) =>
+        !string.IsNullOrEmpty(configuration?[ClaimKeyKey]);
+
     public static bool HasWebhookSecret(IConfiguration configuration) =>
         !string.IsNullOrEmpty(configuration?[WebhookSecretKey]);
 
@@ -43,5 +52,33 @@ public static class RequiredSecrets
         }
 
         return problems;
+    }
+
+    /// <summary>
+    /// The silo's shared secret: on PostgreSQL every silo derives and checks the same claim tokens, so <c>Claims:Key</c>
+    /// is never generated; empty without <c>ConnectionStrings:Builtiful</c>.
+    /// </summary>
+    public static IReadOnlyList<string> SiloProblems(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (PostgresDatabase.ConnectionString(configuration) is null || HasClaimKey(configuration))
+        {
+            return [];
+        }
+
+        return [$"{ClaimKeyKey} is not set: with PostgreSQL every silo derives the same claim tokens for the runner configs VMs claim after boot, so none is generated (Claims__Key in the environment: 32 random bytes, base64)."];
+    }
+
+    /// <summary>For a process whose state dies with it: a claim key for this process only, unless one is configured. Returns whether it made one.</summary>
+    public static bool GenerateClaimKey(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (HasClaimKey(configuration))
+        {
+            return false;
+        }
+
+        configuration[ClaimKeyKey] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        return true;
     }
 }

@@ -25,6 +25,7 @@ public static class BuiltifulServices
         services.AddValidatedOptions<LeaseOptions, LeaseOptionsValidator>(configuration, LeaseOptions.Section);
         services.AddValidatedOptions<OrganisationOptions, OrganisationOptionsValidator>(configuration, OrganisationOptions.Section);
         services.AddOptions<ClaimOptions>().Bind(configuration.GetSection(ClaimOptions.Section));
+        services.TryAddSingleton<IClaimAddress, ConfiguredClaimAddress>();
         services.AddOptions<MachineCatalogueOptions>().Bind(configuration.GetSection(MachineCatalogueOptions.Section));
         services.AddSingleton<MachineCatalogue>();
         Telemetry.TelemetryServiceCollectionExtensions.AddBuiltifulGrainTelemetry(services);

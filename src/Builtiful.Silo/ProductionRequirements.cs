@@ -41,8 +41,46 @@ public static class ProductionRequirements
         }
 
         problems.AddRange(SharedSecretProblems(configuration));
+        problems.AddRange(ClaimProblems(configuration));
         problems.AddRange(ClusterTlsProblems(configuration));
         return problems;
+    }
+
+    /// <summary>
+    /// VMs claim their runner configs after boot: the silo derives their claim tokens from <c>Claims:Key</c> (shared by
+    /// every silo, from the secret store) and tells each VM where to claim (<c>Claims:Url</c>, the public gateway over TLS).
+    /// </summary>
+    public static IReadOnlyList<string> ClaimProblems(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var problems = new List<string>();
+        var key = configuration[RequiredSecrets.ClaimKeyKey];
+        if (string.IsNullOrEmpty(key))
+        {
+            problems.Add($"{RequiredSecrets.ClaimKeyKey} is not set: every silo derives the claim tokens VMs claim their runner configs with from this key, so none is generated (Claims__Key in the environment: 32 random bytes, base64, the same on every silo).");
+        }
+        else if (!IsLongBase64(key))
+        {
+            problems.Add($"{RequiredSecrets.ClaimKeyKey} is not base64 of at least 32 bytes (Claims__Key in the environment).");
+        }
+
+        var url = configuration[RequiredSecrets.ClaimUrlKey];
+        if (string.IsNullOrEmpty(url))
+        {
+            problems.Add($"{RequiredSecrets.ClaimUrlKey} is not set: VMs claim their runner configs after boot at the gateway's claim endpoint, e.g. https://builtiful.example.com/api/runners/claim (Claims__Url in the environment).");
+        }
+        else if (!Uri.TryCreate(url, UriKind.Absolute, out var parsed) || parsed.Scheme != Uri.UriSchemeHttps)
+        {
+            problems.Add($"{RequiredSecrets.ClaimUrlKey} is '{url}': it must be an absolute https URL, since the claim's answer is a runner credential.");
+        }
+
+        return problems;
+    }
+
+    private static bool IsLongBase64(string text)
+    {
+        var bytes = new byte[text.Length];
+        return Convert.TryFromBase64String(text, bytes, out var written) && written >= 32;
     }
 
     /// <summary>On PostgreSQL every replica shares the webhook secret and admin tokens, so none is generated.</summary>

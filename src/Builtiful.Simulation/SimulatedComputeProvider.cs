@@ -8,8 +8,9 @@ using Microsoft.Extensions.Options;
 namespace Builtiful.Simulation;
 
 /// <summary>
-/// VMs that exist in memory: they boot after a delay, connect their runner to the simulated GitHub with the
-/// just-in-time config they were launched with, run the one job GitHub hands it, honour the in-guest watchdog at
+/// VMs that exist in memory: they boot after a delay, claim their runner config from the gateway's claim endpoint over
+/// real HTTP with an identity document the cloud signs (as EC2 user data does), connect their runner to the simulated
+/// GitHub with the config the claim returned, run the one job GitHub hands it, honour the in-guest watchdog at
 /// their expiry (unless switched off), and are gone the moment they are terminated. The cloud keeps its own record.
 /// </summary>
 public sealed partial class SimulatedComputeProvider(
@@ -17,6 +18,7 @@ public sealed partial class SimulatedComputeProvider(
     [FromKeyedServices(BuiltifulClock.Key)] TimeProvider time,
     IServiceProvider services,
     SimulatedFaultLedger faults,
+    Cloud.SimulatedInstanceIdentity identity,
     ILogger<SimulatedComputeProvider> logger) : IComputeProvider, IDisposable
 {
     public const string ProviderName = "Simulated";
@@ -28,6 +30,7 @@ public sealed partial class SimulatedComputeProvider(
     private readonly ConcurrentDictionary<string, string> _byClientToken = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Guid, bool> _leasesAsked = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly HttpClient _claims = new(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { Timeout = TimeSpan.FromSeconds(30) };
     private int _disposed;
     private int _describeManyCalls;
 
@@ -60,7 +63,7 @@ public sealed partial class SimulatedComputeProvider(
         var vm = _vms.GetOrAdd(instanceId, id => new SimulatedVm(id, request.LeaseId, new Dictionary<string, string>(request.Tags), time.GetUtcNow()));
         if (vm.TryStart())
         {
-            _ = RunAsync(vm, request.Runner, request.ExpiresAt);
+            _ = RunAsync(vm, request.Claim, request.ExpiresAt);
             if (faults.Strike("cloud.lost-launch-response", faultPlan.LostLaunchResponseRate, faultPlan.Seed))
             {
                 throw new SimulatedCloudException("RunInstances timed out after the instance was launched");
@@ -121,13 +124,14 @@ public sealed partial class SimulatedComputeProvider(
 
         _stopping.Cancel();
         _stopping.Dispose();
+        _claims.Dispose();
         foreach (var vm in _vms.Values)
         {
             vm.Dispose();
         }
     }
 
-    private async Task RunAsync(SimulatedVm vm, RunnerConfig runner, DateTimeOffset expiresAt)
+    private async Task RunAsync(SimulatedVm vm, ClaimTicket ticket, DateTimeOffset expiresAt)
     {
         using var life = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token, vm.Terminated);
         RunnerSession? session = null;
@@ -156,11 +160,27 @@ public sealed partial class SimulatedComputeProvider(
             vm.MarkRunning();
             LogBooted(logger, vm.InstanceId, vm.LeaseId);
 
-            // The runner binary connects with the config it was launched with; only the GitHub that minted it knows it.
-            session = services.GetService<SimulatedGitHub>()?.Connect(runner.EncodedJitConfig);
+            if (!options.CurrentValue.ClaimAfterBoot)
+            {
+                return;
+            }
+
+            // The user data's claim: a refusal or claims that keep failing power the VM off, as the script's exit trap does.
+            var claim = new Cloud.SimulatedClaim(_claims, identity, options.CurrentValue, time);
+            var (result, config, detail) = await claim.ClaimAsync(vm, ticket, life.Token);
+            LogClaimed(logger, vm.InstanceId, vm.LeaseId, result, detail);
+            if (result != Cloud.ClaimResult.Granted)
+            {
+                vm.Terminate(time.GetUtcNow());
+                return;
+            }
+
+            // The runner binary connects with the claimed config; only the GitHub that minted it knows it.
+            var runnerName = Leases.RunnerNames.ForLease(vm.LeaseId);
+            session = services.GetService<SimulatedGitHub>()?.Connect(config!);
             if (session is null)
             {
-                LogNotConnected(logger, vm.InstanceId, runner.RunnerName);
+                LogNotConnected(logger, vm.InstanceId, runnerName);
                 return;
             }
 
@@ -168,11 +188,11 @@ public sealed partial class SimulatedComputeProvider(
             if (job is null)
             {
                 session = null;
-                LogDeregistered(logger, runner.RunnerName);
+                LogDeregistered(logger, runnerName);
                 return;
             }
 
-            LogRunning(logger, runner.RunnerName, job.JobId);
+            LogRunning(logger, runnerName, job.JobId);
             await Task.Delay(job.RunTime, time, life.Token);
             var finished = session;
             session = null;
@@ -209,6 +229,9 @@ public sealed partial class SimulatedComputeProvider(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Simulated VM {InstanceId} for lease {LeaseId} is running")]
     private static partial void LogBooted(ILogger logger, string instanceId, Guid leaseId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Simulated VM {InstanceId} for lease {LeaseId}: claim {Result} ({Detail})")]
+    private static partial void LogClaimed(ILogger logger, string instanceId, Guid leaseId, Cloud.ClaimResult result, string detail);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Simulated runner on {InstanceId} crashed")]
     private static partial void LogRunnerCrashed(ILogger logger, string instanceId, Exception exception);

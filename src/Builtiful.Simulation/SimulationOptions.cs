@@ -20,5 +20,19 @@ public sealed class SimulationOptions
     /// <summary>Tags the simulated VMs; a simulated cloud belongs to one process, so a shared default harms no one.</summary>
     public string ClusterName { get; set; } = SimulatedComputeProvider.DefaultClusterName;
 
+    /// <summary>
+    /// A booted VM claims its runner config at its lease's claim URL, as an EC2 VM's user data does. Off, VMs boot and
+    /// wait with no runner (for tests that claim in a VM's place or have no gateway to claim from).
+    /// </summary>
+    public bool ClaimAfterBoot { get; set; } = true;
+
+    /// <summary>Claims a VM sends before it gives up and powers off, as the EC2 user data does.</summary>
+    public int ClaimAttempts { get; set; } = 20;
+
+    /// <summary>The first pause between claims; it doubles (with full jitter) up to <see cref="ClaimRetryMaxDelay"/>.</summary>
+    public TimeSpan ClaimRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan ClaimRetryMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+
     public SimulatedFaultOptions Faults { get; set; } = new();
 }

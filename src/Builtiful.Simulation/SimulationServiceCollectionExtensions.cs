@@ -12,6 +12,7 @@ public static class SimulationServiceCollectionExtensions
     {
         services.AddOptions<SimulationOptions>().Bind(configuration.GetSection(SimulationOptions.Section));
         services.TryAddSingleton<SimulatedFaultLedger>();
+        services.TryAddSingleton<Cloud.SimulatedInstanceIdentity>();
         services.AddSingleton<SimulatedComputeProvider>();
         services.AddSingleton<IComputeProvider>(sp => sp.GetRequiredService<SimulatedComputeProvider>());
         return services;

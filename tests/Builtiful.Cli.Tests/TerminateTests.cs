@@ -29,13 +29,15 @@ public sealed class TerminateTests : IAsyncLifetime
         var organisation = await Eventually.Until(() => _builtiful.AdminJsonAsync($"/api/v1/organisations/{installationId}"),
             o => o!.Value.GetProperty("liveLeases").GetInt32() == 1, "a VM is started");
         var leaseId = organisation!.Value.GetProperty("leaseIds")[0].GetString();
+        // The VM claims its runner config after boot; only then does GitHub know the runner.
+        await Eventually.Until(() => Task.FromResult(_builtiful.World.Runners.Any(r => r.Name == $"builtiful-{Guid.Parse(leaseId!):N}")), known => known,
+            "the VM claimed its runner");
         var live = await Cli.RunAsync(_builtiful, "leases", "--org", $"{installationId}");
 
         var run = await Cli.RunAsync(_builtiful, "terminate", leaseId!, "--reason", "drill");
         var again = await Cli.RunAsync(_builtiful, "terminate", leaseId!);
 
         Assert.Contains(leaseId!, live.Output, StringComparison.Ordinal);
-        Assert.Contains(_builtiful.World.Runners, r => r.Name == $"builtiful-{Guid.Parse(leaseId!):N}");
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Equal($"Lease {leaseId}: terminated\n", run.Output);
         Assert.Contains($"terminating lease {leaseId}", run.Error, StringComparison.Ordinal);

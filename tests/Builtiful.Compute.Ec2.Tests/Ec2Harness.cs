@@ -88,8 +88,11 @@ public sealed class Ec2Harness : IDisposable
     public static MachineType TwoVcpu(string label = "builtiful-2vcpu-ubuntu-2404") =>
         new(label, 2, 8, CpuArchitecture.X64, "ubuntu-2404", new Dictionary<string, string>());
 
-    /// <summary>A request as the lease grain builds it, with a fresh lease id and a realistic (random, base64) runner config.</summary>
-    public LaunchRequest Request(Guid? leaseId = null, int attempt = 1, string cluster = "ec2-tests", MachineType? machine = null, string? jitConfig = null)
+    /// <summary>The claim endpoint the tests' launches name; nothing listens there, as no moto instance boots.</summary>
+    public static readonly Uri ClaimUrl = new("https://builtiful.example.com/api/runners/claim");
+
+    /// <summary>A request as the lease grain builds it, with a fresh lease id and a claim token shaped like the lease's (HMAC-SHA256, hex).</summary>
+    public LaunchRequest Request(Guid? leaseId = null, int attempt = 1, string cluster = "ec2-tests", MachineType? machine = null, Uri? claimUrl = null)
     {
         var lease = leaseId ?? Guid.NewGuid();
         var expiresAt = Clock.GetUtcNow() + TimeSpan.FromHours(6);
@@ -100,7 +103,7 @@ public sealed class Ec2Harness : IDisposable
             JobId = 289782451,
             MachineType = machine ?? TwoVcpu(),
             ClientToken = $"{lease:N}-{attempt}",
-            Runner = new RunnerConfig($"builtiful-{lease:N}", jitConfig ?? Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(1800))),
+            Claim = new ClaimTicket(claimUrl ?? ClaimUrl, Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))),
             ExpiresAt = expiresAt,
             Tags = new Dictionary<string, string>
             {

@@ -71,7 +71,7 @@ public sealed class FaultTests(MotoServer moto, ITestOutputHelper output)
             Assert.Contains($"InsufficientInstanceCapacity for on-demand m7i.large in {zone} (subnet-", failed.Message, StringComparison.Ordinal);
         }
 
-        Assert.DoesNotContain(request.Runner.EncodedJitConfig, failed.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(request.Claim.Token, failed.Message, StringComparison.Ordinal);
         Assert.Empty(await Live(ec2, request));
     }
 
@@ -120,7 +120,7 @@ public sealed class FaultTests(MotoServer moto, ITestOutputHelper output)
         Assert.Equal([launched.InstanceId], live.Select(i => i.InstanceId));
         // moto ignores ClientToken, so a blind resend would have made a second instance: the describe found the first.
         Assert.Single(ec2.Faults.CallsTo("RunInstances"));
-        LaunchTests.AssertNeverLogged(ec2, request.Runner.EncodedJitConfig);
+        LaunchTests.AssertNeverLogged(ec2, request.Claim.Token);
     }
 
     [Fact]

@@ -39,7 +39,7 @@ public sealed class LaunchTests(MotoServer moto, ITestOutputHelper output)
 
         Assert.Equal(request.ClientToken, tags[Ec2Launcher.LaunchTag]);
         Assert.Equal(request.MachineType.Label, tags[Ec2Launcher.MachineTypeTag]);
-        Assert.Equal(request.Runner.RunnerName, tags["Name"]);
+        Assert.Equal(request.RunnerName, tags["Name"]);
 
         var shutdown = await ec2.Direct.DescribeInstanceAttributeAsync(new DescribeInstanceAttributeRequest
         {
@@ -53,13 +53,20 @@ public sealed class LaunchTests(MotoServer moto, ITestOutputHelper output)
             InstanceId = launched.InstanceId,
             Attribute = InstanceAttributeName.UserData,
         });
+        // What anyone with ec2:DescribeInstanceAttribute (AWS's read-only policies) reads: how to claim, no runner config.
         var script = Encoding.UTF8.GetString(Convert.FromBase64String(userDataAttribute.InstanceAttribute.UserData));
         Assert.StartsWith("#!/bin/bash\n", script, StringComparison.Ordinal);
         var watchdog = script.IndexOf("shutdown -P \"+$minutes\"", StringComparison.Ordinal);
-        var runner = script.IndexOf("./run.sh --jitconfig", StringComparison.Ordinal);
-        Assert.True(watchdog > 0 && runner > watchdog, "the watchdog is armed before the runner starts");
+        var claim = script.IndexOf("--data-binary @-", StringComparison.Ordinal);
+        var runner = script.IndexOf("-- ./run.sh", StringComparison.Ordinal);
+        Assert.True(watchdog > 0 && claim > watchdog && runner > claim, "the watchdog is armed before the claim, the claim before the runner starts");
         Assert.Contains($"deadline={request.ExpiresAt.ToUnixTimeSeconds()}", script, StringComparison.Ordinal);
-        Assert.Contains(request.Runner.EncodedJitConfig, script, StringComparison.Ordinal);
+        Assert.Contains($"claim_url='{Ec2Harness.ClaimUrl.AbsoluteUri}'", script, StringComparison.Ordinal);
+        Assert.Contains($"lease_id='{request.LeaseId:D}'", script, StringComparison.Ordinal);
+        Assert.Contains($"claim_token='{request.Claim.Token}'", script, StringComparison.Ordinal);
+        Assert.DoesNotContain("--jitconfig", script, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("--token", script, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotMatch("[A-Za-z0-9+/=]{100,}", script); // a JIT config is kilobytes of base64; the claim token is 64 hex characters
 
         var volumes = await ec2.Direct.DescribeVolumesAsync(new DescribeVolumesRequest
         {
@@ -80,7 +87,7 @@ public sealed class LaunchTests(MotoServer moto, ITestOutputHelper output)
         Assert.Equal("terminate", run["InstanceInitiatedShutdownBehavior"]);
         Assert.Null(run["IamInstanceProfile.Arn"]);
 
-        AssertNeverLogged(ec2, request.Runner.EncodedJitConfig);
+        AssertNeverLogged(ec2, request.Claim.Token);
     }
 
     [Fact]
@@ -174,13 +181,12 @@ public sealed class LaunchTests(MotoServer moto, ITestOutputHelper output)
     public async Task User_data_over_16_KB_is_refused_before_any_call_with_a_clear_message()
     {
         using var ec2 = Ec2Harness.Start(moto, output);
-        var jit = Convert.ToBase64String(new byte[13_000]);
-        var request = ec2.Request(jitConfig: jit);
+        var request = ec2.Request(claimUrl: new Uri("https://builtiful.example.com/api/runners/claim?padding=" + new string('a', 17_000)));
 
         var refused = await Assert.ThrowsAsync<Ec2LaunchException>(() => ec2.Provider.LaunchAsync(request, CancellationToken.None));
 
         Assert.Contains("over EC2's 16384-byte limit", refused.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain(jit, refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(request.Claim.Token, refused.Message, StringComparison.Ordinal);
         Assert.Empty(ec2.Faults.CallsTo("RunInstances"));
     }
 

@@ -17,7 +17,8 @@ namespace Builtiful.Gateway.Tests;
 /// <summary>
 /// <c>POST /api/runners/claim</c> over real HTTP into real Orleans: identity documents signed by a test "AWS" key whose
 /// certificate the gateway trusts for region test-1. Judged by the simulated GitHub (the config registers a runner) and
-/// the simulated cloud (refused claims that prove a leak terminate the VM), and by the audit log.
+/// the simulated cloud (refused claims that prove a leak terminate the VM), and by the audit log. Its VMs do not claim
+/// by themselves, so each test claims in its VM's place; <see cref="SimulatedVmClaimTests"/> has VMs that do.
 /// </summary>
 public sealed class RunnerClaimTests(RunnerClaimTests.Host builtiful) : IClassFixture<RunnerClaimTests.Host>
 {
@@ -32,6 +33,7 @@ public sealed class RunnerClaimTests(RunnerClaimTests.Host builtiful) : IClassFi
         protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
         {
             ["Simulation:BootDelay"] = "00:00:00.100",
+            ["Simulation:ClaimAfterBoot"] = "false",
             ["Claims:Key"] = Convert.ToBase64String(ClaimKey),
             [$"Claims:IdentityCertificates:{Region}"] = Certificate(Aws),
         };

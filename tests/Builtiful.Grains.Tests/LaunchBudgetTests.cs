@@ -89,7 +89,7 @@ public abstract class BudgetCluster : IAsyncLifetime
             JobId = 1,
             MachineType = new MachineType("builtiful-2vcpu-ubuntu-2404", 2, 8, CpuArchitecture.X64, "ubuntu-2404", new Dictionary<string, string>()),
             ClientToken = $"{lease:N}-1",
-            Runner = new RunnerConfig($"builtiful-{lease:N}", "e30="),
+            Claim = new ClaimTicket(new Uri("https://builtiful.example.com/api/runners/claim"), Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))),
             ExpiresAt = now + TimeSpan.FromHours(6),
             Tags = new Dictionary<string, string> { [InstanceTags.Lease] = lease.ToString("N"), [InstanceTags.Cluster] = "budget-tests" },
         };

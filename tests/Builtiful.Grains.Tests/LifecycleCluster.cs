@@ -15,6 +15,7 @@ namespace Builtiful.Grains.Tests;
 /// <summary>
 /// A real Orleans cluster (InProcessTestCluster) composed exactly as the host composes it, with the
 /// simulated cloud, a simulated GitHub that mints runners but queues no job (tests play GitHub's webhooks) and a fake clock for deadlines.
+/// It has no gateway, so its VMs boot without claiming a runner config (a test may claim through the lease grain).
 /// Reminders tick every second of real time; what they decide depends only on the fake clock.
 /// </summary>
 public class LifecycleCluster : IAsyncLifetime
@@ -34,6 +35,12 @@ public class LifecycleCluster : IAsyncLifetime
 
     public IReminderTable Reminders => Cluster.Silos[0].ServiceProvider.GetRequiredService<IReminderTable>();
 
+    /// <summary>The silos' claim key (<c>Claims:Key</c>), so a test can derive a lease's claim token.</summary>
+    public static readonly byte[] ClaimKey = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+
+    /// <summary>There is no gateway in this cluster: launches name this claim URL, and the simulated VMs do not claim (tests play GitHub).</summary>
+    public static readonly Uri ClaimUrl = new("http://127.0.0.1:9/api/runners/claim");
+
     public static IConfiguration Configuration { get; } = new ConfigurationBuilder()
         .AddJsonFile("builtiful.appsettings.json")
         .AddInMemoryCollection(new Dictionary<string, string?>
@@ -43,6 +50,9 @@ public class LifecycleCluster : IAsyncLifetime
             ["Leases:LaunchRetryDelay"] = "00:00:00.100",
             ["Organisations:MaxConcurrentVms"] = "2",
             ["Simulation:BootDelay"] = "00:00:30",
+            ["Simulation:ClaimAfterBoot"] = "false",
+            ["Claims:Key"] = Convert.ToBase64String(ClaimKey),
+            ["Claims:Url"] = ClaimUrl.ToString(),
         })
         .Build();
 

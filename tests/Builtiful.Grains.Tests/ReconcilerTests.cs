@@ -140,7 +140,7 @@ public sealed class ReconcilerTests(ReconcilerCluster world) : IClassFixture<Rec
             JobId = 1,
             MachineType = catalogue.All.First(),
             ClientToken = Guid.NewGuid().ToString("N"),
-            Runner = new RunnerConfig("stray", "e30="),
+            Claim = new ClaimTicket(LifecycleCluster.ClaimUrl, ClaimTokens.For(LifecycleCluster.ClaimKey, leaseId, 1)),
             ExpiresAt = expiresAt.AddDays(1),
             Tags = tags,
         }, default);

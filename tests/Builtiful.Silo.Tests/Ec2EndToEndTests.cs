@@ -89,7 +89,12 @@ public sealed class Ec2EndToEndTests : IAsyncLifetime
         var userData = await _ec2.DescribeInstanceAttributeAsync(new DescribeInstanceAttributeRequest { InstanceId = instanceId, Attribute = InstanceAttributeName.UserData });
         var script = Encoding.UTF8.GetString(Convert.FromBase64String(userData.InstanceAttribute.UserData));
         Assert.StartsWith("#!/bin/bash\n", script, StringComparison.Ordinal);
-        Assert.Contains("./run.sh --jitconfig '", script, StringComparison.Ordinal);
+        // No runner config in what ec2:DescribeInstanceAttribute shows: the VM claims it at this host's own gateway after boot.
+        Assert.Contains($"claim_url='{new Uri(builtiful.BaseAddress, "/api/runners/claim").AbsoluteUri}'", script, StringComparison.Ordinal);
+        Assert.Contains($"lease_id='{leaseId:D}'", script, StringComparison.Ordinal);
+        Assert.DoesNotContain("--jitconfig", script, StringComparison.Ordinal);
+        Assert.DoesNotMatch("[A-Za-z0-9+/=]{100,}", script);
+        Assert.Contains("runuser -u 'runner' -- ./run.sh", script, StringComparison.Ordinal);
         Assert.Contains($"deadline={lease.GetProperty("expiresAt").GetDateTimeOffset().ToUnixTimeSeconds()}", script, StringComparison.Ordinal);
 
         var group = Assert.Single((await _ec2.DescribeSecurityGroupsAsync(new DescribeSecurityGroupsRequest { GroupIds = [_network.SecurityGroupId] })).SecurityGroups);

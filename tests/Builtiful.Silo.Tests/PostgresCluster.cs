@@ -19,6 +19,9 @@ public sealed class PostgresCluster : IAsyncDisposable
     public static readonly string KeyOne = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
     public static readonly string KeyTwo = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 
+    /// <summary>Every silo of a PostgreSQL cluster derives the same claim tokens, so none is generated: this one is shared.</summary>
+    public static readonly string ClaimKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
     private readonly List<BuiltifulInstance> _silos = [];
     private readonly ServiceProvider _cloudServices;
 
@@ -31,6 +34,7 @@ public sealed class PostgresCluster : IAsyncDisposable
         services.AddKeyedSingleton(BuiltifulClock.Key, (TimeProvider?)Clock ?? TimeProvider.System);
         services.Configure<SimulationOptions>(o => o.BootDelay = TimeSpan.FromSeconds(30));
         services.AddSingleton<SimulatedFaultLedger>();
+        services.AddSingleton<Simulation.Cloud.SimulatedInstanceIdentity>();
         services.AddSingleton<SimulatedComputeProvider>();
         services.AddSingleton(gitHub.World);
         _cloudServices = services.BuildServiceProvider();
@@ -76,6 +80,7 @@ public sealed class PostgresCluster : IAsyncDisposable
             // Members on loopback; ClusterTlsTests and the production-pair tests run the cluster with TLS.
             [ClusterTlsOptions.DisabledKey] = "true",
             ["Storage:ActiveKeyId"] = activeKey,
+            ["Claims:Key"] = ClaimKey,
             ["Leases:CheckPeriod"] = "00:00:01",
             ["Leases:TerminationPollInterval"] = "00:00:01",
             ["Organisations:MaxConcurrentVms"] = "2",
@@ -106,6 +111,10 @@ public sealed class PostgresCluster : IAsyncDisposable
                 builder.Services.AddKeyedSingleton<TimeProvider>(BuiltifulClock.Key, Clock);
                 builder.Services.AddSingleton(Cloud);
                 builder.Services.AddSingleton<IComputeProvider>(Cloud);
+
+                // The shared cloud signs its VMs' identity documents: every silo's gateway trusts it, not one of its own.
+                var identity = _cloudServices.GetRequiredService<Simulation.Cloud.SimulatedInstanceIdentity>();
+                builder.Configuration[identity.GatewaySetting.Key] = identity.CertificatePem;
             }
         });
         _silos.Add(silo);

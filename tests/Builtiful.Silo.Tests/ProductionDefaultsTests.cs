@@ -19,7 +19,7 @@ public sealed class ProductionDefaultsTests(PostgresServer postgres)
 
     private static readonly string[] SecretVariables =
     [
-        "GitHub__WebhookSecret", "Admin__Token", "Admin__Tokens__0__Name", "Orleans__Tls__CertificatePath", "Orleans__Tls__Disabled",
+        "GitHub__WebhookSecret", "Admin__Token", "Admin__Tokens__0__Name", "Orleans__Tls__CertificatePath", "Orleans__Tls__Disabled", "Claims__Key", "Claims__Url",
     ];
 
     [Fact]
@@ -39,6 +39,8 @@ public sealed class ProductionDefaultsTests(PostgresServer postgres)
         Assert.Contains("Admin:Tokens (or Admin:Token) is not set", message, StringComparison.Ordinal);
         Assert.Contains("Orleans:Tls:CertificatePath is not set", message, StringComparison.Ordinal);
         Assert.Contains("Orleans:Tls:Disabled=true", message, StringComparison.Ordinal);
+        Assert.Contains("Claims:Key is not set", message, StringComparison.Ordinal);
+        Assert.Contains("Claims:Url is not set", message, StringComparison.Ordinal);
         Assert.DoesNotContain("ConnectionStrings:Builtiful", message, StringComparison.Ordinal);
     }
 
@@ -80,6 +82,7 @@ public sealed class ProductionDefaultsTests(PostgresServer postgres)
 
         Assert.Contains(refused.Failures, f => f.StartsWith("GitHub:WebhookSecret is not set", StringComparison.Ordinal));
         Assert.Contains(refused.Failures, f => f.StartsWith("Admin:Tokens (or Admin:Token) is not set", StringComparison.Ordinal));
+        Assert.Contains(refused.Failures, f => f.StartsWith("Claims:Key is not set", StringComparison.Ordinal));
     }
 
     [Fact]

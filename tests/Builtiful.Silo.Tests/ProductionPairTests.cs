@@ -1,9 +1,15 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using Builtiful.Gateway.Host;
+using Builtiful.Leases;
 using Builtiful.Providers;
 using Builtiful.Simulation.GitHub;
 using Microsoft.Extensions.DependencyInjection;
@@ -14,7 +20,8 @@ namespace Builtiful.Silo.Tests;
 /// <summary>
 /// The documented production path in one process: the production silo (EC2 on moto, a GitHub App on the simulated
 /// GitHub, PostgreSQL) and a standalone gateway, joined by mutual TLS, each with its management listener. GitHub's
-/// deliveries reach the gateway only, so a VM in moto proves that gateway and silo talked over TLS.
+/// deliveries reach the gateway only, so a VM in moto proves that gateway and silo talked over TLS; the VM's claim
+/// through the gateway gets the runner config the silo mints only then.
 /// </summary>
 [Collection(PostgresCollection.Name)]
 public sealed class ProductionPairTests(PostgresServer postgres) : IAsyncLifetime
@@ -59,7 +66,13 @@ public sealed class ProductionPairTests(PostgresServer postgres) : IAsyncLifetim
 
         using var silo = ProductionSilo.Build(Arguments(SiloSettings(shared, cluster)));
         await silo.StartAsync();
-        var gatewaySettings = new Dictionary<string, string>(shared) { ["urls"] = "http://127.0.0.1:0" };
+        // The gateway trusts a test "AWS" for moto's region, whose key signs the identity document of the claim below.
+        using var aws = RSA.Create(2048);
+        var gatewaySettings = new Dictionary<string, string>(shared)
+        {
+            ["urls"] = "http://127.0.0.1:0",
+            [$"Claims:IdentityCertificates:{MotoServer.Region}"] = Certificate(aws),
+        };
         await using var gateway = GatewayHost.Build(Arguments(gatewaySettings));
         await gateway.StartAsync();
         try
@@ -85,6 +98,28 @@ public sealed class ProductionPairTests(PostgresServer postgres) : IAsyncLifetim
             var tags = instance!.Tags.ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal);
             Assert.Equal(jobId.ToString(CultureInfo.InvariantCulture), tags[InstanceTags.Job]);
             Assert.All(world.Deliveries.Where(d => d.JobId == jobId), d => Assert.Equal(200, d.StatusCode));
+
+            // The VM's claim, as its user data sends it (moto boots nothing): the config is minted now, by the silo's
+            // GitHub App client, and GitHub's own record knows it as this lease's runner.
+            var leaseId = Guid.Parse(tags[InstanceTags.Lease]);
+            var document = Encoding.UTF8.GetBytes($$"""{"accountId":"123456789012","instanceId":"{{instance.InstanceId}}","region":"{{MotoServer.Region}}"}""");
+            var claim = new
+            {
+                leaseId,
+                token = ClaimTokens.For(Convert.FromBase64String(PostgresCluster.ClaimKey), leaseId, 1),
+                document = Convert.ToBase64String(document),
+                signature = Convert.ToBase64String(aws.SignData(document, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1)),
+            };
+            var granted = await Eventually.Until(
+                async () =>
+                {
+                    using var answer = await http.PostAsJsonAsync("/api/runners/claim", claim);
+                    return answer.StatusCode == HttpStatusCode.OK ? await answer.Content.ReadFromJsonAsync<JsonElement>() : (JsonElement?)null;
+                },
+                answer => answer is not null,
+                "the lease knows its instance and grants the claim");
+            var session = world.Connect(granted!.Value.GetProperty("encodedJitConfig").GetString()!);
+            Assert.Equal(RunnerNames.ForLease(leaseId), session?.RunnerName);
 
             using (var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/organisations/{installationId}"))
             {
@@ -146,6 +181,9 @@ public sealed class ProductionPairTests(PostgresServer postgres) : IAsyncLifetim
             ["Compute:Ec2:ClusterName"] = _clusterName,
             ["Leases:ClusterName"] = _clusterName,
             ["GitHub:Mode"] = "App",
+
+            // Where the VMs would claim their runner configs; moto boots nothing, so none ever does.
+            ["Claims:Url"] = "https://builtiful.example.com/api/runners/claim",
         };
         foreach (var (key, value) in cluster.GitHub.AppSettings)
         {
@@ -156,6 +194,13 @@ public sealed class ProductionPairTests(PostgresServer postgres) : IAsyncLifetim
     }
 
     private static string[] Arguments(Dictionary<string, string> settings) => [.. settings.Select(kv => $"--{kv.Key}={kv.Value}")];
+
+    private static string Certificate(RSA key)
+    {
+        var request = new CertificateRequest("CN=Test AWS instance identity", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        return certificate.ExportCertificatePem();
+    }
 
     private static Task<string> ScrapeUntilAsync(HttpClient management, string series) => Eventually.Until(
         async () =>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Builtiful.Silo;
+using Microsoft.Extensions.Configuration;
 
 namespace Builtiful.Silo.Tests;
 
@@ -34,7 +35,8 @@ public sealed class ProductionSiloTests
         using var output = new StringWriter();
 
         var exit = await BuiltifulCommands.RunAsync(
-            ["run", "--Compute:Provider=Ec2", "--GitHub:Mode=App", "--GitHub:AppId=1", "--GitHub:PrivateKeyPath=/nonexistent.pem", "--ConnectionStrings:Builtiful="],
+            ["run", "--Compute:Provider=Ec2", "--GitHub:Mode=App", "--GitHub:AppId=1", "--GitHub:PrivateKeyPath=/nonexistent.pem", "--ConnectionStrings:Builtiful=",
+                $"--Claims:Key={ClaimKey}", "--Claims:Url=https://builtiful.example.com/api/runners/claim"],
             output);
 
         Assert.Equal(2, exit);
@@ -42,7 +44,28 @@ public sealed class ProductionSiloTests
         Assert.Contains("ConnectionStrings:Builtiful is not set", message, StringComparison.Ordinal);
         Assert.DoesNotContain("Compute:Provider", message, StringComparison.Ordinal);
         Assert.DoesNotContain("GitHub:Mode", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Claims:", message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void The_silo_needs_a_shared_claim_key_and_an_https_claim_url_naming_each_key()
+    {
+        static IReadOnlyList<string> Problems(params (string Key, string Value)[] settings) => ProductionRequirements.ClaimProblems(
+            new ConfigurationBuilder().AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))).Build());
+
+        var missing = Problems();
+        var weak = Problems(("Claims:Key", Convert.ToBase64String(new byte[16])), ("Claims:Url", "http://builtiful.example.com/api/runners/claim"));
+        var fine = Problems(("Claims:Key", ClaimKey), ("Claims:Url", "https://builtiful.example.com/api/runners/claim"));
+
+        Assert.Equal(2, missing.Count);
+        Assert.Contains(missing, p => p.StartsWith("Claims:Key is not set", StringComparison.Ordinal));
+        Assert.Contains(missing, p => p.StartsWith("Claims:Url is not set", StringComparison.Ordinal));
+        Assert.Contains(weak, p => p.StartsWith("Claims:Key is not base64 of at least 32 bytes", StringComparison.Ordinal));
+        Assert.Contains(weak, p => p.Contains("must be an absolute https URL", StringComparison.Ordinal));
+        Assert.Empty(fine);
+    }
+
+    private static readonly string ClaimKey = Convert.ToBase64String(new byte[32]);
 
     [Fact]
     public async Task EC2_without_its_own_cluster_name_is_refused_by_the_silo_process_naming_the_key()

@@ -70,7 +70,7 @@ public static class Ec2ClusterScenario
                         JobId = i,
                         MachineType = machine,
                         ClientToken = $"{lease:N}-1",
-                        Runner = new RunnerConfig($"builtiful-{lease:N}", "e30="),
+                        Claim = new ClaimTicket(new Uri("https://builtiful.example.com/api/runners/claim"), Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))),
                         ExpiresAt = DateTimeOffset.UnixEpoch.AddYears(60),
                         Tags = new Dictionary<string, string> { [InstanceTags.Lease] = lease.ToString("N") },
                     }, CancellationToken.None);

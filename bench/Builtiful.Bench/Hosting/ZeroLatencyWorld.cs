@@ -23,7 +23,7 @@ public sealed class ZeroLatencyCloud(BenchProbe probe) : IComputeProvider
     public Task<LaunchedInstance> LaunchAsync(LaunchRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        probe.Launched(request.JobId, request.Runner.RunnerName);
+        probe.Launched(request.JobId, request.RunnerName);
         var instanceId = Prefix + request.ClientToken;
         _running.TryAdd(instanceId, (request.LeaseId, request.ExpiresAt));
         return Task.FromResult(new LaunchedInstance(instanceId, DateTimeOffset.UtcNow));

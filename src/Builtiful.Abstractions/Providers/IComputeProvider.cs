@@ -50,10 +50,22 @@ public sealed record LaunchRequest
     public required MachineType MachineType { get; init; }
     /// <summary>The same on every retry of one attempt, at most 64 characters.</summary>
     public required string ClientToken { get; init; }
-    public required RunnerConfig Runner { get; init; }
+    /// <summary>How the VM claims its runner config after boot; the launch itself carries no runner config.</summary>
+    public required ClaimTicket Claim { get; init; }
+    /// <summary>The runner's name, from the lease id: the VM learns nothing more about its runner until it claims.</summary>
+    public string RunnerName => Leases.RunnerNames.ForLease(LeaseId);
     /// <summary>The VM powers itself off at this instant even if the control plane is gone.</summary>
     public required DateTimeOffset ExpiresAt { get; init; }
     public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
+}
+
+/// <summary>
+/// Where a booted VM claims its runner config (the gateway's <c>POST /api/runners/claim</c>) and the claim token of this
+/// launch attempt, the same on every retry of it. Useless without the VM's own signed identity document; never logged.
+/// </summary>
+public sealed record ClaimTicket(Uri Url, string Token)
+{
+    public override string ToString() => $"ClaimTicket {{ Url = {Url}, Token = [redacted] }}";
 }
 
 public sealed record LaunchedInstance(string InstanceId, DateTimeOffset LaunchedAt);

@@ -177,7 +177,7 @@ public sealed partial class Ec2Launcher(
         tags.AddRange(request.Tags.Select(t => new Tag(t.Key, t.Value)));
         tags.Add(new Tag(LaunchTag, candidate.ClientToken));
         tags.Add(new Tag(MachineTypeTag, request.MachineType.Label));
-        tags.Add(new Tag("Name", request.Runner.RunnerName));
+        tags.Add(new Tag("Name", request.RunnerName));
         var volume = options.RootVolume;
         var run = new RunInstancesRequest
         {

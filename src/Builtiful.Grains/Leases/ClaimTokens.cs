@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.Options;
 
 namespace Builtiful.Leases;
 
@@ -50,4 +51,17 @@ public sealed class ClaimOptions
     public byte[] KeyBytes() => Key is { Length: > 0 } key
         ? Convert.FromBase64String(key)
         : throw new InvalidOperationException($"{Section}:Key is not set: claim tokens cannot be derived.");
+}
+
+/// <summary>Where this silo's VMs claim their runner configs, read at each launch.</summary>
+public interface IClaimAddress
+{
+    /// <summary>The claim endpoint as VMs reach it, or null when this silo does not know one (yet).</summary>
+    Uri? Current { get; }
+}
+
+/// <summary>The production answer: <c>Claims:Url</c>, which the production silo requires.</summary>
+public sealed class ConfiguredClaimAddress(IOptions<ClaimOptions> options) : IClaimAddress
+{
+    public Uri? Current => options.Value.Url;
 }

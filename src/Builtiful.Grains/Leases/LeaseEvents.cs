@@ -78,7 +78,8 @@ public sealed record ClaimRequested(string InstanceId, bool TokenMatches, bool L
 /// <summary>The claim's runner config was minted (the config itself stays in the grain's call, never in an event).</summary>
 public sealed record RunnerConfigMinted : LeaseEvent;
 
-public sealed record RunnerConfigMintFailed(string Error) : LeaseEvent;
+/// <summary>GitHub did not mint the claimed config; <paramref name="Permanent"/> when asking again cannot help (the App lacks a permission).</summary>
+public sealed record RunnerConfigMintFailed(string Error, bool Permanent = false) : LeaseEvent;
 
 /// <summary>Why the runner's registration is removed, which decides what its answer leads to.</summary>
 public enum RunnerRemovalPurpose

@@ -215,7 +215,7 @@ public sealed class LeaseMachine(LeaseOptions options)
                 ConfirmTermination(step);
                 break;
             case TerminationObserved { Gone: true } when lease.Phase == LeasePhase.Terminating:
-                End(step, LeasePhase.Terminated);
+                End(step, lease.Refused ? LeasePhase.Failed : LeasePhase.Terminated);
                 break;
             case TerminationObserved when lease.Phase == LeasePhase.Terminating:
                 lease.LastError = null;
@@ -242,6 +242,13 @@ public sealed class LeaseMachine(LeaseOptions options)
                 lease.ClaimedAt = step.Now;
                 lease.Phase = lease.Phase == LeasePhase.Booting ? LeasePhase.Idle : lease.Phase;
                 step.Answer = ClaimOutcome.Granted;
+                break;
+            case RunnerConfigMintFailed { Permanent: true } refused when lease.Phase < LeasePhase.Terminating:
+                // As a refused launch: no claim can succeed, so the VM goes and the job gets no other lease (no retry storm).
+                lease.Refused = true;
+                lease.LastError = $"GitHub refused the claimed runner config: {refused.Error}";
+                step.Answer = ClaimOutcome.LeaseOver;
+                BeginTermination(step, $"GitHub refused this lease's runner config and retrying cannot help: {refused.Error}");
                 break;
             case RunnerConfigMintFailed failed when lease.Phase < LeasePhase.Terminating:
                 lease.LastError = $"could not mint the claimed runner config: {failed.Error}";

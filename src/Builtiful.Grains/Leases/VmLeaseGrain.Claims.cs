@@ -37,7 +37,7 @@ public sealed partial class VmLeaseGrain
         }
         catch (Exception ex)
         {
-            return new RunnerConfigMintFailed(ex.Message);
+            return new RunnerConfigMintFailed(ex.Message, ex is IProviderFailure { IsPermanent: true });
         }
     }
 

@@ -84,7 +84,7 @@ public sealed partial class VmLeaseGrain
                 JobId = Lease.LaunchedForJobId,
                 MachineType = Lease.MachineType!,
                 ClientToken = $"{LeaseId:N}-{attempt}",
-                Runner = await runners.CreateAsync(Registration(), timeout.Token),
+                Claim = Ticket(attempt),
                 ExpiresAt = Lease.ExpiresAt,
                 Tags = new Dictionary<string, string>
                 {
@@ -107,6 +107,14 @@ public sealed partial class VmLeaseGrain
             return new LaunchFailed(attempt, ex.Message, ex is IProviderFailure { IsPermanent: true });
         }
     }
+
+    /// <summary>
+    /// What this attempt's VM claims its runner config with after boot: the config itself is minted only then, once the
+    /// launch is under way. The token derives from the attempt, so a resent launch carries identical parameters.
+    /// </summary>
+    private ClaimTicket Ticket(int attempt) => new(
+        claimAddress.Current ?? throw new InvalidOperationException($"{ClaimOptions.Section}:Url is not set: a VM would not know where to claim its runner config."),
+        ClaimTokens.For(claims.Value.KeyBytes(), LeaseId, attempt));
 
     private async Task<InstanceSummary?> EarlierLaunchAsync(CancellationToken cancellationToken)
     {

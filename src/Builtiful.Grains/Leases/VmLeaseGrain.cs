@@ -18,6 +18,7 @@ public sealed partial class VmLeaseGrain(
     IRunnerConfigSource runners,
     IOptions<LeaseOptions> options,
     IOptions<ClaimOptions> claims,
+    IClaimAddress claimAddress,
     [FromKeyedServices(BuiltifulClock.Key)] TimeProvider time,
     ILogger<VmLeaseGrain> logger) : Grain, IVmLeaseGrain
 {

@@ -110,8 +110,8 @@ internal sealed record LaunchBody(
     string OperatingSystem,
     Dictionary<string, string> Images,
     string ClientToken,
-    string RunnerName,
-    string EncodedJitConfig,
+    Uri ClaimUrl,
+    string ClaimToken,
     DateTimeOffset ExpiresAt,
     Dictionary<string, string> Tags)
 {
@@ -126,8 +126,8 @@ internal sealed record LaunchBody(
         request.MachineType.OperatingSystem,
         new Dictionary<string, string>(request.MachineType.ImagesByProvider, StringComparer.Ordinal),
         request.ClientToken,
-        request.Runner.RunnerName,
-        request.Runner.EncodedJitConfig,
+        request.Claim.Url,
+        request.Claim.Token,
         request.ExpiresAt,
         new Dictionary<string, string>(request.Tags, StringComparer.Ordinal));
 
@@ -138,7 +138,7 @@ internal sealed record LaunchBody(
         JobId = JobId,
         MachineType = new MachineType(MachineTypeLabel, Vcpu, MemoryGiB, Architecture, OperatingSystem, Images),
         ClientToken = ClientToken,
-        Runner = new RunnerConfig(RunnerName, EncodedJitConfig),
+        Claim = new ClaimTicket(ClaimUrl, ClaimToken),
         ExpiresAt = ExpiresAt,
         Tags = Tags,
     };

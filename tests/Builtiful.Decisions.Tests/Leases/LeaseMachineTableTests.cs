@@ -32,7 +32,13 @@ public sealed class LeaseMachineTableTests
         [(LeasePhase.Launching, "claim")] = (LeasePhase.Launching, "ScheduleLaunch"),
         [(LeasePhase.Launching, "claim from another instance")] = (LeasePhase.Launching, "ScheduleLaunch"),
 
+        [(LeasePhase.Launching, "config mint refused")] = (LeasePhase.Terminating, Termination),
+
         [(LeasePhase.Booting, "claim")] = (LeasePhase.Booting, "MintRunnerConfig"),
+        // GitHub refusing the claimed config for good ends the lease as a refused launch does.
+        [(LeasePhase.Booting, "config mint refused")] = (LeasePhase.Terminating, Termination),
+        [(LeasePhase.Idle, "config mint refused")] = (LeasePhase.Terminating, Termination),
+        [(LeasePhase.Busy, "config mint refused")] = (LeasePhase.Terminating, Termination),
         [(LeasePhase.Booting, "claim from another instance")] = (LeasePhase.Terminating, Termination),
         [(LeasePhase.Booting, "config minted")] = (LeasePhase.Idle, ""),
         [(LeasePhase.Idle, "claim")] = (LeasePhase.Idle, "MintRunnerConfig"),
@@ -145,9 +151,25 @@ public sealed class LeaseMachineTableTests
     [InlineData("claim, wrong token", LeasePhase.Terminated, ClaimOutcome.WrongToken)]
     [InlineData("claim from another instance", LeasePhase.Idle, ClaimOutcome.WrongInstance)]
     [InlineData("config mint failed", LeasePhase.Booting, ClaimOutcome.NotYet)]
+    [InlineData("config mint refused", LeasePhase.Idle, ClaimOutcome.LeaseOver)]
     public void Each_claim_gets_its_answer(string name, LeasePhase phase, ClaimOutcome expected)
     {
         Assert.Equal(expected, LeaseWorld.Machine.Decide(LeaseWorld.In(phase), LeaseWorld.Events[name].Event, LeaseWorld.Soon).Answer);
+    }
+
+    [Fact]
+    public void A_config_GitHub_refuses_for_good_ends_the_lease_failed_and_refused_once_its_VM_is_gone()
+    {
+        var claimed = LeaseWorld.Machine.Decide(LeaseWorld.In(LeasePhase.Idle), LeaseWorld.Events["claim"].Event, LeaseWorld.Soon);
+        var refused = LeaseWorld.Machine.Decide(claimed.State, LeaseWorld.Events["config mint refused"].Event, LeaseWorld.Soon);
+        var gone = LeaseWorld.Machine.Decide(refused.State, new TerminationObserved(Gone: true), LeaseWorld.Soon);
+
+        Assert.Equal(ClaimOutcome.LeaseOver, refused.Answer);
+        Assert.True(refused.State.Refused); // the organisation gives the job no other lease
+        Assert.Null(refused.State.ClaimedAt);
+        Assert.Contains("Resource not accessible by integration", refused.State.EndReason, StringComparison.Ordinal);
+        Assert.Equal(LeasePhase.Failed, gone.State.Phase);
+        Assert.Equal(End, LeaseWorld.Names(gone.Commands));
     }
 
     [Fact]

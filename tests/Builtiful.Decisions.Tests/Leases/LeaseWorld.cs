@@ -92,6 +92,7 @@ internal static class LeaseWorld
         ["claim from another instance"] = (new ClaimRequested("i-9", TokenMatches: true, LaunchPending: false), Soon),
         ["config minted"] = (new RunnerConfigMinted(), Soon),
         ["config mint failed"] = (new RunnerConfigMintFailed("503"), Soon),
+        ["config mint refused"] = (new RunnerConfigMintFailed("403 Resource not accessible by integration", Permanent: true), Soon),
     };
 
     public static string Names(IEnumerable<LeaseCommand> commands) => string.Join(",", commands.Select(c => c.GetType().Name));
