@@ -1,3 +1,4 @@
+using Builtiful.Testing;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -33,7 +34,7 @@ public sealed class VmClaimTests
 
         var launched = await cloud.Provider.LaunchAsync(Request(lease, endpoint.Url), CancellationToken.None);
 
-        var runner = await Until(() => world.GitHub.Runners.FirstOrDefault(r => r.Name == $"builtiful-{lease:N}" && r.OnlineAt is not null), "the runner comes online");
+        var runner = await Eventually.Until(() => Task.FromResult(world.GitHub.Runners.FirstOrDefault(r => r.Name == $"builtiful-{lease:N}" && r.OnlineAt is not null)), r => r is not null, "the runner comes online");
         Assert.Equal(2, endpoint.Claims.Count);
         Assert.All(endpoint.Claims, c =>
         {
@@ -57,7 +58,7 @@ public sealed class VmClaimTests
 
         var launched = await cloud.Provider.LaunchAsync(Request(lease, endpoint.Url), CancellationToken.None);
 
-        await Until(async () => await cloud.Provider.DescribeAsync(launched.InstanceId, CancellationToken.None) == InstanceState.Terminated ? true : (bool?)null, "the VM powers off");
+        await Eventually.Until(() => cloud.Provider.DescribeAsync(launched.InstanceId, CancellationToken.None), state => state == InstanceState.Terminated, "the VM powers off");
         Assert.Single(endpoint.Claims);
         Assert.DoesNotContain(world.GitHub.Runners, r => r.Name == $"builtiful-{lease:N}" && r.OnlineAt is not null);
     }
@@ -71,7 +72,7 @@ public sealed class VmClaimTests
 
         var launched = await cloud.Provider.LaunchAsync(Request(Guid.NewGuid(), endpoint.Url), CancellationToken.None);
 
-        await Until(async () => await cloud.Provider.DescribeAsync(launched.InstanceId, CancellationToken.None) == InstanceState.Terminated ? true : (bool?)null, "the VM powers off");
+        await Eventually.Until(() => cloud.Provider.DescribeAsync(launched.InstanceId, CancellationToken.None), state => state == InstanceState.Terminated, "the VM powers off");
         Assert.Equal(3, endpoint.Claims.Count);
     }
 
@@ -108,37 +109,7 @@ public sealed class VmClaimTests
         return new CloudServices(services.BuildServiceProvider());
     }
 
-    private static async Task<T> Until<T>(Func<Task<T?>> probe, string what)
-        where T : struct
-    {
-        for (var i = 0; i < 300; i++)
-        {
-            if (await probe() is { } found)
-            {
-                return found;
-            }
 
-            await Task.Delay(50);
-        }
-
-        throw new TimeoutException($"Timed out waiting until {what}");
-    }
-
-    private static async Task<T> Until<T>(Func<T?> probe, string what)
-        where T : class
-    {
-        for (var i = 0; i < 300; i++)
-        {
-            if (probe() is { } found)
-            {
-                return found;
-            }
-
-            await Task.Delay(50);
-        }
-
-        throw new TimeoutException($"Timed out waiting until {what}");
-    }
 
     private sealed class CloudServices(ServiceProvider services) : IDisposable
     {

@@ -20,10 +20,11 @@ public sealed class SimulatedInstanceIdentity : IDisposable
 
     private readonly RSA _key = RSA.Create(2048);
 
-    public SimulatedInstanceIdentity()
+    public SimulatedInstanceIdentity(TimeProvider? time = null)
     {
+        var now = (time ?? TimeProvider.System).GetUtcNow();
         var request = new CertificateRequest("CN=Simulated EC2 instance identity, O=Builtiful simulation", _key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(10));
+        using var certificate = request.CreateSelfSigned(now.AddDays(-1), now.AddYears(10));
         CertificatePem = certificate.ExportCertificatePem();
     }
 
