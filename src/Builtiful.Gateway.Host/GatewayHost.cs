@@ -1,4 +1,5 @@
 using Builtiful.Gateway;
+using Builtiful.Gateway.Claims;
 using Builtiful.Hosting;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -43,7 +44,7 @@ public static class GatewayHost
         return app;
     }
 
-    /// <summary>Each reason not to start, naming its key: the database, the secrets replicas share, cluster TLS.</summary>
+    /// <summary>Each reason not to start, naming its key: the database, the secrets replicas share, cluster TLS, the identity certificates runner claims are verified with.</summary>
     public static IReadOnlyList<string> Problems(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
@@ -53,6 +54,6 @@ public static class GatewayHost
                 "Set ConnectionStrings__Builtiful, or run the all-in-one (dotnet run --project src/Builtiful.Embedded) instead."];
         }
 
-        return [.. RequiredSecrets.Problems(configuration), .. ClusterTls.Problems(configuration)];
+        return [.. RequiredSecrets.Problems(configuration), .. ClusterTls.Problems(configuration), .. RunnerClaimOptions.Problems(configuration)];
     }
 }

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Builtiful.Gateway.Host;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -56,23 +58,79 @@ public sealed class ProductionDefaultsTests(PostgresServer postgres)
         Assert.Contains("GitHub:WebhookSecret is not set", message, StringComparison.Ordinal);
         Assert.Contains("Admin:Tokens (or Admin:Token) is not set", message, StringComparison.Ordinal);
         Assert.Contains("Orleans:Tls:CertificatePath is not set", message, StringComparison.Ordinal);
+        Assert.Contains("Claims:IdentityCertificates names no region", message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void With_the_secrets_and_TLS_disabled_by_name_only_the_contradiction_of_both_is_refused()
     {
-        var settings = new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Builtiful"] = UnusedDatabase,
-            ["GitHub:WebhookSecret"] = "s",
-            ["Admin:Tokens:0:Name"] = "alice",
-            ["Orleans:Tls:Disabled"] = "true",
-        };
+        var settings = GatewaySettings();
         Assert.Empty(GatewayHost.Problems(Configuration(settings)));
 
         settings["Orleans:Tls:CertificatePath"] = "/var/run/secrets/builtiful/cluster-tls/cluster.pfx";
         var problem = Assert.Single(GatewayHost.Problems(Configuration(settings)));
         Assert.Contains("Orleans:Tls:Disabled is true and Orleans:Tls:CertificatePath is set", problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_gateway_whose_identity_certificate_cannot_be_read_is_refused_naming_the_region_and_path()
+    {
+        var settings = GatewaySettings();
+        var missing = Path.Combine(Path.GetTempPath(), $"builtiful-{Guid.NewGuid():N}.pem");
+        settings["Claims:IdentityCertificates:eu-west-1"] = missing;
+        settings["Claims:IdentityCertificates:eu-north-1"] = "-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----";
+        settings["Claims:IdentityCertificates:ap-south-1"] = IdentityCertificate(ECDsa.Create());
+
+        var problems = GatewayHost.Problems(Configuration(settings));
+
+        Assert.Equal(3, problems.Count);
+        Assert.Contains(problems, p => p.StartsWith($"Claims:IdentityCertificates:eu-west-1 ('{missing}') cannot be read as a PEM certificate", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("Claims:IdentityCertificates:eu-north-1 (PEM text) cannot be read as a PEM certificate", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("Claims:IdentityCertificates:ap-south-1 (PEM text) holds a certificate without an RSA key", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_gateway_reads_an_identity_certificate_from_a_PEM_file()
+    {
+        var settings = GatewaySettings();
+        var file = Path.Combine(Path.GetTempPath(), $"builtiful-{Guid.NewGuid():N}.pem");
+        File.WriteAllText(file, settings["Claims:IdentityCertificates:us-east-1"]);
+        try
+        {
+            settings["Claims:IdentityCertificates:us-east-1"] = file;
+            Assert.Empty(GatewayHost.Problems(Configuration(settings)));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    /// <summary>Everything a standalone gateway needs on PostgreSQL, with cluster TLS disabled by name.</summary>
+    private static Dictionary<string, string?> GatewaySettings()
+    {
+        return new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Builtiful"] = UnusedDatabase,
+            ["GitHub:WebhookSecret"] = "s",
+            ["Admin:Tokens:0:Name"] = "alice",
+            ["Orleans:Tls:Disabled"] = "true",
+            ["Claims:IdentityCertificates:us-east-1"] = IdentityCertificate(RSA.Create(2048)),
+        };
+    }
+
+    /// <summary>A self-signed certificate of <paramref name="key"/>, which it disposes.</summary>
+    private static string IdentityCertificate(AsymmetricAlgorithm key)
+    {
+        var request = key switch
+        {
+            RSA rsa => new CertificateRequest("CN=Test AWS instance identity", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1),
+            ECDsa ecdsa => new CertificateRequest("CN=Test AWS instance identity", ecdsa, HashAlgorithmName.SHA256),
+            _ => throw new ArgumentOutOfRangeException(nameof(key)),
+        };
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        key.Dispose();
+        return certificate.ExportCertificatePem();
     }
 
     [Fact]

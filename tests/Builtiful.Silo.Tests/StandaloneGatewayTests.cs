@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Builtiful.GitHub;
 using Builtiful.Gateway.Host;
@@ -20,6 +22,12 @@ public sealed class StandaloneGatewayTests(PostgresServer postgres)
         settings["urls"] = "http://127.0.0.1:0";
         settings["GitHub:WebhookSecret"] = BuiltifulInstance.WebhookSecret;
         settings["Admin:Token"] = BuiltifulInstance.AdminToken;
+
+        // A production gateway refuses to start without a region's identity certificate; this one's VMs claim at the silo.
+        using var identityKey = RSA.Create(2048);
+        using var identity = new CertificateRequest("CN=Test AWS instance identity", identityKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1)
+            .CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        settings["Claims:IdentityCertificates:us-east-1"] = identity.ExportCertificatePem();
         await using var gateway = GatewayHost.Build([.. settings.Select(kv => $"--{kv.Key}={kv.Value}")]);
         await gateway.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(gateway.Urls.First()) };

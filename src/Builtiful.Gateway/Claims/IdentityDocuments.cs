@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Builtiful.Gateway.Claims;
@@ -15,6 +16,50 @@ public sealed class RunnerClaimOptions
     public const string Section = "Claims";
 
     public Dictionary<string, string> IdentityCertificates { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Why a production gateway cannot verify runner claims: no region's certificate, or one that is neither PEM text nor a
+    /// readable PEM file holding an RSA certificate. Each reason names its key; certificates are public, paths are shown.
+    /// </summary>
+    public static IReadOnlyList<string> Problems(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var regions = configuration.GetSection($"{Section}:{nameof(IdentityCertificates)}").GetChildren().ToList();
+        if (regions.Count == 0)
+        {
+            return [$"{Section}:{nameof(IdentityCertificates)} names no region: the gateway verifies every runner claim's instance identity document " +
+                $"against AWS's RSA certificate of the VM's region, so without one every claim is refused. Set {Section}__{nameof(IdentityCertificates)}__<region> " +
+                "(PEM text or a PEM file path) for each region runners launch in (\"AWS public certificates for instance identity document signatures\", the RSA one)."];
+        }
+
+        var problems = new List<string>();
+        foreach (var region in regions)
+        {
+            var key = $"{Section}:{nameof(IdentityCertificates)}:{region.Key}";
+            var shown = region.Value is { } v && !v.Contains("-----BEGIN", StringComparison.Ordinal) ? $"'{v}'" : "PEM text";
+            if (string.IsNullOrWhiteSpace(region.Value))
+            {
+                problems.Add($"{key} is empty: give AWS's RSA certificate for {region.Key} as PEM text or a PEM file path.");
+                continue;
+            }
+
+            try
+            {
+                using var certificate = IdentityDocuments.Load(region.Value);
+                using var rsa = certificate.GetRSAPublicKey();
+                if (rsa is null)
+                {
+                    problems.Add($"{key} ({shown}) holds a certificate without an RSA key: use the RSA certificate, which signs /signature (not the DSA or RSA-2048 one).");
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
+            {
+                problems.Add($"{key} ({shown}) cannot be read as a PEM certificate: {e.Message}");
+            }
+        }
+
+        return problems;
+    }
 }
 
 /// <summary>What a verified identity document says.</summary>
@@ -66,6 +111,6 @@ public sealed class IdentityDocuments(IOptionsMonitor<RunnerClaimOptions> option
         return (new VerifiedIdentity(instanceId, region, root.TryGetProperty("accountId", out var a) ? a.GetString() : null), null);
     }
 
-    private static X509Certificate2 Load(string configured) =>
+    internal static X509Certificate2 Load(string configured) =>
         X509Certificate2.CreateFromPem(configured.Contains("-----BEGIN", StringComparison.Ordinal) ? configured : File.ReadAllText(configured));
 }
