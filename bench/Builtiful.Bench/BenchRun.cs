@@ -97,7 +97,7 @@ internal static class BenchRun
         var postgres = options.Runs("pg") || options.Runs("pgstorage") ? new PostgresServer() : null;
         try
         {
-            var wantHost = options.Runs("ingest") || options.Runs("lifecycle") || options.Runs("memory") || options.Runs("burst") || options.Runs("pg");
+            var wantHost = options.Runs("ingest") || options.Runs("lifecycle") || options.Runs("memory") || options.Runs("burst") || options.Runs("starts") || options.Runs("pg");
             if (options.HostReadyToRun && wantHost)
             {
                 Console.Write($"  {"host: ReadyToRun publish (redone when changed)",-52}");
@@ -194,6 +194,12 @@ internal static class BenchRun
                         results[$"burst_cpu_us_per_queued_delivery_{leases}"] = burst["host_cpu_us_per_queued_delivery"]?.DeepClone();
                     });
                 }
+
+                // Alone: the hosts are nearly idle (a job a second), but their answers are part of each job's start.
+                await Step("starts", "starts: queue-to-start, cold and with a pool (realistic boots)", async () =>
+                {
+                    details["starts"] = await StartsScenario.RunAsync(hostBuild, options.Quick, results);
+                });
 
                 // The PostgreSQL host warms up under load while EC2 runs (its figures are counts and a bucket's rate).
                 await StartPostgresHost();

@@ -60,13 +60,23 @@ public static class BenchHost
         return 0;
     }
 
+    /// <summary>
+    /// <c>Bench:World=simulated</c> keeps the embedded default's simulated cloud and GitHub (the starts scenario: VMs boot,
+    /// claim and run as the world says); otherwise the zero-latency stubs replace them.
+    /// </summary>
+    public const string WorldKey = "Bench:World";
+
     /// <summary>Runs last in the host's composition, so these registrations replace the simulated cloud and GitHub.</summary>
     public static void Configure(WebApplicationBuilder builder, BenchProbe probe)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSingleton(probe);
-        builder.Services.AddSingleton<IComputeProvider>(new ZeroLatencyCloud(probe));
-        builder.Services.AddSingleton<IRunnerConfigSource>(new ZeroLatencyRunnerConfigs());
+        if (builder.Configuration[WorldKey] != "simulated")
+        {
+            builder.Services.AddSingleton<IComputeProvider>(new ZeroLatencyCloud(probe));
+            builder.Services.AddSingleton<IRunnerConfigSource>(new ZeroLatencyRunnerConfigs());
+        }
+
         builder.Services.AddSingleton<IStartupFilter>(new ProbeStartupFilter(probe));
     }
 
@@ -117,6 +127,10 @@ public static class BenchHost
                 break;
             case "/__bench/unsubscribe":
                 probe.Unsubscribe();
+                break;
+            case "/__bench/world":
+                // Where the simulated GitHub's REST API and "UI" listen, for a driver that plays its users.
+                await WriteJsonAsync(context, new { apiUrl = context.RequestServices.GetService<Builtiful.Simulation.SimulatedGitHubHost>()?.ApiUrl });
                 break;
             default:
                 context.Response.StatusCode = StatusCodes.Status404NotFound;

@@ -15,6 +15,7 @@ public static class Goals
         ("pg_decision_p99_ms", "<=", 50, "ms"),
         ("cpu_ms_per_job", "<=", 1.0, "ms"),
         ("bytes_per_lease", "<=", 8 * 1024, "bytes"),
+        ("pool_queue_to_start_p95_s", "<=", 5, "s"),
     ];
 
     public static JsonObject Evaluate(JsonObject results)
@@ -62,6 +63,15 @@ public static class Report
         Row(results, "pg_decision_p99_ms", "ms");
         Row(results, "pg_cpu_ms_per_job", "ms");
         Row(results, "pg_postgres_cpu_ms_per_job", "ms");
+        Row(results, "cold_queue_to_start_p50_s", "s");
+        Row(results, "cold_queue_to_start_p95_s", "s");
+        Row(results, "cold_queue_to_start_burst100_p50_s", "s");
+        Row(results, "cold_queue_to_start_burst100_p95_s", "s");
+        Row(results, "pool_queue_to_start_p50_s", "s");
+        Row(results, "pool_queue_to_start_p95_s", "s");
+        Row(results, "pool_queue_to_start_burst100_p50_s", "s");
+        Row(results, "pool_queue_to_start_burst100_p95_s", "s");
+        Row(results, "pool_hits", "jobs");
         Row(results, "generator_cpu_ms_per_s", "ms/s");
         Row(results, "ec2_calls_per_job", "calls");
         Row(results, "ec2_run_instances_per_job", "calls");
