@@ -210,3 +210,47 @@ public sealed record PgActivity(long Transactions, long Inserted, long Updated, 
     public static PgActivity operator -(PgActivity after, PgActivity before) =>
         new(after.Transactions - before.Transactions, after.Inserted - before.Inserted, after.Updated - before.Updated, after.Deleted - before.Deleted);
 }
+
+/// <summary>
+/// Rows written to the grain-state table (inserts, updates, deletes: one per state write) and to the reminders table, from
+/// PostgreSQL's own statistics. A backend publishes its counts within about a second of going idle, so readers wait for
+/// two equal reads.
+/// </summary>
+public sealed record PgWrites(long Storage, long Reminders)
+{
+    public static async Task<PgWrites?> ReadAsync(string? connectionString)
+    {
+        if (connectionString is null)
+        {
+            return null;
+        }
+
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del) FILTER (WHERE relname = 'orleansstorage'), 0)::bigint, "
+            + "coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del) FILTER (WHERE relname = 'orleansreminderstable'), 0)::bigint FROM pg_stat_user_tables", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return new PgWrites(reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    /// <summary>Reads until two reads half a second apart agree (at most 6 s): the counts of work that has ended.</summary>
+    public static async Task<PgWrites?> SettledAsync(string? connectionString)
+    {
+        var last = await ReadAsync(connectionString);
+        for (var i = 0; last is not null && i < 12; i++)
+        {
+            await Task.Delay(500);
+            var next = await ReadAsync(connectionString);
+            if (next == last)
+            {
+                break;
+            }
+
+            last = next;
+        }
+
+        return last;
+    }
+}
