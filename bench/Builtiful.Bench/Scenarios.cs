@@ -82,6 +82,8 @@ public sealed class Scenarios(BenchOptions options, Deliveries deliveries, HostB
             settings["ConnectionStrings:Builtiful"] = connectionString;
             settings["Storage:EncryptionKeys:0:Id"] = "bench";
             settings["Storage:EncryptionKeys:0:Key"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+            // With a database every silo must derive the same claim tokens, so the host generates none (issue 18).
+            settings["Claims:Key"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
             settings["Orleans:ClusterId"] = "bench-" + Guid.NewGuid().ToString("N")[..8];
 
             // On PostgreSQL nothing is generated, and the one silo talks to itself on loopback.
