@@ -282,7 +282,6 @@ internal static class BenchRun
                             results["pg_burst_cpu_us_per_delivery"] = burst["host_cpu_us_per_delivery"]?.DeepClone();
                             results["pg_burst_postgres_cpu_us_per_delivery"] = burst["postgres_cpu_us_per_delivery"]?.DeepClone();
                             results["pg_writes_per_job"] = burst["storage_writes_per_job"]?.DeepClone();
-                            results["pg_reminder_writes_per_job"] = burst["reminder_writes_per_job"]?.DeepClone();
                         });
                     }
                 }

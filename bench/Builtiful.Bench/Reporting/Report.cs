@@ -75,13 +75,14 @@ public static class Report
         Row(results, "floor_cpu_us_per_delivery", "µs");
         Row(results, "burst_deliveries_per_s", "/s");
         Row(results, "burst_cpu_us_per_delivery", "µs");
+        Row(results, "burst_cpu_us_per_queued_delivery_20", "µs");
+        Row(results, "burst_cpu_us_per_queued_delivery_2000", "µs");
         Row(results, "pg_ingest_cpu_us_per_delivery", "µs");
         Row(results, "pg_lifecycle_cpu_us_per_delivery", "µs");
         Row(results, "pg_burst_deliveries_per_s", "/s");
         Row(results, "pg_burst_cpu_us_per_delivery", "µs");
         Row(results, "pg_burst_postgres_cpu_us_per_delivery", "µs");
         Row(results, "pg_writes_per_job", "writes");
-        Row(results, "pg_reminder_writes_per_job", "writes");
         Row(results, "cold_queue_to_start_p50_s", "s");
         Row(results, "cold_queue_to_start_p95_s", "s");
         Row(results, "cold_queue_to_start_burst100_p50_s", "s");
