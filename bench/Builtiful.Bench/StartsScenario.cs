@@ -32,22 +32,24 @@ public static class StartsScenario
         var minIdle = (int)Math.Ceiling(rate * 40);
         var cold = RunHostAsync(build, "cold", pool: null, rate, steadyJobs, burst);
         var pool = RunHostAsync(build, "pool", minIdle, rate, steadyJobs, burst);
-        await Task.WhenAll(cold, pool);
+        await Task.WhenAll(cold.ContinueWith(_ => { }, TaskScheduler.Default), pool.ContinueWith(_ => { }, TaskScheduler.Default));
         var c = await cold;
-        var p = await pool;
+        // A pool host that does not start (its Pools settings refused, say) costs the pool figures only, not the cold ones.
+        HostRun? p = pool.IsCompletedSuccessfully ? await pool : null;
+        var poolError = pool.Exception?.GetBaseException() is { } ex ? $"{ex.GetType().Name}: {ex.Message}" : null;
 
         results["cold_queue_to_start_p50_s"] = c.Steady.P50;
         results["cold_queue_to_start_p95_s"] = c.Steady.P95;
         results["cold_queue_to_start_burst100_p50_s"] = c.Burst.P50;
         results["cold_queue_to_start_burst100_p95_s"] = c.Burst.P95;
         // A pool figure is written only when the host says its pool served jobs; otherwise it would be a cold figure.
-        var poolSteadyMeasured = p.Steady.PoolHits is > 0;
-        var poolBurstMeasured = p.Burst.PoolHits is > 0;
-        results["pool_queue_to_start_p50_s"] = poolSteadyMeasured ? p.Steady.P50 : null;
-        results["pool_queue_to_start_p95_s"] = poolSteadyMeasured ? p.Steady.P95 : null;
-        results["pool_queue_to_start_burst100_p50_s"] = poolBurstMeasured ? p.Burst.P50 : null;
-        results["pool_queue_to_start_burst100_p95_s"] = poolBurstMeasured ? p.Burst.P95 : null;
-        results["pool_hits"] = p.Steady.PoolHits is null && p.Burst.PoolHits is null ? null : (p.Steady.PoolHits ?? 0) + (p.Burst.PoolHits ?? 0);
+        var poolSteadyMeasured = p?.Steady.PoolHits is > 0;
+        var poolBurstMeasured = p?.Burst.PoolHits is > 0;
+        results["pool_queue_to_start_p50_s"] = poolSteadyMeasured ? p!.Steady.P50 : null;
+        results["pool_queue_to_start_p95_s"] = poolSteadyMeasured ? p!.Steady.P95 : null;
+        results["pool_queue_to_start_burst100_p50_s"] = poolBurstMeasured ? p!.Burst.P50 : null;
+        results["pool_queue_to_start_burst100_p95_s"] = poolBurstMeasured ? p!.Burst.P95 : null;
+        results["pool_hits"] = p is null || (p.Steady.PoolHits is null && p.Burst.PoolHits is null) ? null : (p.Steady.PoolHits ?? 0) + (p.Burst.PoolHits ?? 0);
 
         return new JsonObject
         {
@@ -59,9 +61,12 @@ public static class StartsScenario
             ["pool_settings"] = $"Pools:{PoolName}:MachineType={Label}, MinIdle={minIdle}, MaxIdle={minIdle}, IdleLifetime=00:30:00",
             ["pool_figures_written"] = poolSteadyMeasured || poolBurstMeasured
                 ? "yes: the pool host reported pool hits"
-                : "no: the pool host reported no pool hits (no pool metric, or no hit), so its figures are cold ones and pool_* are null",
+                : p is null
+                    ? "no: the pool host failed (pool_error), so pool_* are null"
+                    : "no: the pool host reported no pool hits (no pool metric, or no hit), so its figures are cold ones and pool_* are null",
             ["cold"] = c.ToJson(),
-            ["pool"] = p.ToJson(),
+            ["pool"] = p?.ToJson(),
+            ["pool_error"] = poolError,
         };
     }
 
