@@ -9,7 +9,7 @@ internal static class BenchCommand
     public static RootCommand Create()
     {
         var quick = new Option<bool>("--quick") { Description = "Short windows (under 3 minutes on 2 cores); without it, the full set." };
-        var only = new Option<string?>("--only") { Description = "Run only these parts, comma-separated: ingest, lifecycle, memory, burst, micro, ec2, pg, pgstorage." };
+        var only = new Option<string?>("--only") { Description = "Run only these parts, comma-separated: ingest, lifecycle, floor, burst, memory, starts, micro, ec2, pg, pgstorage." };
         var connections = new Option<int?>("--connections") { Description = "HTTP/1.1 connections of the load generator (24)." };
         var installations = new Option<int?>("--installations") { Description = "GitHub App installations the jobs spread over (50)." };
         var output = new Option<string?>("--out") { Description = "Where to write the JSON (bench/results/latest.json)." };

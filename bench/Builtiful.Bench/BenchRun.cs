@@ -97,7 +97,7 @@ internal static class BenchRun
         var postgres = options.Runs("pg") || options.Runs("pgstorage") ? new PostgresServer() : null;
         try
         {
-            var wantHost = options.Runs("ingest") || options.Runs("lifecycle") || options.Runs("memory") || options.Runs("burst") || options.Runs("pg");
+            var wantHost = options.Runs("ingest") || options.Runs("lifecycle") || options.Runs("memory") || options.Runs("burst") || options.Runs("floor") || options.Runs("starts") || options.Runs("pg");
             if (options.HostReadyToRun && wantHost)
             {
                 Console.Write($"  {"host: ReadyToRun publish (redone when changed)",-52}");
@@ -148,7 +148,7 @@ internal static class BenchRun
 
             try
             {
-                if (options.Runs("ingest") || options.Runs("lifecycle") || options.Runs("memory"))
+                if (options.Runs("ingest") || options.Runs("lifecycle") || options.Runs("memory") || options.Runs("floor") || options.Runs("burst"))
                 {
                     HostSession? session = null;
                     await Step("host", "in memory: start the host, install the app", async () => session = await scenarios.StartAsync(null));
@@ -164,6 +164,7 @@ internal static class BenchRun
                                 results["ingest_p50_ms"] = ingest["latency_ms"]!["p50"]?.DeepClone();
                                 results["ingest_p99_ms"] = ingest["latency_ms"]!["p99"]?.DeepClone();
                                 results["cpu_ms_per_job_at_max_rate"] = ingest["host_cpu_ms_per_job"]?.DeepClone();
+                                results["ingest_cpu_us_per_delivery"] = ingest["host_cpu_us_per_delivery"]?.DeepClone();
                             });
 
                             await Step("lifecycle", $"decision + CPU, in memory ({options.DecisionRate:0} jobs/s)", async () =>
@@ -173,6 +174,24 @@ internal static class BenchRun
                                 results["decision_p50_ms"] = lifecycle["decision_ms"]!["p50"]?.DeepClone();
                                 results["decision_p99_ms"] = lifecycle["decision_ms"]!["p99"]?.DeepClone();
                                 results["cpu_ms_per_job"] = lifecycle["cpu_ms_per_job"]?.DeepClone();
+                                results["lifecycle_cpu_us_per_delivery"] = lifecycle["host_cpu_us_per_delivery"]?.DeepClone();
+                            });
+
+                            await Step("floor", "HTTP floor: read body + check signature, in memory", async () =>
+                            {
+                                var floor = await scenarios.FloorAsync(session);
+                                details["floor"] = floor;
+                                results["floor_ingest_per_s"] = floor["deliveries_per_s"]?.DeepClone();
+                                results["floor_p99_ms"] = floor["latency_ms"]!["p99"]?.DeepClone();
+                                results["floor_cpu_us_per_delivery"] = floor["host_cpu_us_per_delivery"]?.DeepClone();
+                            });
+
+                            await Step("burst.jobs", "burst: 2,000 queued jobs into one installation, then their runs", async () =>
+                            {
+                                var burst = await BurstScenario.JobsAsync(session, deliveries, options.Connections, 2_000, 500);
+                                details["burst_jobs"] = burst;
+                                results["burst_deliveries_per_s"] = burst["deliveries_per_s"]?.DeepClone();
+                                results["burst_cpu_us_per_delivery"] = burst["host_cpu_us_per_delivery"]?.DeepClone();
                             });
 
                             await Step("memory", $"memory, {options.Leases:N0} more live leases", async () =>
@@ -194,6 +213,12 @@ internal static class BenchRun
                         results[$"burst_cpu_us_per_queued_delivery_{leases}"] = burst["host_cpu_us_per_queued_delivery"]?.DeepClone();
                     });
                 }
+
+                // Alone: the hosts are nearly idle (a job a second), but their answers are part of each job's start.
+                await Step("starts", "starts: queue-to-start, cold and with a pool (realistic boots)", async () =>
+                {
+                    details["starts"] = await StartsScenario.RunAsync(hostBuild, options.Quick, results);
+                });
 
                 // The PostgreSQL host warms up under load while EC2 runs (its figures are counts and a bucket's rate).
                 await StartPostgresHost();
@@ -234,6 +259,7 @@ internal static class BenchRun
                             results["pg_ingest_per_s"] = ingest["deliveries_per_s"]?.DeepClone();
                             results["pg_ingest_p50_ms"] = ingest["latency_ms"]!["p50"]?.DeepClone();
                             results["pg_ingest_p99_ms"] = ingest["latency_ms"]!["p99"]?.DeepClone();
+                            results["pg_ingest_cpu_us_per_delivery"] = ingest["host_cpu_us_per_delivery"]?.DeepClone();
                         });
 
                         await Step("pg.lifecycle", $"decision + CPU, PostgreSQL (at most {options.DecisionRate:0} jobs/s)", async () =>
@@ -245,6 +271,17 @@ internal static class BenchRun
                             results["pg_decision_rate_jobs_per_s"] = lifecycle["target_jobs_per_s"]?.DeepClone();
                             results["pg_cpu_ms_per_job"] = lifecycle["cpu_ms_per_job"]?.DeepClone();
                             results["pg_postgres_cpu_ms_per_job"] = lifecycle["postgres_cpu_ms_per_job"]?.DeepClone();
+                            results["pg_lifecycle_cpu_us_per_delivery"] = lifecycle["host_cpu_us_per_delivery"]?.DeepClone();
+                        });
+
+                        await Step("pg.burst", "burst on PostgreSQL: 2,000 queued jobs into one installation, then their runs", async () =>
+                        {
+                            var burst = await BurstScenario.JobsAsync(pgSession, deliveries, options.Connections, 2_000, 500);
+                            details["pg_burst_jobs"] = burst;
+                            results["pg_burst_deliveries_per_s"] = burst["deliveries_per_s"]?.DeepClone();
+                            results["pg_burst_cpu_us_per_delivery"] = burst["host_cpu_us_per_delivery"]?.DeepClone();
+                            results["pg_burst_postgres_cpu_us_per_delivery"] = burst["postgres_cpu_us_per_delivery"]?.DeepClone();
+                            results["pg_writes_per_job"] = burst["storage_writes_per_job"]?.DeepClone();
                         });
                     }
                 }

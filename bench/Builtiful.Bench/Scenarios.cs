@@ -82,6 +82,8 @@ public sealed class Scenarios(BenchOptions options, Deliveries deliveries, HostB
             settings["ConnectionStrings:Builtiful"] = connectionString;
             settings["Storage:EncryptionKeys:0:Id"] = "bench";
             settings["Storage:EncryptionKeys:0:Key"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+            // With a database every silo must derive the same claim tokens, so the host generates none (issue 18).
+            settings["Claims:Key"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
             settings["Orleans:ClusterId"] = "bench-" + Guid.NewGuid().ToString("N")[..8];
 
             // On PostgreSQL nothing is generated, and the one silo talks to itself on loopback.
@@ -159,6 +161,7 @@ public sealed class Scenarios(BenchOptions options, Deliveries deliveries, HostB
             ["installations"] = options.Installations,
             ["live_jobs_cap"] = options.LiveJobs,
             ["host_cpu_ms_per_job"] = w.Completed > 0 ? R(result.Cpu.HostMs / w.Completed, 3) : null,
+            ["host_cpu_us_per_delivery"] = w.Answered > 0 ? R(result.Cpu.HostMs * 1000 / w.Answered, 1) : null,
             ["postgres_cpu_ms_per_job"] = w.Completed > 0 && result.Cpu.PostgresMs is { } pg ? R(pg / w.Completed, 3) : null,
             ["postgres_per_job"] = DatabaseJson(database, w.Completed),
             ["cpu"] = CpuJson(result.Cpu),
@@ -252,6 +255,7 @@ public sealed class Scenarios(BenchOptions options, Deliveries deliveries, HostB
             ["job_run_time_ms"] = options.JobRunTime.TotalMilliseconds,
             ["window_s"] = R(w.Seconds, 2),
             ["cpu_ms_per_job"] = jobs > 0 ? R(result.Cpu.HostMs / jobs, 3) : null,
+            ["host_cpu_us_per_delivery"] = w.Answered > 0 ? R(result.Cpu.HostMs * 1000 / w.Answered, 1) : null,
             ["cpu_ms_per_job_above_idle"] = jobs > 0 && idleIsIdle ? R((result.Cpu.HostMs - (idleMsPerSecond * result.Cpu.Seconds)) / jobs, 3) : null,
             ["postgres_cpu_ms_per_job"] = jobs > 0 && result.Cpu.PostgresMs is { } pg ? R(pg / jobs, 3) : null,
             ["idle_host_cpu_ms_per_s"] = R(idleMsPerSecond, 1),
@@ -265,6 +269,23 @@ public sealed class Scenarios(BenchOptions options, Deliveries deliveries, HostB
             ["jit_ms_per_s_in_window"] = R((after.JitMs - before.JitMs) / w.Seconds, 1),
             ["jit_methods_in_window"] = after.JitMethods - before.JitMethods,
             ["host_log_lines"] = session.Host.LogLines,
+        };
+    }
+
+    /// <summary>The HTTP floor on this host: signed deliveries to a route that only reads the body and checks the signature.</summary>
+    public async Task<JsonObject> FloorAsync(HostSession session)
+    {
+        var (w, cpu) = await session.Driver.FloorAsync(Hosting.BenchHost.FloorPath, options.Quick ? TimeSpan.FromSeconds(2) : TimeSpan.FromSeconds(5), options.IngestMeasure, session.Postmaster);
+        return new JsonObject
+        {
+            ["deliveries_per_s"] = R(w.PerSecond, 0),
+            ["latency_ms"] = Latency(w.Latency),
+            ["failed_or_not_applied"] = w.Failed,
+            ["host_cpu_us_per_delivery"] = w.Answered > 0 ? R(cpu.HostMs * 1000 / w.Answered, 1) : null,
+            ["window_s"] = R(w.Seconds, 2),
+            ["connections"] = options.Connections,
+            ["what"] = "Kestrel, the body read into a pooled buffer and the HMAC-SHA256 check, answered 200 \"applied\"; no routing, parse or grain",
+            ["cpu"] = CpuJson(cpu),
         };
     }
 

@@ -19,6 +19,7 @@ public sealed partial class SimulatedComputeProvider(
     IServiceProvider services,
     SimulatedFaultLedger faults,
     Cloud.SimulatedInstanceIdentity identity,
+    Cloud.BootTimes bootTimes,
     ILogger<SimulatedComputeProvider> logger) : IComputeProvider, IDisposable
 {
     public const string ProviderName = "Simulated";
@@ -151,7 +152,8 @@ public sealed partial class SimulatedComputeProvider(
                     t => { if (t.IsCompletedSuccessfully) { vm.Terminate(time.GetUtcNow()); } }, TaskScheduler.Default);
             }
 
-            await Task.Delay(options.CurrentValue.BootDelay, time, life.Token);
+            var boot = bootTimes.Next();
+            await Task.Delay(boot.Launch, time, life.Token);
             if (faults.Strike("cloud.boot-failure", options.CurrentValue.Faults.BootFailureRate, options.CurrentValue.Faults.Seed))
             {
                 return;
@@ -165,6 +167,9 @@ public sealed partial class SimulatedComputeProvider(
                 return;
             }
 
+            // The OS boots until cloud-init runs the user data, which claims.
+            await Pause(boot.OsBoot, life.Token);
+
             // The user data's claim: a refusal or claims that keep failing power the VM off, as the script's exit trap does.
             var claim = new Cloud.SimulatedClaim(_claims, identity, options.CurrentValue, time);
             var (result, config, detail) = await claim.ClaimAsync(vm, ticket, life.Token);
@@ -175,7 +180,8 @@ public sealed partial class SimulatedComputeProvider(
                 return;
             }
 
-            // The runner binary connects with the claimed config; only the GitHub that minted it knows it.
+            // The runner binary starts with the claimed config and connects; only the GitHub that minted it knows it.
+            await Pause(boot.RunnerConnect, life.Token);
             var runnerName = Leases.RunnerNames.ForLease(vm.LeaseId);
             session = services.GetService<SimulatedGitHub>()?.Connect(config!);
             if (session is null)
@@ -213,6 +219,10 @@ public sealed partial class SimulatedComputeProvider(
             LogRunnerCrashed(logger, vm.InstanceId, ex);
         }
     }
+
+    /// <summary>A boot stage; none at all when it is zero (the fixed default), so tests keep today's timing exactly.</summary>
+    private Task Pause(TimeSpan stage, CancellationToken cancellationToken) =>
+        stage > TimeSpan.Zero ? Task.Delay(stage, time, cancellationToken) : Task.CompletedTask;
 
     private async Task LoseAsync(RunnerSession session, SimulatedVm vm)
     {

@@ -5,8 +5,11 @@ public sealed class SimulationOptions
 {
     public const string Section = "Simulation";
 
-    /// <summary>From launch until the VM is running and its runner connects to GitHub.</summary>
+    /// <summary>From launch until the VM is running and its runner connects to GitHub, unless <see cref="Boot"/> is realistic.</summary>
     public TimeSpan BootDelay { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary><c>Simulation:Boot</c>: off, every VM boots in <see cref="BootDelay"/>; realistic, in drawn stages.</summary>
+    public Cloud.BootTimeOptions Boot { get; set; } = new();
 
     /// <summary>
     /// The VM powers itself off at its lease's expiry whatever the control plane does. Chaos turns it off, so a VM

@@ -35,6 +35,7 @@ public sealed class PostgresCluster : IAsyncDisposable
         services.Configure<SimulationOptions>(o => o.BootDelay = TimeSpan.FromSeconds(30));
         services.AddSingleton<SimulatedFaultLedger>();
         services.AddSingleton<Simulation.Cloud.SimulatedInstanceIdentity>();
+        services.AddSingleton<Simulation.Cloud.BootTimes>();
         services.AddSingleton<SimulatedComputeProvider>();
         services.AddSingleton(gitHub.World);
         _cloudServices = services.BuildServiceProvider();

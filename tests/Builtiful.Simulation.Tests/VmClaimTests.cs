@@ -76,6 +76,49 @@ public sealed class VmClaimTests
         Assert.Equal(3, endpoint.Claims.Count);
     }
 
+    [Fact]
+    public async Task A_realistic_boot_takes_its_stages_on_the_cloud_clock_launch_and_OS_boot_before_the_claim_then_the_runner_connect()
+    {
+        await using var world = await World.StartAsync();
+        using var cloud = Cloud(world, clock: world.Clock, extra: new Dictionary<string, string?>
+        {
+            // Each stage's p95 equals its median, so the draw is exact: 10 s pending, 20 s OS boot, 30 s runner connect.
+            ["Simulation:InGuestWatchdog"] = "false",
+            ["Simulation:Boot:Realistic"] = "true",
+            ["Simulation:Boot:Launch:Median"] = "00:00:10",
+            ["Simulation:Boot:Launch:P95"] = "00:00:10",
+            ["Simulation:Boot:OsBoot:Median"] = "00:00:20",
+            ["Simulation:Boot:OsBoot:P95"] = "00:00:20",
+            ["Simulation:Boot:RunnerConnect:Median"] = "00:00:30",
+            ["Simulation:Boot:RunnerConnect:P95"] = "00:00:30",
+        });
+        await using var endpoint = await ClaimEndpoint.StartAsync(world, cloud.Identity, [200]);
+        var lease = Guid.NewGuid();
+        var start = world.Clock.GetUtcNow();
+
+        var launched = await cloud.Provider.LaunchAsync(Request(lease, endpoint.Url), CancellationToken.None);
+        Assert.Equal(InstanceState.Pending, await cloud.Provider.DescribeAsync(launched.InstanceId, CancellationToken.None));
+
+        // The fake clock moves a second per poll until the world sees the runner online; each stage may start up to a
+        // step late (its timer is set after the previous stage's continuation ran), never early.
+        var running = (DateTimeOffset?)null;
+        var runner = await Eventually.Until(async () =>
+        {
+            world.Clock.Advance(TimeSpan.FromSeconds(1));
+            if (running is null && await cloud.Provider.DescribeAsync(launched.InstanceId, CancellationToken.None) == InstanceState.Running)
+            {
+                running = world.Clock.GetUtcNow();
+            }
+
+            return world.GitHub.Runners.FirstOrDefault(r => r.Name == $"builtiful-{lease:N}" && r.OnlineAt is not null);
+        }, r => r is not null, "the runner comes online");
+
+        Assert.InRange((running!.Value - start).TotalSeconds, 10, 13);
+        var claim = Assert.Single(endpoint.Claims);
+        Assert.InRange((claim.At - start).TotalSeconds, 30, 34);
+        Assert.InRange((runner!.OnlineAt!.Value - claim.At).TotalSeconds, 30, 33);
+    }
+
     private const long Acme = World.Acme;
 
     private static readonly string Token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
@@ -93,17 +136,23 @@ public sealed class VmClaimTests
         Tags = new Dictionary<string, string> { [InstanceTags.Lease] = lease.ToString("N") },
     };
 
-    private static CloudServices Cloud(World world, int attempts = 5)
+    private static CloudServices Cloud(World world, int attempts = 5, IReadOnlyDictionary<string, string?>? extra = null, TimeProvider? clock = null)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["Simulation:BootDelay"] = "00:00:00.010",
             ["Simulation:ClaimAttempts"] = attempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Simulation:ClaimRetryDelay"] = "00:00:00.010",
             ["Simulation:ClaimRetryMaxDelay"] = "00:00:00.020",
-        }).Build();
+        };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection().AddLogging();
-        services.AddKeyedSingleton(BuiltifulClock.Key, TimeProvider.System);
+        services.AddKeyedSingleton(BuiltifulClock.Key, clock ?? TimeProvider.System);
         services.AddSingleton(world.GitHub);
         services.AddSimulatedCompute(configuration);
         return new CloudServices(services.BuildServiceProvider());
@@ -120,7 +169,7 @@ public sealed class VmClaimTests
         public void Dispose() => services.Dispose();
     }
 
-    private sealed record Claim(Guid LeaseId, string Token, string InstanceId, string Region, bool SignatureHolds);
+    private sealed record Claim(Guid LeaseId, string Token, string InstanceId, string Region, bool SignatureHolds, DateTimeOffset At);
 
     /// <summary>The gateway's claim endpoint, reduced: verifies the signature, records the claim, answers from a script; a 200 carries a config the world minted.</summary>
     private sealed class ClaimEndpoint : IAsyncDisposable
@@ -176,7 +225,8 @@ public sealed class VmClaimTests
                 root.GetProperty("token").GetString()!,
                 parsed.RootElement.GetProperty("instanceId").GetString()!,
                 parsed.RootElement.GetProperty("region").GetString()!,
-                Verify(document, signature)));
+                Verify(document, signature),
+                _world.Clock.GetUtcNow()));
             var status = _answers.TryDequeue(out var next) ? next : 503;
             if (status != 200)
             {

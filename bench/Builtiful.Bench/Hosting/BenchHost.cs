@@ -60,13 +60,23 @@ public static class BenchHost
         return 0;
     }
 
+    /// <summary>
+    /// <c>Bench:World=simulated</c> keeps the embedded default's simulated cloud and GitHub (the starts scenario: VMs boot,
+    /// claim and run as the world says); otherwise the zero-latency stubs replace them.
+    /// </summary>
+    public const string WorldKey = "Bench:World";
+
     /// <summary>Runs last in the host's composition, so these registrations replace the simulated cloud and GitHub.</summary>
     public static void Configure(WebApplicationBuilder builder, BenchProbe probe)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSingleton(probe);
-        builder.Services.AddSingleton<IComputeProvider>(new ZeroLatencyCloud(probe));
-        builder.Services.AddSingleton<IRunnerConfigSource>(new ZeroLatencyRunnerConfigs());
+        if (builder.Configuration[WorldKey] != "simulated")
+        {
+            builder.Services.AddSingleton<IComputeProvider>(new ZeroLatencyCloud(probe));
+            builder.Services.AddSingleton<IRunnerConfigSource>(new ZeroLatencyRunnerConfigs());
+        }
+
         builder.Services.AddSingleton<IStartupFilter>(new ProbeStartupFilter(probe));
     }
 
@@ -118,10 +128,57 @@ public static class BenchHost
             case "/__bench/unsubscribe":
                 probe.Unsubscribe();
                 break;
+            case FloorPath:
+                await FloorAsync(context);
+                break;
+            case "/__bench/world":
+                // Where the simulated GitHub's REST API and "UI" listen, for a driver that plays its users.
+                await WriteJsonAsync(context, new { apiUrl = context.RequestServices.GetService<Builtiful.Simulation.SimulatedGitHubHost>()?.ApiUrl });
+                break;
             default:
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
                 break;
         }
+    }
+
+    /// <summary>The HTTP floor (issue 19): what an enqueue-only webhook receiver does before it enqueues.</summary>
+    public const string FloorPath = "/__bench/floor";
+
+    private static readonly byte[] Applied = "\"applied\""u8.ToArray();
+    private static byte[]? _floorSecret;
+
+    /// <summary>
+    /// Reads the body into a pooled buffer, checks its <c>X-Hub-Signature-256</c> with the product's one signature check,
+    /// and answers as the gateway does (200 <c>"applied"</c>); nothing is parsed and no grain is called. It runs in the
+    /// first middleware, so it skips routing too: Kestrel, the body and the HMAC, the floor under every layer.
+    /// </summary>
+    private static async Task FloorAsync(HttpContext context)
+    {
+        var secret = _floorSecret ??= Encoding.UTF8.GetBytes(
+            context.RequestServices.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>()["GitHub:WebhookSecret"] ?? "");
+        var length = (int)(context.Request.ContentLength ?? 0);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        try
+        {
+            var filled = 0;
+            while (filled < length && await context.Request.Body.ReadAsync(buffer.AsMemory(filled, length - filled), context.RequestAborted) is var read and > 0)
+            {
+                filled += read;
+            }
+
+            if (!Builtiful.GitHub.WebhookSignature.IsValid(secret, buffer.AsSpan(0, filled), context.Request.Headers[Builtiful.GitHub.WebhookSignature.Header]))
+            {
+                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                return;
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(Applied, context.RequestAborted);
     }
 
     private static async Task StreamLaunchesAsync(HttpContext context, BenchProbe probe)

@@ -210,3 +210,42 @@ public sealed record PgActivity(long Transactions, long Inserted, long Updated, 
     public static PgActivity operator -(PgActivity after, PgActivity before) =>
         new(after.Transactions - before.Transactions, after.Inserted - before.Inserted, after.Updated - before.Updated, after.Deleted - before.Deleted);
 }
+
+/// <summary>
+/// Grain-state writes ever made to the database: the sum of every stored row's Version, which its insert sets to 1 and
+/// each later write (clears included) raises by one, so the difference of two reads is exact and needs no statistics.
+/// </summary>
+public sealed record PgWrites(long Storage)
+{
+    public static async Task<PgWrites?> ReadAsync(string? connectionString)
+    {
+        if (connectionString is null)
+        {
+            return null;
+        }
+
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT coalesce(sum(Version), 0)::bigint FROM OrleansStorage", connection);
+        return new PgWrites((long)(await command.ExecuteScalarAsync())!);
+    }
+
+    /// <summary>Reads until two reads half a second apart agree (at most 10 s): the writes that follow a VM's termination land.</summary>
+    public static async Task<PgWrites?> SettledAsync(string? connectionString)
+    {
+        var last = await ReadAsync(connectionString);
+        for (var i = 0; last is not null && i < 20; i++)
+        {
+            await Task.Delay(500);
+            var next = await ReadAsync(connectionString);
+            if (next == last)
+            {
+                break;
+            }
+
+            last = next;
+        }
+
+        return last;
+    }
+}

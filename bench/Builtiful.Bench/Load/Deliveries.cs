@@ -48,10 +48,10 @@ public sealed class Deliveries
     public byte[] Body(Stage stage, long jobId, long installationId, string? runnerName = null) =>
         _templates[(int)stage].Render(jobId, installationId, runnerName);
 
-    public HttpRequestMessage Request(Stage stage, long jobId, long installationId, string? runnerName = null)
+    public HttpRequestMessage Request(Stage stage, long jobId, long installationId, string? runnerName = null, string path = "/api/github/webhooks")
     {
         var body = Body(stage, jobId, installationId, runnerName);
-        var request = new HttpRequestMessage(HttpMethod.Post, "/api/github/webhooks")
+        var request = new HttpRequestMessage(HttpMethod.Post, path)
         {
             Content = new ByteArrayContent(body),
             Version = System.Net.HttpVersion.Version11,

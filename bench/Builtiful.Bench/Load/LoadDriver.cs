@@ -11,7 +11,7 @@ namespace Builtiful.Bench.Load;
 /// <see cref="SocketsHttpHandler"/>, real signed payloads, and, for each VM the host launches, the runner's
 /// <c>in_progress</c> and <c>completed</c> deliveries naming the lease's runner.
 /// </summary>
-public sealed class LoadDriver : IAsyncDisposable
+public sealed partial class LoadDriver : IAsyncDisposable
 {
     private static readonly byte[] Applied = "\"applied\""u8.ToArray();
 
@@ -333,9 +333,11 @@ public sealed class LoadDriver : IAsyncDisposable
 
     private long InstallationOf(long jobId) => _installations[(int)((jobId - _jobBase) % _installations.Length)];
 
-    private async Task<(bool Ok, double Ms)> SendAsync(Work item)
+    private async Task<(bool Ok, double Ms)> SendAsync(Work item, string? path = null)
     {
-        using var request = _deliveries.Request(item.Stage, item.JobId, InstallationOf(item.JobId), item.RunnerName);
+        using var request = path is null
+            ? _deliveries.Request(item.Stage, item.JobId, InstallationOf(item.JobId), item.RunnerName)
+            : _deliveries.Request(item.Stage, item.JobId, InstallationOf(item.JobId), item.RunnerName, path);
         var start = Stopwatch.GetTimestamp();
         try
         {
