@@ -15,6 +15,9 @@ public sealed class RunnerClaimOptions
     public const string Section = "Claims";
 
     public Dictionary<string, string> IdentityCertificates { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>How long a pool VM's claim is held waiting for a lease to take the VM before a 202 "claim again"; under proxies' idle timeouts.</summary>
+    public TimeSpan PoolWait { get; set; } = TimeSpan.FromSeconds(20);
 }
 
 /// <summary>What a verified identity document says.</summary>
