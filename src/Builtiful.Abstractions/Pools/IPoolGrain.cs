@@ -35,7 +35,7 @@ public interface IPoolGrain : IGrainWithStringKey
     [ReadOnly, AlwaysInterleave, Alias("view")]
     Task<PoolView> GetView();
 
-    /// <summary>An operator's runtime override of MinIdle and MaxIdle (null: keep), stored in the pool's state; null when valid.</summary>
+    /// <summary>An operator's runtime override of MinIdle and MaxIdle (null: keep; MaxIdle 0 drains the pool), stored in the pool's state.</summary>
     [Alias("set")]
     Task<PoolSetAnswer> Set(int? minIdle, int? maxIdle);
 }

@@ -43,7 +43,10 @@ public sealed partial class PoolGrain
             }
         }
 
-        var launches = Enumerable.Range(0, plan.Launch)
+        // A silo that does not know its claim URL yet (the embedded host learns it once its server listens) launches nothing yet.
+        var launchable = claimAddress.Current is null ? 0 : plan.Launch;
+        retry |= launchable < plan.Launch;
+        var launches = Enumerable.Range(0, launchable)
             .Select(_ => new PoolVm { VmId = Guid.NewGuid(), IdleDeadline = now + settings.IdleLifetime, RequestedAt = now })
             .ToList();
         Pool.Vms.AddRange(launches);

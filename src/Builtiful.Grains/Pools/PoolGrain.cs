@@ -180,7 +180,7 @@ public sealed partial class PoolGrain(
         var min = minIdle ?? Pool.MinIdleOverride ?? settings.MinIdle;
         var max = maxIdle ?? Pool.MaxIdleOverride ?? settings.MaxIdle;
         var error = minIdle < 0 ? $"minIdle is {minIdle}; use a whole number, at least 0"
-            : maxIdle < 1 ? $"maxIdle is {maxIdle}; use at least 1"
+            : maxIdle < 0 ? $"maxIdle is {maxIdle}; use a whole number, at least 0 (0 drains the pool)"
             : min > max ? $"minIdle {min} is more than maxIdle {max}; use a minIdle of at most maxIdle"
             : null;
         if (error is not null)
