@@ -164,6 +164,11 @@ public sealed partial class PoolGrain(
         {
             return new(PoolClaimOutcome.Wait, "no job has taken this VM yet; claim again");
         }
+        catch (OperationCanceledException)
+        {
+            // The pool ended the VM while its claim was held.
+            return new(PoolClaimOutcome.Unknown, "the pool VM is past its idle deadline or was removed from the pool");
+        }
     }
 
     public Task<PoolLocation> Locate(string instanceId)
