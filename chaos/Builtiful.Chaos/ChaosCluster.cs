@@ -85,7 +85,7 @@ public sealed class ChaosCluster : IAsyncDisposable
             [$"Pools:{ChaosRun.Pool}:MachineType"] = ChaosRun.MachineTypes[0],
             [$"Pools:{ChaosRun.Pool}:MinIdle"] = "2",
             [$"Pools:{ChaosRun.Pool}:MaxIdle"] = "4",
-            [$"Pools:{ChaosRun.Pool}:IdleLifetime"] = "00:00:04",
+            [$"Pools:{ChaosRun.Pool}:IdleLifetime"] = "00:00:08",
             ["Organisations:ProvisionAttempts"] = "5",
             // VMs claim their runner configs at the gateway of the silo that launched them, proving who they are with
             // documents the simulated cloud signs; a VM whose silo is killed cannot claim, and its lease's boot deadline ends it.

@@ -6,7 +6,7 @@ public sealed record PoolPlan(IReadOnlyList<(Guid VmId, string Reason)> Expire, 
 /// <summary>
 /// A pool's decisions without I/O: how many VMs to launch, which to expire, which to hand out. Idle VMs stay between
 /// MinIdle (schedule-aware) and MaxIdle; a VM is handed out only while enough of its idle life is left for it to claim
-/// its config and adopt the lease's deadline before its own watchdog fires.
+/// its config and adopt the lease's deadline before its own watchdog fires, and is terminated once it is not.
 /// </summary>
 public static class PoolMachine
 {
@@ -39,9 +39,11 @@ public static class PoolMachine
         var (min, max) = Bounds(settings, state, now);
         var margin = HandOutMargin(settings.IdleLifetime);
         var expire = new List<(Guid, string)>();
-        foreach (var vm in state.Vms.Where(v => v.Available && v.IdleDeadline <= now))
+        // A VM too close to its deadline to be handed out serves nobody: it goes now, which also leaves the margin as slack
+        // for a pool whose silo died to reach it before its deadline.
+        foreach (var vm in state.Vms.Where(v => v.Available && v.IdleDeadline - margin <= now))
         {
-            expire.Add((vm.VmId, $"idle deadline {vm.IdleDeadline:O} passed"));
+            expire.Add((vm.VmId, vm.IdleDeadline <= now ? $"idle deadline {vm.IdleDeadline:O} passed" : $"too close to its idle deadline {vm.IdleDeadline:O} to be handed out"));
         }
 
         // Beyond MaxIdle (an operator lowered it): the VMs with the least idle life left go first.
@@ -53,8 +55,6 @@ public static class PoolMachine
         }
 
         var kept = Math.Min(usable.Count, max);
-
-        // VMs too close to their deadline to be handed out still idle until it, but no longer count: their successors boot now.
         return new PoolPlan(expire, Math.Max(0, min - kept));
     }
 
@@ -70,7 +70,7 @@ public static class PoolMachine
             .FirstOrDefault();
     }
 
-    /// <summary>When the pool must look again: the next idle VM's deadline, or its hand-out margin (a successor boots then).</summary>
+    /// <summary>When the pool must look again: the next idle VM's hand-out margin, when it goes and a successor boots.</summary>
     public static DateTimeOffset? NextDue(PoolSettings settings, PoolState state, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(settings);
@@ -79,12 +79,10 @@ public static class PoolMachine
         DateTimeOffset? next = null;
         foreach (var vm in state.Vms.Where(v => v.Available))
         {
-            foreach (var at in new[] { vm.IdleDeadline - margin, vm.IdleDeadline })
+            var at = vm.IdleDeadline - margin;
+            if (at > now && (next is null || at < next))
             {
-                if (at > now && (next is null || at < next))
-                {
-                    next = at;
-                }
+                next = at;
             }
         }
 

@@ -30,7 +30,8 @@ public sealed class PoolMachineTests
         { "a taken VM no longer counts", [Vm(1, Life), Vm(2, Life, takenBy: Guid.NewGuid())], 1, 0 },
         { "an expiring VM no longer counts", [Vm(1, Life), Vm(2, Life, expiring: true)], 1, 0 },
         { "a VM past its deadline expires and is replaced", [Vm(1, Life), Vm(2, TimeSpan.Zero)], 1, 1 },
-        { "a VM too close to its deadline to hand out idles on but a successor boots", [Vm(1, Life), Vm(2, TimeSpan.FromMinutes(1))], 1, 0 },
+        { "a VM too close to its deadline to hand out goes and a successor boots", [Vm(1, Life), Vm(2, TimeSpan.FromMinutes(1))], 1, 1 },
+        { "a taken VM past its idle deadline is the lease's, not the pool's to expire", [Vm(1, Life), Vm(2, Life), Vm(3, TimeSpan.Zero, takenBy: Guid.NewGuid())], 0, 0 },
         { "above MaxIdle the VMs with the least life left go", [Vm(1, Life), Vm(2, Life), Vm(3, Life), Vm(4, TimeSpan.FromMinutes(20)), Vm(5, TimeSpan.FromMinutes(15))], 0, 1 },
         { "a launch in flight counts", [Vm(1, Life), Vm(2, Life, launched: false)], 0, 0 },
     };
@@ -88,9 +89,9 @@ public sealed class PoolMachineTests
     }
 
     [Fact]
-    public void The_next_look_is_at_the_first_hand_out_margin_or_deadline_ahead()
+    public void The_next_look_is_at_the_first_hand_out_margin_ahead()
     {
-        var state = new PoolState { Vms = [Vm(1, TimeSpan.FromMinutes(10)), Vm(2, TimeSpan.FromMinutes(1))] };
+        var state = new PoolState { Vms = [Vm(1, TimeSpan.FromMinutes(10)), Vm(2, TimeSpan.FromMinutes(3))] };
         Assert.Equal(Now + TimeSpan.FromMinutes(1), PoolMachine.NextDue(Settings, state, Now));
         Assert.Null(PoolMachine.NextDue(Settings, new PoolState(), Now));
     }
