@@ -16,9 +16,10 @@ public interface IPoolGrain : IGrainWithStringKey
 
     /// <summary>
     /// A lease's first launch attempt asks for an idle VM: a ready (booted, claiming) VM first, then a booting one. Null: a
-    /// miss, the lease launches its own. Idempotent per lease: asking again answers the VM handed out before.
+    /// miss, the lease launches its own. Idempotent per lease: asking again answers the VM handed out before. Interleaved, so a
+    /// take never waits behind the pool's own launches and terminations.
     /// </summary>
-    [Alias("take")]
+    [AlwaysInterleave, Alias("take")]
     Task<PoolTake?> Take(Guid leaseId);
 
     /// <summary>

@@ -10,6 +10,25 @@ public sealed partial class PoolGrain
 {
     private async Task Tick()
     {
+        _ticking = true;
+        _again = false;
+        try
+        {
+            await TickAsync();
+        }
+        finally
+        {
+            _ticking = false;
+        }
+
+        if (_again)
+        {
+            Arm(TimeSpan.Zero);
+        }
+    }
+
+    private async Task TickAsync()
+    {
         var settings = Settings;
         var retry = false;
         using var timeout = new CancellationTokenSource(leases.Value.CallTimeout, time);
@@ -52,19 +71,16 @@ public sealed partial class PoolGrain
         Pool.Vms.AddRange(launches);
 
         // Written before any launch or termination: a VM the cloud makes is always one the pool's state knows.
-        await state.WriteStateAsync();
+        await SaveAsync();
 
         foreach (var vm in Pool.Vms.Where(v => v.Expiring).ToList())
         {
             retry |= !await TerminateAsync(vm, timeout.Token);
         }
 
-        foreach (var vm in launches)
-        {
-            retry |= !await LaunchAsync(vm, timeout.Token);
-        }
+        retry |= (await Task.WhenAll(launches.Select(vm => LaunchAsync(vm, timeout.Token)))).Any(ok => !ok);
 
-        await state.WriteStateAsync();
+        await SaveAsync();
         Telemetry.BuiltifulMetrics.RecordPoolIdle(Name, Pool.Vms.Count(v => v.Available && v.InstanceId is not null));
         now = time.GetUtcNow();
         var due = PoolMachine.NextDue(settings, Pool, now) is { } next && next - now < leases.Value.CheckPeriod ? next - now : leases.Value.CheckPeriod;
@@ -92,7 +108,7 @@ public sealed partial class PoolGrain
                 var live = tagged.FirstOrDefault(i => i.State is InstanceState.Pending or InstanceState.Running);
                 if (live is null && tagged.All(i => i.State is InstanceState.Terminated or InstanceState.NotFound))
                 {
-                    Pool.Vms.Remove(vm);
+                    Remove(vm.VmId);
                 }
                 else if (live is not null)
                 {
@@ -109,7 +125,7 @@ public sealed partial class PoolGrain
                 || (observed == InstanceState.NotFound && (vm.Expiring || vm.Adopted || now - (vm.LaunchedAt ?? vm.RequestedAt) > TimeSpan.FromMinutes(2)));
             if (gone)
             {
-                Pool.Vms.Remove(vm);
+                Remove(vm.VmId);
                 _ready.Remove(vm.VmId);
                 changed = true;
             }
@@ -117,7 +133,7 @@ public sealed partial class PoolGrain
 
         if (changed)
         {
-            await state.WriteStateAsync(CancellationToken.None);
+            await SaveAsync();
         }
     }
 
@@ -152,7 +168,7 @@ public sealed partial class PoolGrain
 
             if (ids.Count == 0 && time.GetUtcNow() - vm.RequestedAt >= leases.Value.CallTimeout)
             {
-                Pool.Vms.Remove(vm);
+                Remove(vm.VmId);
             }
 
             return true;
@@ -199,9 +215,35 @@ public sealed partial class PoolGrain
         }
         catch (Exception ex)
         {
-            // The VM may exist all the same: the record stays, and a later tick finds it by its tag or forgets it.
             LogLaunchFailed(logger, Name, ex.Message);
+            await ForgetUnlaunchedAsync(vm, cancellationToken);
             return false;
+        }
+    }
+
+    /// <summary>
+    /// A failed launch whose VM no tag shows made nothing: its record goes, so the pool launches a successor at once. A VM
+    /// that shows up later all the same (a lost answer) is one no pool owns, and the reconciler ends it.
+    /// </summary>
+    private async Task ForgetUnlaunchedAsync(PoolVm vm, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var tagged = await compute.ListByTagAsync(InstanceTags.PoolVm, vm.VmId.ToString("N"), cancellationToken);
+            if (tagged.FirstOrDefault(i => i.State is InstanceState.Pending or InstanceState.Running) is { } live)
+            {
+                Replace(vm, vm with { InstanceId = live.InstanceId, LaunchedAt = vm.RequestedAt });
+                Pool.Launched++;
+            }
+            else
+            {
+                Remove(vm.VmId);
+            }
+        }
+        catch (Exception ex)
+        {
+            // Unknown: the record stays, and a later tick finds the VM by its tag or forgets it.
+            LogLaunchFailed(logger, Name, ex.Message);
         }
     }
 

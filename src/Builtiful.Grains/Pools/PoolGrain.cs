@@ -37,7 +37,14 @@ public sealed partial class PoolGrain(
     /// <summary>VMs a refused claim showed to be compromised: the next tick terminates them.</summary>
     private readonly Dictionary<Guid, string> _expel = [];
 
+    /// <summary>The last write asked for; the next one starts after it (see <see cref="SaveAsync"/>).</summary>
+    private Task _writes = Task.CompletedTask;
+
     private IGrainTimer? _timer;
+
+    /// <summary>A tick is running, and a take asked for another right after it.</summary>
+    private bool _ticking;
+    private bool _again;
 
     private string Name => this.GetPrimaryKeyString();
 
@@ -93,9 +100,9 @@ public sealed partial class PoolGrain(
         if (vm is null)
         {
             Pool.Misses++;
-            await state.WriteStateAsync();
+            await SaveAsync();
             Telemetry.BuiltifulMetrics.RecordPoolTake(Name, hit: false);
-            Arm(TimeSpan.Zero);
+            RefillSoon();
             return null;
         }
 
@@ -103,7 +110,7 @@ public sealed partial class PoolGrain(
         {
             Replace(vm, vm = vm with { TakenBy = leaseId, TakenAt = now });
             Pool.Hits++;
-            await state.WriteStateAsync();
+            await SaveAsync();
             Telemetry.BuiltifulMetrics.RecordPoolTake(Name, hit: true);
             LogTaken(logger, Name, vm.InstanceId!, leaseId, _ready.Contains(vm.VmId));
             if (_waiting.Remove(vm.VmId, out var waiter))
@@ -111,7 +118,7 @@ public sealed partial class PoolGrain(
                 waiter.TrySetResult(leaseId);
             }
 
-            Arm(TimeSpan.Zero);
+            RefillSoon();
         }
 
         return new PoolTake { VmId = vm.VmId, InstanceId = vm.InstanceId!, LaunchedAt = vm.LaunchedAt ?? vm.RequestedAt, Ready = _ready.Contains(vm.VmId) };
@@ -177,71 +184,30 @@ public sealed partial class PoolGrain(
         return Task.FromResult(vm is null ? new PoolLocation(false, null, null) : new PoolLocation(vm.TakenBy is null, vm.TakenBy, vm.IdleDeadline));
     }
 
-    public Task<PoolView> GetView() => Task.FromResult(View());
-
-    public async Task<PoolSetAnswer> Set(int? minIdle, int? maxIdle)
+    /// <summary>By id: a take may have changed the record since the caller read it (takes interleave with a tick's cloud calls).</summary>
+    private void Replace(PoolVm old, PoolVm updated)
     {
-        var settings = Settings;
-        var min = minIdle ?? Pool.MinIdleOverride ?? settings.MinIdle;
-        var max = maxIdle ?? Pool.MaxIdleOverride ?? settings.MaxIdle;
-        var error = minIdle < 0 ? $"minIdle is {minIdle}; use a whole number, at least 0"
-            : maxIdle < 0 ? $"maxIdle is {maxIdle}; use a whole number, at least 0 (0 drains the pool)"
-            : min > max ? $"minIdle {min} is more than maxIdle {max}; use a minIdle of at most maxIdle"
-            : null;
-        if (error is not null)
+        var index = Pool.Vms.FindIndex(v => v.VmId == old.VmId);
+        if (index >= 0)
         {
-            return new PoolSetAnswer(null, error);
+            Pool.Vms[index] = updated;
         }
-
-        Pool.MinIdleOverride = minIdle ?? Pool.MinIdleOverride;
-        Pool.MaxIdleOverride = maxIdle ?? Pool.MaxIdleOverride;
-        await state.WriteStateAsync();
-        await Tick();
-        return new PoolSetAnswer(View(), null);
     }
 
-    private PoolView View()
+    private void Remove(Guid vmId) => Pool.Vms.RemoveAll(v => v.VmId == vmId);
+
+    /// <summary>One write at a time: interleaved takes and a tick's steps must not race on the stored record's ETag.</summary>
+    private Task SaveAsync() => _writes = _writes.ContinueWith(_ => state.WriteStateAsync(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Current).Unwrap();
+
+    /// <summary>Refill soon: at once when no tick runs, else right after the running one.</summary>
+    private void RefillSoon()
     {
-        var settings = Settings;
-        var now = time.GetUtcNow();
-        var (effective, max) = PoolMachine.Bounds(settings, Pool, now);
-        var vms = Pool.Vms.Select(v => new PoolVmView
+        _again = true;
+        if (!_ticking)
         {
-            VmId = v.VmId,
-            InstanceId = v.InstanceId,
-            Status = StatusOf(v),
-            LaunchedAt = v.LaunchedAt,
-            IdleDeadline = v.IdleDeadline,
-            TakenBy = v.TakenBy,
-        }).ToList();
-        return new PoolView
-        {
-            Name = Name,
-            MachineType = settings.MachineType,
-            Target = settings.Target ?? compute.Name,
-            MinIdle = Pool.MinIdleOverride ?? settings.MinIdle,
-            MaxIdle = max,
-            EffectiveMinIdle = effective,
-            IdleLifetime = settings.IdleLifetime,
-            Overridden = Pool.MinIdleOverride is not null || Pool.MaxIdleOverride is not null,
-            Vms = vms,
-            Hits = Pool.Hits,
-            Misses = Pool.Misses,
-            Launched = Pool.Launched,
-            Expired = Pool.Expired,
-            Idle = vms.Count(v => v.Status == "idle"),
-            Booting = vms.Count(v => v.Status is "booting" or "launching"),
-        };
+            Arm(TimeSpan.Zero);
+        }
     }
-
-    private string StatusOf(PoolVm vm) =>
-        vm.Expiring ? "expiring"
-        : vm.TakenBy is not null ? "taken"
-        : vm.InstanceId is null ? "launching"
-        : _ready.Contains(vm.VmId) ? "idle"
-        : "booting";
-
-    private void Replace(PoolVm old, PoolVm updated) => Pool.Vms[Pool.Vms.IndexOf(old)] = updated;
 
     /// <summary>One-shot: the earlier of an armed timer and this one wins only by replacing it, so the latest call decides.</summary>
     private void Arm(TimeSpan due)
