@@ -126,6 +126,28 @@ public sealed class PoolMachineTests
     }
 
     [Fact]
+    public void A_machine_type_the_catalogue_does_not_serve_and_two_pools_of_one_type_are_refused_at_start()
+    {
+        var catalogue = new Builtiful.Machines.MachineCatalogue(new Builtiful.Machines.MachineCatalogueOptions
+        {
+            Sizes = [new() { Vcpu = 2, MemoryGiB = 8 }],
+            Images = [new() { OperatingSystem = "ubuntu-2404", Images = new() { ["Simulated"] = "sim" } }],
+        });
+        var read = PoolsOptions.Read(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Pools:a:MachineType"] = "builtiful-64vcpu-ubuntu-2404",
+            ["Pools:b:MachineType"] = "builtiful-2vcpu-ubuntu-2404",
+            ["Pools:c:MachineType"] = "builtiful-2vcpu-ubuntu-2404",
+        }).Build());
+
+        var result = new PoolsOptionsValidator(catalogue).Validate(null, read);
+
+        Assert.True(result.Failed);
+        Assert.Contains(result.Failures!, f => f == "Pools:a:MachineType is builtiful-64vcpu-ubuntu-2404; use a machine type of the catalogue, e.g. builtiful-2vcpu-ubuntu-2404");
+        Assert.Contains(result.Failures!, f => f.StartsWith("Pools:b and Pools:c both pool builtiful-2vcpu-ubuntu-2404", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_full_pool_reads_with_its_defaults_and_no_section_means_no_pools()
     {
         var read = PoolsOptions.Read(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
