@@ -67,6 +67,7 @@ public sealed class PoolTests(PoolTests.Host host) : IClassFixture<PoolTests.Hos
         // The VM adopted the lease's deadline, and goes after its job like any VM.
         var lease = await Builtiful.JsonAsync($"/api/v1/leases/{leaseId}");
         Assert.Equal(lease.GetProperty("expiresAt").GetDateTimeOffset(), ranOn.ExpiresAt);
+        Assert.Equal("linux", lease.GetProperty("pool").GetString());
         await Eventually.Until(() => Task.FromResult(ranOn.State), s => s == InstanceState.Terminated, $"pool VM {ranOn.InstanceId} is terminated after its job");
 
         // The pool refills: another VM idles, with no runner config.
@@ -81,6 +82,18 @@ public sealed class PoolTests(PoolTests.Host host) : IClassFixture<PoolTests.Hos
         Assert.Equal(1, usage.GetProperty("jobs").GetInt32());
         Assert.Equal(1, usage.GetProperty("minutes").GetProperty(Label).GetInt64());
         Assert.Equal(Builtiful.Cloud.Vms.Count(v => v.ClaimedRunnerName is not null), Builtiful.World.Runners.Count(r => RunnerNames.TryParseLease(r.Name, out _)));
+
+        // Hits and idle VMs per pool, labelled by pool only.
+        var metrics = await Eventually.Until(
+            async () =>
+            {
+                using var response = await Builtiful.AdminGetAsync("/metrics", token: null);
+                return await response.Content.ReadAsStringAsync();
+            },
+            text => text.Contains("builtiful_pool_idle_vms", StringComparison.Ordinal), "the pool's series are exported");
+        Assert.Matches("builtiful_pool_takes_total\\{[^}]*pool=\"linux\"[^}]*result=\"hit\"[^}]*\\} [1-9]", metrics);
+        Assert.Matches("builtiful_pool_idle_vms\\{[^}]*pool=\"linux\"", metrics);
+        Assert.DoesNotContain(installationId.ToString(System.Globalization.CultureInfo.InvariantCulture), metrics, StringComparison.Ordinal);
     }
 
     [Fact]
