@@ -48,6 +48,7 @@ internal static class ChaosCommand
             await output.WriteLineAsync($"chaos: problem: {problem}");
         }
 
+        await output.WriteLineAsync(result.PoolSummary);
         await output.WriteLineAsync(result.Summary);
         return result.Passed ? 0 : 1;
     }

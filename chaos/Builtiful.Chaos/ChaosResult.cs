@@ -34,10 +34,26 @@ public sealed record ChaosResult
 
     public required IReadOnlyList<string> Problems { get; init; }
 
+    /// <summary>Leases that took a VM of the run's warm pool, as the pool counts them.</summary>
+    public long PoolHits { get; init; }
+
+    /// <summary>Leases that asked the pool and found no idle VM.</summary>
+    public long PoolMisses { get; init; }
+
+    /// <summary>Pool VMs the cloud saw launched and ended without ever claiming a runner: idle time, not extra VMs for jobs.</summary>
+    public int PoolIdleExpired { get; init; }
+
+    /// <summary>Null: the run had no pool (a result built by hand); otherwise the pool must have served at least one job.</summary>
+    public bool? PoolUsed { get; init; }
+
+    /// <summary>The pool's line, printed before the last line.</summary>
+    public string PoolSummary => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"chaos-pools: hits={PoolHits} misses={PoolMisses} idle_expired={PoolIdleExpired}");
+
     /// <summary>At most 15 extra VMs per 100 jobs.</summary>
     public bool ExtraVmsWithinBound => ExtraVms * 100 <= 15 * Jobs;
 
-    public bool Passed => LeakedVms == 0 && StrandedJobs == 0 && DuplicateUsage == 0 && UnbilledJobs == 0 && ExtraVmsWithinBound && Problems.Count == 0;
+    public bool Passed => LeakedVms == 0 && StrandedJobs == 0 && DuplicateUsage == 0 && UnbilledJobs == 0 && ExtraVmsWithinBound && Problems.Count == 0 && PoolUsed != false;
 
     /// <summary>The run's last line, in the form the README and CI read.</summary>
     public string Summary => string.Create(System.Globalization.CultureInfo.InvariantCulture,

@@ -20,7 +20,10 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
     internal const string Secret = "chaos-webhook-secret";
     internal static readonly TimeSpan ReconcilerPeriod = TimeSpan.FromSeconds(2);
 
-    private static readonly string[] MachineTypes = ["builtiful-2vcpu-ubuntu-2404", "builtiful-4vcpu-ubuntu-2404"];
+    internal static readonly string[] MachineTypes = ["builtiful-2vcpu-ubuntu-2404", "builtiful-4vcpu-ubuntu-2404"];
+
+    /// <summary>The run's warm pool, of the commonest machine type (<see cref="ChaosCluster"/> configures it).</summary>
+    internal const string Pool = "chaos";
 
     private readonly Random _random = new(settings.Seed);
     private readonly ConcurrentBag<Task> _people = [];
@@ -171,9 +174,24 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
     {
         var mustRun = plans.Where(p => p.MustRun).Select(p => p.JobId).ToHashSet();
         var quietSince = (TimeSpan?)null;
+        var drained = false;
         while (true)
         {
             var open = world.GitHub.Jobs.Count(j => mustRun.Contains(j.Id) && j.Status != SimulatedJobStatus.Completed);
+            if (open == 0 && !drained)
+            {
+                // Every job ran: the operator drains the pool (MaxIdle 0), so its idle VMs go and the cloud can empty.
+                try
+                {
+                    await cluster.Grains.GetGrain<Pools.IPoolGrain>(Pool).Set(0, 0);
+                    drained = true;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    output.WriteLine($"chaos: draining the pool failed, retried: {ex.Message}");
+                }
+            }
+
             var live = world.Cloud.Vms.Count(vm => vm.State is not (InstanceState.Terminated or InstanceState.NotFound));
             if (open == 0 && live == 0)
             {
@@ -271,6 +289,8 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
             problems.AddRange(cluster.Tails(30));
         }
 
+        var pool = await cluster.Grains.GetGrain<Pools.IPoolGrain>(Pool).GetView();
+        var idleExpired = world.Cloud.Vms.Count(vm => vm.Pool is not null && vm.ClaimedRunnerName is null);
         var faults = new Dictionary<string, int>(world.CloudFaults.Injected, StringComparer.Ordinal);
         foreach (var (kind, count) in github.Faults)
         {
@@ -286,7 +306,11 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
             Faults = faults.Values.Sum(),
             LeakedVms = leakedVms.Count,
             StrandedJobs = stranded,
-            ExtraVms = Math.Max(0, world.Cloud.Vms.Count - ranOnOurs.Count),
+            ExtraVms = Math.Max(0, world.Cloud.Vms.Count - idleExpired - ranOnOurs.Count),
+            PoolHits = pool.Hits,
+            PoolMisses = pool.Misses,
+            PoolIdleExpired = idleExpired,
+            PoolUsed = pool.Hits >= 1,
             DuplicateUsage = (int)duplicateUsage,
             UnbilledJobs = unbilled.Count,
             Approvals = _approvals,

@@ -16,6 +16,7 @@ public static class BuiltifulCli
         root.Subcommands.Add(OrganisationsCommand.Create(options));
         root.Subcommands.Add(JobsCommand.Create(options));
         root.Subcommands.Add(LeasesCommand.Create(options));
+        root.Subcommands.Add(PoolsCommand.Create(options));
         root.Subcommands.Add(UsageCommand.Create(options));
         root.Subcommands.Add(TerminateCommand.Create(options));
         root.Subcommands.Add(SweepCommand.Create(options));

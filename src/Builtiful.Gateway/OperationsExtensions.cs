@@ -28,6 +28,7 @@ public static class OperationsExtensions
         app.UseWebhookDeliveryMetrics();
         app.MapOperatorApiV1();
         app.MapUsageApiV1();
+        app.MapPoolsApiV1();
         return app;
     }
 }

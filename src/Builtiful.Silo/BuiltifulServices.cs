@@ -28,6 +28,9 @@ public static class BuiltifulServices
         services.TryAddSingleton<IClaimAddress, ConfiguredClaimAddress>();
         services.AddOptions<MachineCatalogueOptions>().Bind(configuration.GetSection(MachineCatalogueOptions.Section));
         services.AddSingleton<MachineCatalogue>();
+        services.AddOptions<Pools.PoolsOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<Pools.PoolsOptions>>(new Pools.PoolsOptionsSetup(configuration)));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Pools.PoolsOptions>, Pools.PoolsOptionsValidator>());
         Telemetry.TelemetryServiceCollectionExtensions.AddBuiltifulGrainTelemetry(services);
         services.AddValidatedOptions<DeliveryRecoveryOptions, DeliveryRecoveryOptionsValidator>(configuration, DeliveryRecoveryOptions.Section);
         services.AddValidatedOptions<ReconcilerOptions, ReconcilerOptionsValidator>(configuration, ReconcilerOptions.Section);
@@ -72,6 +75,7 @@ public static class BuiltifulServices
         silo.AddStartupTask((services, _) => services.GetRequiredService<IGrainFactory>().GetGrain<IDeliveryRecoveryGrain>(0).Start());
         silo.AddStartupTask((services, _) => services.GetRequiredService<IGrainFactory>()
             .GetGrain<IReconcilerGrain>(services.GetRequiredService<IComputeProvider>().Name).Start());
+        silo.AddStartupTask((services, _) => Pools.PoolStartup.StartAll(services));
         var checkPeriod = configuration.GetSection(LeaseOptions.Section).Get<LeaseOptions>()?.CheckPeriod ?? new LeaseOptions().CheckPeriod;
         var sweepPeriod = configuration.GetSection(ReconcilerOptions.Section).Get<ReconcilerOptions>()?.Period ?? new ReconcilerOptions().Period;
         checkPeriod = checkPeriod < sweepPeriod ? checkPeriod : sweepPeriod;

@@ -138,18 +138,10 @@ public sealed partial class SimulatedComputeProvider(
         RunnerSession? session = null;
         try
         {
-            if (options.CurrentValue.InGuestWatchdog)
+            using var watchdog = CancellationTokenSource.CreateLinkedTokenSource(life.Token);
+            if (!Watch(vm, expiresAt, watchdog.Token))
             {
-                // The in-guest watchdog: the VM powers itself off at its expiry whatever the control plane does.
-                var watchdog = expiresAt - time.GetUtcNow();
-                if (watchdog <= TimeSpan.Zero)
-                {
-                    vm.Terminate(time.GetUtcNow());
-                    return;
-                }
-
-                _ = Task.Delay(watchdog, time, life.Token).ContinueWith(
-                    t => { if (t.IsCompletedSuccessfully) { vm.Terminate(time.GetUtcNow()); } }, TaskScheduler.Default);
+                return;
             }
 
             var boot = bootTimes.Next();
@@ -172,18 +164,30 @@ public sealed partial class SimulatedComputeProvider(
 
             // The user data's claim: a refusal or claims that keep failing power the VM off, as the script's exit trap does.
             var claim = new Cloud.SimulatedClaim(_claims, identity, options.CurrentValue, time);
-            var (result, config, detail) = await claim.ClaimAsync(vm, ticket, life.Token);
-            LogClaimed(logger, vm.InstanceId, vm.LeaseId, result, detail);
-            if (result != Cloud.ClaimResult.Granted)
+            var end = await claim.ClaimAsync(vm, ticket, life.Token);
+            LogClaimed(logger, vm.InstanceId, vm.LeaseId, end.Result, end.Detail);
+            if (end.Result != Cloud.ClaimResult.Granted)
             {
                 vm.Terminate(time.GetUtcNow());
                 return;
             }
 
+            if (ticket.Pool is not null && end.ExpiresAt is { } leaseDeadline)
+            {
+                // A pool VM adopts the deadline of the lease that took it, as the user data rewrites its watchdog.
+                await watchdog.CancelAsync();
+                vm.AdoptDeadline(leaseDeadline);
+                if (!Watch(vm, leaseDeadline, life.Token))
+                {
+                    return;
+                }
+            }
+
             // The runner binary starts with the claimed config and connects; only the GitHub that minted it knows it.
             await Pause(boot.RunnerConnect, life.Token);
-            var runnerName = Leases.RunnerNames.ForLease(vm.LeaseId);
-            session = services.GetService<SimulatedGitHub>()?.Connect(config!);
+            var runnerName = end.RunnerName ?? Leases.RunnerNames.ForLease(vm.LeaseId);
+            vm.Claimed(runnerName);
+            session = services.GetService<SimulatedGitHub>()?.Connect(end.EncodedJitConfig!);
             if (session is null)
             {
                 LogNotConnected(logger, vm.InstanceId, runnerName);
@@ -223,6 +227,26 @@ public sealed partial class SimulatedComputeProvider(
     /// <summary>A boot stage; none at all when it is zero (the fixed default), so tests keep today's timing exactly.</summary>
     private Task Pause(TimeSpan stage, CancellationToken cancellationToken) =>
         stage > TimeSpan.Zero ? Task.Delay(stage, time, cancellationToken) : Task.CompletedTask;
+
+    /// <summary>The in-guest watchdog: the VM powers itself off at its expiry whatever the control plane does. False: already past it.</summary>
+    private bool Watch(SimulatedVm vm, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        if (!options.CurrentValue.InGuestWatchdog)
+        {
+            return true;
+        }
+
+        var left = expiresAt - time.GetUtcNow();
+        if (left <= TimeSpan.Zero)
+        {
+            vm.Terminate(time.GetUtcNow());
+            return false;
+        }
+
+        _ = Task.Delay(left, time, cancellationToken).ContinueWith(
+            t => { if (t.IsCompletedSuccessfully) { vm.Terminate(time.GetUtcNow()); } }, TaskScheduler.Default);
+        return true;
+    }
 
     private async Task LoseAsync(RunnerSession session, SimulatedVm vm)
     {
@@ -270,8 +294,18 @@ public sealed class SimulatedVm(string instanceId, Guid leaseId, IReadOnlyDictio
 
     public DateTimeOffset LaunchedAt { get; } = launchedAt;
 
-    /// <summary>The lease's deadline, from the VM's tags.</summary>
-    public DateTimeOffset? ExpiresAt { get; } = tags.TryGetValue(InstanceTags.ExpiresAt, out var e) && DateTimeOffset.TryParse(e, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind, out var at) ? at : null;
+    /// <summary>The lease's deadline, from the VM's tags; a pool VM's idle deadline until it adopts the deadline of the lease that took it.</summary>
+    public DateTimeOffset? ExpiresAt { get; private set; } = tags.TryGetValue(InstanceTags.ExpiresAt, out var e) && DateTimeOffset.TryParse(e, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind, out var at) ? at : null;
+
+    /// <summary>The warm pool that launched it, if any.</summary>
+    public string? Pool { get; } = tags.TryGetValue(InstanceTags.Pool, out var pool) ? pool : null;
+
+    /// <summary>A pool VM whose claim a lease granted: the runner name it registered, which ties it to GitHub's record.</summary>
+    public string? ClaimedRunnerName { get; private set; }
+
+    internal void AdoptDeadline(DateTimeOffset expiresAt) => ExpiresAt = expiresAt;
+
+    internal void Claimed(string? runnerName) => ClaimedRunnerName = runnerName;
 
     public DateTimeOffset? TerminatedAt { get; private set; }
 

@@ -12,6 +12,9 @@ public sealed class HelpTests
     [InlineData("orgs repos", "orgs", "repos", "--help")]
     [InlineData("jobs", "jobs", "--help")]
     [InlineData("leases", "leases", "--help")]
+    [InlineData("pools list", "pools", "list", "--help")]
+    [InlineData("pools show", "pools", "show", "--help")]
+    [InlineData("pools set", "pools", "set", "--help")]
     [InlineData("usage", "usage", "--help")]
     [InlineData("terminate", "terminate", "--help")]
     [InlineData("sweep", "sweep", "--help")]
@@ -32,7 +35,7 @@ public sealed class HelpTests
     {
         var run = await Cli.RunAsync("--help");
 
-        foreach (var command in new[] { "orgs", "jobs", "leases", "usage", "terminate", "replay", "sweep" })
+        foreach (var command in new[] { "orgs", "jobs", "leases", "pools", "usage", "terminate", "replay", "sweep" })
         {
             Assert.Contains($"  {command}", run.Output, StringComparison.Ordinal);
         }

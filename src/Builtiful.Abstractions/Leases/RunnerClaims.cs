@@ -37,6 +37,8 @@ public sealed record ClaimAnswer
     [Id(1)] public required string Reason { get; init; }
     [Id(2)] public string? RunnerName { get; init; }
     [Id(3)] public string? EncodedJitConfig { get; init; }
+    /// <summary>The lease's deadline: a pool VM's watchdog adopts it in place of its idle deadline.</summary>
+    [Id(4)] public DateTimeOffset? ExpiresAt { get; init; }
 
-    public override string ToString() => $"ClaimAnswer {{ Outcome = {Outcome}, Reason = {Reason}, RunnerName = {RunnerName}, EncodedJitConfig = [redacted] }}";
+    public override string ToString() => $"ClaimAnswer {{ Outcome = {Outcome}, Reason = {Reason}, RunnerName = {RunnerName}, EncodedJitConfig = [redacted], ExpiresAt = {ExpiresAt:O} }}";
 }

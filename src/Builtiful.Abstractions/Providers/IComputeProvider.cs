@@ -62,10 +62,11 @@ public sealed record LaunchRequest
 /// <summary>
 /// Where a booted VM claims its runner config (the gateway's <c>POST /api/runners/claim</c>) and the claim token of this
 /// launch attempt, the same on every retry of it. Useless without the VM's own signed identity document; never logged.
+/// <paramref name="Pool"/> names the warm pool of a pool VM, which waits for a lease to take it before it gets a config.
 /// </summary>
-public sealed record ClaimTicket(Uri Url, string Token)
+public sealed record ClaimTicket(Uri Url, string Token, string? Pool = null)
 {
-    public override string ToString() => $"ClaimTicket {{ Url = {Url}, Token = [redacted] }}";
+    public override string ToString() => $"ClaimTicket {{ Url = {Url}, Token = [redacted], Pool = {Pool} }}";
 }
 
 public sealed record LaunchedInstance(string InstanceId, DateTimeOffset LaunchedAt);
@@ -80,4 +81,8 @@ public static class InstanceTags
     public const string Job = "builtiful:job";
     public const string ExpiresAt = "builtiful:expires-at";
     public const string Cluster = "builtiful:cluster";
+    /// <summary>A warm pool's VM: the pool's name (such VMs carry no lease tag: the pool says which lease took one).</summary>
+    public const string Pool = "builtiful:pool";
+    /// <summary>A pool VM's own id (its launch's idempotency and claim token derive from it).</summary>
+    public const string PoolVm = "builtiful:pool-vm";
 }

@@ -59,16 +59,32 @@ public static partial class RunnerUserData
             throw new Ec2LaunchException($"The claim token for lease {request.LeaseId:N} is not hex; refusing to put it in user data.");
         }
 
+        var pool = request.Claim.Pool;
+        if (pool is not null && !PoolName().IsMatch(pool))
+        {
+            throw new Ec2LaunchException($"The pool name '{pool}' is not plain (letters, digits, '.', '_', '-'); refusing to put it in user data.");
+        }
+
         // Production claims only over TLS (the silo refuses a plain http Claims:Url); http is for trials against a local gateway.
         var protocols = url.Scheme == Uri.UriSchemeHttps ? "=https" : "=http,https";
         var deadline = request.ExpiresAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
         var script = new StringBuilder();
         script.Append("#!/bin/bash\n");
-        script.Append(CultureInfo.InvariantCulture, $"# Builtiful runner {request.RunnerName} for lease {request.LeaseId:N}: claims its runner config after boot, runs one job, powers off.\n");
+        if (pool is null)
+        {
+            script.Append(CultureInfo.InvariantCulture, $"# Builtiful runner {request.RunnerName} for lease {request.LeaseId:N}: claims its runner config after boot, runs one job, powers off.\n");
+        }
+        else
+        {
+            script.Append(CultureInfo.InvariantCulture, $"# Builtiful warm pool {pool} VM {request.LeaseId:N}: after boot it waits at the claim endpoint until a job's lease takes it, then claims that lease's runner config, runs one job, powers off.\n");
+        }
+
         script.Append("# No runner config is in this user data: the claim token below is useless without this instance's AWS-signed identity.\n");
         script.Append("# Never trace this script (set -x): cloud-init logs its output, and the claim's answer holds a credential.\n");
         script.Append("set -u\n");
-        script.Append("# In-guest watchdog, armed before anything else: power off at the lease's deadline even if the control plane is gone.\n");
+        script.Append(pool is null
+            ? "# In-guest watchdog, armed before anything else: power off at the lease's deadline even if the control plane is gone.\n"
+            : "# In-guest watchdog, armed before anything else: power off at the pool VM's idle deadline even if the control plane is gone.\n");
         script.Append(CultureInfo.InvariantCulture, $"deadline={deadline}\n");
         script.Append("minutes=$(( (deadline - $(date +%s)) / 60 ))\n");
         script.Append("if [ \"$minutes\" -lt 1 ]; then shutdown -P now; exit 0; fi\n");
@@ -78,10 +94,13 @@ public static partial class RunnerUserData
         script.Append(CultureInfo.InvariantCulture, $"claim_url='{url.AbsoluteUri}'\n");
         script.Append(CultureInfo.InvariantCulture, $"lease_id='{request.LeaseId:D}'\n");
         script.Append(CultureInfo.InvariantCulture, $"claim_token='{request.Claim.Token}'\n");
+        script.Append(CultureInfo.InvariantCulture, $"pool='{pool}'\n");
         script.Append("imds=http://169.254.169.254/latest\n");
         script.Append("config=''\n");
         script.Append("delay=1\n");
-        script.Append(CultureInfo.InvariantCulture, $"for attempt in $(seq 1 {ClaimAttempts}); do\n");
+        script.Append("attempt=0\n");
+        script.Append(CultureInfo.InvariantCulture, $"while [ \"$attempt\" -lt {ClaimAttempts} ]; do\n");
+        script.Append("  attempt=$(( attempt + 1 ))\n");
         script.Append("  # IMDSv2: a session token first (hop limit 1, so no container on this VM reaches it), then the document AWS signs for this instance.\n");
         script.Append("  imds_token=$(curl -sf --max-time 5 -X PUT \"$imds/api/token\" -H 'X-aws-ec2-metadata-token-ttl-seconds: 300') || imds_token=''\n");
         script.Append("  document=$(curl -sf --max-time 5 -H \"X-aws-ec2-metadata-token: $imds_token\" \"$imds/dynamic/instance-identity/document\" | base64 -w0) || document=''\n");
@@ -90,7 +109,7 @@ public static partial class RunnerUserData
         script.Append("  answer=''\n");
         script.Append("  if [ -n \"$document\" ] && [ -n \"$signature\" ]; then\n");
         script.Append("    # The claim goes on standard input (printf is a shell builtin), never on a command line other processes could read.\n");
-        script.Append(CultureInfo.InvariantCulture, $"    answer=$(printf '{{\"leaseId\":\"%s\",\"token\":\"%s\",\"document\":\"%s\",\"signature\":\"%s\"}}' \"$lease_id\" \"$claim_token\" \"$document\" \"$signature\" | curl -sS --proto '{protocols}' --max-time 30 -H 'Content-Type: application/json' --data-binary @- -w '\\n%{{http_code}}' \"$claim_url\") || answer=''\n");
+        script.Append(CultureInfo.InvariantCulture, $"    answer=$(printf '{{\"leaseId\":\"%s\",\"token\":\"%s\",\"document\":\"%s\",\"signature\":\"%s\",\"pool\":\"%s\"}}' \"$lease_id\" \"$claim_token\" \"$document\" \"$signature\" \"$pool\" | curl -sS --proto '{protocols}' --max-time 30 -H 'Content-Type: application/json' --data-binary @- -w '\\n%{{http_code}}' \"$claim_url\") || answer=''\n");
         script.Append("    status=${answer##*$'\\n'}\n");
         script.Append("    answer=${answer%$'\\n'*}\n");
         script.Append("  fi\n");
@@ -99,6 +118,9 @@ public static partial class RunnerUserData
         script.Append("      # Held in memory only; System.Text.Json escapes '+' and may escape '/'.\n");
         script.Append("      config=$(printf '%s' \"$answer\" | sed -n 's/.*\"encodedJitConfig\":\"\\([^\"]*\\)\".*/\\1/p' | sed 's/\\\\u002B/+/g; s/\\\\u002F/\\//g; s/\\\\\\//\\//g')\n");
         script.Append("      break ;;\n");
+        script.Append("    202)\n");
+        script.Append("      # A pool VM no job has taken yet: the gateway held the claim already, so ask again at once; waiting is not a failed attempt.\n");
+        script.Append("      attempt=0; delay=1; continue ;;\n");
         script.Append("    400|403|404)\n");
         script.Append("      echo \"builtiful: the claim for lease $lease_id was refused ($status); powering off\"\n");
         script.Append("      exit 1 ;;\n");
@@ -107,6 +129,18 @@ public static partial class RunnerUserData
         script.Append("  sleep $(( RANDOM % delay + 1 ))\n");
         script.Append(CultureInfo.InvariantCulture, $"  delay=$(( delay * 2 > {ClaimMaxDelaySeconds} ? {ClaimMaxDelaySeconds} : delay * 2 ))\n");
         script.Append("done\n");
+        if (pool is not null)
+        {
+            script.Append("# Taken by a lease: the watchdog moves from the idle deadline to that lease's deadline.\n");
+            script.Append("expires=$(printf '%s' \"$answer\" | sed -n 's/.*\"expiresAt\":\"\\([^\"]*\\)\".*/\\1/p' | sed 's/\\\\u002B/+/g')\n");
+            script.Append("if [ -n \"$expires\" ] && deadline=$(date -d \"$expires\" +%s); then\n");
+            script.Append("  minutes=$(( (deadline - $(date +%s)) / 60 ))\n");
+            script.Append("  shutdown -c\n");
+            script.Append("  if [ \"$minutes\" -lt 1 ]; then shutdown -P now; exit 0; fi\n");
+            script.Append("  shutdown -P \"+$minutes\" 'builtiful: lease deadline reached'\n");
+            script.Append("fi\n");
+        }
+
         script.Append("answer=''\n");
         script.Append("case \"$config\" in\n");
         script.Append("  ''|*[!A-Za-z0-9+/=]*) echo \"builtiful: no runner config claimed for lease $lease_id; powering off\"; exit 1 ;;\n");
@@ -122,6 +156,9 @@ public static partial class RunnerUserData
 
     [GeneratedRegex("^[A-Za-z0-9:/._~%?&=+@-]+$")]
     private static partial Regex UrlText();
+
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
+    private static partial Regex PoolName();
 
     [GeneratedRegex("^[0-9a-f]{16,128}$")]
     private static partial Regex Hex();

@@ -64,11 +64,12 @@ public sealed record LeaseResponse(
     string? EndReason,
     string? LastError,
     int LaunchAttempts,
-    int TerminationAttempts)
+    int TerminationAttempts,
+    string? Pool = null)
 {
     public static LeaseResponse From(LeaseView v) => new(
         v.Id, v.Phase.ToWire(), v.InstanceId, v.RunnerName, v.MachineType, v.LaunchedForJobId, v.JobId, v.LaunchedAt, v.TerminatedAt,
-        v.InstallationId, v.RequestedAt, v.BootDeadline, v.ExpiresAt, v.EndReason, v.LastError, v.LaunchAttempts, v.TerminationAttempts);
+        v.InstallationId, v.RequestedAt, v.BootDeadline, v.ExpiresAt, v.EndReason, v.LastError, v.LaunchAttempts, v.TerminationAttempts, v.Pool);
 }
 
 public sealed record LimitsResponse(int MaxConcurrentVms, IReadOnlyList<string> AllowedMachineTypes, TimeSpan MaxJobLifetime);

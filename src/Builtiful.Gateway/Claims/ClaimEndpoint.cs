@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Builtiful.Gateway.Audit;
 using Builtiful.Leases;
+using Builtiful.Pools;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -10,7 +11,8 @@ namespace Builtiful.Gateway.Claims;
 /// <summary>
 /// <c>POST /api/runners/claim</c>: anonymous but proven. A booted VM sends its instance identity document and signature
 /// (base64), its lease id and its claim token; the gateway verifies the document and asks the lease, which mints the
-/// runner config at that moment. Every claim, granted or refused, is audited; the config and token never are.
+/// runner config at that moment. Every claim, granted or refused, is audited; the config and token never are. A pool
+/// VM's claim is held (a long-poll) until a lease takes the VM, answered 202 to claim again if none does meanwhile.
 /// </summary>
 public static class ClaimEndpoint
 {
@@ -22,7 +24,7 @@ public static class ClaimEndpoint
     /// <summary>A claim is a few KB (the document is under 1 KB); anything larger is not one.</summary>
     private const int MaxBytes = 32 * 1024;
 
-    private static async Task<IResult> HandleAsync(HttpContext context, IdentityDocuments documents, IGrainFactory grains, IAuditLog audit)
+    private static async Task<IResult> HandleAsync(HttpContext context, IdentityDocuments documents, IGrainFactory grains, IAuditLog audit, Microsoft.Extensions.Options.IOptionsMonitor<RunnerClaimOptions> options)
     {
         ClaimBody? body = null;
         if (context.Request.ContentLength is null or <= MaxBytes)
@@ -48,21 +50,40 @@ public static class ClaimEndpoint
             return Refuse(context, audit, StatusCodes.Status403Forbidden, "Identity not proven", refusal!, null, body.LeaseId);
         }
 
-        var answer = await grains.GetGrain<IVmLeaseGrain>(body.LeaseId).Claim(new ClaimRequest { InstanceId = identity.InstanceId, Token = body.Token });
+        var leaseId = body.LeaseId;
+        if (!string.IsNullOrEmpty(body.Pool))
+        {
+            // A pool VM: it holds until a lease takes it, then claims from that lease like any VM (the lease checks it all again).
+            var pooled = await grains.GetGrain<IPoolGrain>(body.Pool).Claim(body.LeaseId, identity.InstanceId, body.Token, options.CurrentValue.PoolWait);
+            if (pooled.Outcome == PoolClaimOutcome.Wait)
+            {
+                context.Response.Headers.RetryAfter = "1";
+                return Results.Json(new ClaimWait(pooled.Reason), ClaimJson.Default.ClaimWait, statusCode: StatusCodes.Status202Accepted);
+            }
+
+            if (pooled.Outcome != PoolClaimOutcome.Taken || pooled.LeaseId is not { } taker)
+            {
+                return Refuse(context, audit, StatusCodes.Status403Forbidden, "Claim refused", $"pool {body.Pool}: {pooled.Outcome}: {pooled.Reason}", identity.InstanceId, body.LeaseId);
+            }
+
+            leaseId = taker;
+        }
+
+        var answer = await grains.GetGrain<IVmLeaseGrain>(leaseId).Claim(new ClaimRequest { InstanceId = identity.InstanceId, Token = body.Token });
         if (answer.Outcome == ClaimOutcome.Granted)
         {
-            Record(context, audit, StatusCodes.Status200OK, "granted", identity.InstanceId, body.LeaseId);
-            return Results.Json(new ClaimGranted(answer.RunnerName!, answer.EncodedJitConfig!), ClaimJson.Default.ClaimGranted);
+            Record(context, audit, StatusCodes.Status200OK, "granted", identity.InstanceId, leaseId);
+            return Results.Json(new ClaimGranted(answer.RunnerName!, answer.EncodedJitConfig!, answer.ExpiresAt), ClaimJson.Default.ClaimGranted);
         }
 
         if (answer.Outcome == ClaimOutcome.NotYet)
         {
-            Record(context, audit, StatusCodes.Status503ServiceUnavailable, "not yet", identity.InstanceId, body.LeaseId);
+            Record(context, audit, StatusCodes.Status503ServiceUnavailable, "not yet", identity.InstanceId, leaseId);
             context.Response.Headers.RetryAfter = "2";
             return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Claim again shortly", detail: answer.Reason);
         }
 
-        return Refuse(context, audit, StatusCodes.Status403Forbidden, "Claim refused", $"{answer.Outcome}: {answer.Reason}", identity.InstanceId, body.LeaseId);
+        return Refuse(context, audit, StatusCodes.Status403Forbidden, "Claim refused", $"{answer.Outcome}: {answer.Reason}", identity.InstanceId, leaseId);
     }
 
     private static IResult Refuse(HttpContext context, IAuditLog audit, int status, string title, string detail, string? instanceId, Guid? leaseId)
@@ -107,14 +128,20 @@ public static class ClaimEndpoint
     }
 }
 
-public sealed record ClaimBody(Guid LeaseId, string? Token, string? Document, string? Signature);
+/// <summary>A claim; <paramref name="Pool"/> names a pool VM's pool, and <paramref name="LeaseId"/> is then the pool VM's id.</summary>
+public sealed record ClaimBody(Guid LeaseId, string? Token, string? Document, string? Signature, string? Pool = null);
 
-public sealed record ClaimGranted(string RunnerName, string EncodedJitConfig)
+/// <summary>The config, once; <paramref name="ExpiresAt"/> is the lease's deadline, which a pool VM's watchdog adopts.</summary>
+public sealed record ClaimGranted(string RunnerName, string EncodedJitConfig, DateTimeOffset? ExpiresAt = null)
 {
-    public override string ToString() => $"ClaimGranted {{ RunnerName = {RunnerName}, EncodedJitConfig = [redacted] }}";
+    public override string ToString() => $"ClaimGranted {{ RunnerName = {RunnerName}, EncodedJitConfig = [redacted], ExpiresAt = {ExpiresAt:O} }}";
 }
+
+/// <summary>202: a pool VM no job has taken yet; it claims again at once (the gateway held the request already).</summary>
+public sealed record ClaimWait(string Reason);
 
 [JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(ClaimBody))]
 [JsonSerializable(typeof(ClaimGranted))]
+[JsonSerializable(typeof(ClaimWait))]
 internal sealed partial class ClaimJson : JsonSerializerContext;

@@ -17,6 +17,9 @@ public sealed class RunnerClaimOptions
 
     public Dictionary<string, string> IdentityCertificates { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>How long a pool VM's claim is held waiting for a lease to take the VM before a 202 "claim again"; under proxies' idle timeouts.</summary>
+    public TimeSpan PoolWait { get; set; } = TimeSpan.FromSeconds(20);
+
     /// <summary>
     /// Why a production gateway cannot verify runner claims: no region's certificate, or one that is neither PEM text nor a
     /// readable PEM file holding an RSA certificate. Each reason names its key; certificates are public, paths are shown.

@@ -18,6 +18,17 @@ public static class ClaimTokens
         return Convert.ToHexStringLower(HMACSHA256.HashData(key, message));
     }
 
+    /// <summary>A warm pool VM's token, HMAC-SHA256(claim key, pool VM id): the pool and the lease that takes the VM both derive it.</summary>
+    public static string ForPoolVm(byte[] key, Guid vmId)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes($"builtiful-pool-claim-v1:{vmId:N}")));
+    }
+
+    /// <summary>True when <paramref name="token"/> is the pool VM's token; compared in constant time.</summary>
+    public static bool MatchesPoolVm(byte[] key, Guid vmId, string? token) =>
+        !string.IsNullOrEmpty(token) && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(token), Encoding.UTF8.GetBytes(ForPoolVm(key, vmId)));
+
     /// <summary>True when <paramref name="token"/> is the token of one of the lease's attempts so far; compared in constant time.</summary>
     public static bool Matches(byte[] key, Guid leaseId, int attempts, string? token)
     {

@@ -17,6 +17,9 @@ public sealed record CancelLaunch : LeaseCommand;
 /// </summary>
 public sealed record LaunchVm(int Attempt, bool LookForEarlier) : LeaseCommand;
 
+/// <summary>Asks the machine type's warm pool for an idle VM before the first launch; a miss launches as ever.</summary>
+public sealed record TakeFromPool(int Attempt) : LeaseCommand;
+
 /// <summary>Mints the runner's just-in-time config for a granted claim; the config goes back to the claiming VM only.</summary>
 public sealed record MintRunnerConfig : LeaseCommand;
 

@@ -23,6 +23,12 @@ public sealed record LaunchDue(bool FirstAttemptUnsent) : LeaseEvent;
 /// <summary>The provider made the attempt's VM, or an earlier attempt's VM was found by its tag (<paramref name="Adopted"/>).</summary>
 public sealed record LaunchSucceeded(int Attempt, string InstanceId, DateTimeOffset? LaunchedAt, bool Adopted) : LeaseEvent;
 
+/// <summary>A warm pool handed the lease one of its VMs: the lease goes on as if it had launched it.</summary>
+public sealed record PoolTaken(string Pool, Pools.PoolTake Vm) : LeaseEvent;
+
+/// <summary>No warm pool serves the machine type, or it had no idle VM: the lease launches its own.</summary>
+public sealed record PoolMissed : LeaseEvent;
+
 /// <summary>The attempt failed; <paramref name="Permanent"/>: the provider or GitHub refuses for good.</summary>
 public sealed record LaunchFailed(int Attempt, string Error, bool Permanent) : LeaseEvent;
 

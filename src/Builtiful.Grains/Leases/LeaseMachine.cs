@@ -169,6 +169,17 @@ public sealed class LeaseMachine(LeaseOptions options)
                 }
 
                 break;
+            case PoolTaken taken when lease.Phase == LeasePhase.Launching && lease.InstanceId is null:
+                lease.InstanceId = taken.Vm.InstanceId;
+                lease.LaunchedAt = taken.Vm.LaunchedAt;
+                lease.PoolVmId = taken.Vm.VmId;
+                lease.Pool = taken.Pool;
+                lease.Phase = LeasePhase.Booting;
+                lease.LastError = null;
+                break;
+            case PoolMissed when lease.Phase == LeasePhase.Launching && lease.InstanceId is null:
+                step.Commands.Add(new LaunchVm(lease.LaunchAttempts, LookForEarlier: false));
+                break;
             case LaunchFailed failed when lease.Phase == LeasePhase.Launching:
                 AttemptFailed(step, failed);
                 break;
@@ -301,6 +312,7 @@ public sealed class LeaseMachine(LeaseOptions options)
     private static void StartAttempt(Step step, bool firstAttemptUnsent, TimeSpan boot)
     {
         var lease = step.Lease;
+        var fresh = firstAttemptUnsent && !lease.AttemptFailed && lease.LaunchAttempts == 1;
 
         // Any launch after the first may follow one whose answer was lost (or a silo that died mid-launch). The first,
         // stored with the order by this activation, cannot: nothing has launched it yet.
@@ -317,7 +329,10 @@ public sealed class LeaseMachine(LeaseOptions options)
 
         lease.NextLaunchAt = null;
 
-        step.Commands.Add(new LaunchVm(lease.LaunchAttempts, LookForEarlier: !firstAttemptUnsent));
+        // Only the first attempt, unsent by this very activation, may take a pool VM: any later one may already have a VM.
+        step.Commands.Add(fresh
+            ? new TakeFromPool(lease.LaunchAttempts)
+            : new LaunchVm(lease.LaunchAttempts, LookForEarlier: !firstAttemptUnsent));
     }
 
     private void AttemptFailed(Step step, LaunchFailed failed)

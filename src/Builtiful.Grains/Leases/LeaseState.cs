@@ -45,4 +45,7 @@ public sealed record LeaseState
     [Id(27)] public DateTimeOffset? NextLaunchAt { get; set; }
     /// <summary>When the VM claimed its runner config; a lease is claimed once.</summary>
     [Id(28)] public DateTimeOffset? ClaimedAt { get; set; }
+    /// <summary>The warm pool VM the lease took instead of launching (its claim token derives from this id).</summary>
+    [Id(29)] public Guid? PoolVmId { get; set; }
+    [Id(30)] public string? Pool { get; set; }
 }

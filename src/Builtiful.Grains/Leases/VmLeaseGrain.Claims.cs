@@ -12,13 +12,15 @@ public sealed partial class VmLeaseGrain
     public async Task<ClaimAnswer> Claim(ClaimRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var matches = Lease.Known && ClaimTokens.Matches(claims.Value.KeyBytes(), LeaseId, Lease.LaunchAttempts, request.Token);
+        var key = claims.Value.KeyBytes();
+        var matches = Lease.Known && (ClaimTokens.Matches(key, LeaseId, Lease.LaunchAttempts, request.Token)
+            || (Lease.PoolVmId is { } poolVm && ClaimTokens.MatchesPoolVm(key, poolVm, request.Token)));
         try
         {
             var outcome = (ClaimOutcome)(await Run(new ClaimRequested(request.InstanceId, matches, _launchTimer is not null)))!;
             LogClaim(logger, LeaseId, request.InstanceId, outcome);
             return outcome == ClaimOutcome.Granted && _minted is { } config
-                ? new ClaimAnswer { Outcome = outcome, Reason = "granted", RunnerName = config.RunnerName, EncodedJitConfig = config.EncodedJitConfig }
+                ? new ClaimAnswer { Outcome = outcome, Reason = "granted", RunnerName = config.RunnerName, EncodedJitConfig = config.EncodedJitConfig, ExpiresAt = Lease.ExpiresAt }
                 : new ClaimAnswer { Outcome = outcome == ClaimOutcome.Granted ? ClaimOutcome.NotYet : outcome, Reason = Explain(outcome) };
         }
         finally

@@ -18,6 +18,7 @@ public sealed partial class VmLeaseGrain(
     IRunnerConfigSource runners,
     IOptions<LeaseOptions> options,
     IOptions<ClaimOptions> claims,
+    IOptions<Pools.PoolsOptions> pools,
     IClaimAddress claimAddress,
     [FromKeyedServices(BuiltifulClock.Key)] TimeProvider time,
     ILogger<VmLeaseGrain> logger) : Grain, IVmLeaseGrain
@@ -94,6 +95,7 @@ public sealed partial class VmLeaseGrain(
             LaunchAttempts = Lease.LaunchAttempts,
             TerminationAttempts = Lease.TerminationAttempts,
             Refused = Lease.Refused,
+            Pool = Lease.Pool,
         }
         : null);
 

@@ -158,14 +158,37 @@ public sealed partial class ReconcilerGrain(
 
     private async Task<string?> WhyTerminateAsync(InstanceSummary instance, DateTimeOffset now)
     {
-        if (instance.Tags.TryGetValue(InstanceTags.ExpiresAt, out var expiry)
+        Guid? takenBy = null;
+        if (instance.Tags.TryGetValue(InstanceTags.Pool, out var pool))
+        {
+            // A pool VM is its pool's until a lease takes it; from then on the lease's deadlines govern it, not its tag.
+            var location = await GrainFactory.GetGrain<Pools.IPoolGrain>(pool).Locate(instance.InstanceId).WaitAsync(options.Value.LeaseCheckTimeout, time);
+            if (location is { Owned: false, TakenBy: null })
+            {
+                return $"pool {pool} does not own it";
+            }
+
+            takenBy = location.TakenBy;
+        }
+
+        if (takenBy is null && instance.Tags.TryGetValue(InstanceTags.ExpiresAt, out var expiry)
             && DateTimeOffset.TryParse(expiry, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var expiresAt)
             && now > expiresAt + options.Value.Period)
         {
             return $"past its deadline {expiresAt:O}";
         }
 
-        if (!instance.Tags.TryGetValue(InstanceTags.Lease, out var leaseTag) || !Guid.TryParseExact(leaseTag, "N", out var leaseId))
+        if (pool is not null && takenBy is null)
+        {
+            return null;
+        }
+
+        Guid leaseId;
+        if (takenBy is { } taker)
+        {
+            leaseId = taker;
+        }
+        else if (!instance.Tags.TryGetValue(InstanceTags.Lease, out var leaseTag) || !Guid.TryParseExact(leaseTag, "N", out leaseId))
         {
             return "it carries this cluster's tag but no lease";
         }

@@ -27,6 +27,24 @@ public static class BuiltifulMetrics
     private static readonly Counter<long> BillableMinutes = Meter.CreateCounter<long>(
         "builtiful.usage.billable_minutes", "min", "Billable minutes counted, by machine type.");
 
+    private static readonly Counter<long> PoolTakes = Meter.CreateCounter<long>(
+        "builtiful.pool.takes", "{take}", "Leases that asked a warm pool for a VM, by pool and result (hit or miss).");
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> IdleByPool = new(StringComparer.Ordinal);
+
+    private static readonly ObservableGauge<int> PoolIdle = Meter.CreateObservableGauge(
+        "builtiful.pool.idle_vms", () => IdleByPool.Select(p => new Measurement<int>(p.Value, new KeyValuePair<string, object?>("pool", p.Key))),
+        "{vm}", "Idle VMs (booted or booting, not taken) per warm pool, as its last tick on this silo saw them.");
+
+    public static void RecordPoolTake(string pool, bool hit) =>
+        PoolTakes.Add(1, new KeyValuePair<string, object?>("pool", pool), new KeyValuePair<string, object?>("result", hit ? "hit" : "miss"));
+
+    public static void RecordPoolIdle(string pool, int idle)
+    {
+        _ = PoolIdle;
+        IdleByPool[pool] = idle;
+    }
+
     public static void RecordCompletedJob(string machineType, TimeSpan? queueTime, long billableMinutes)
     {
         var tag = new KeyValuePair<string, object?>("machine_type", machineType);

@@ -113,7 +113,8 @@ internal sealed record LaunchBody(
     Uri ClaimUrl,
     string ClaimToken,
     DateTimeOffset ExpiresAt,
-    Dictionary<string, string> Tags)
+    Dictionary<string, string> Tags,
+    string? ClaimPool = null)
 {
     public static LaunchBody From(LaunchRequest request) => new(
         request.LeaseId,
@@ -129,7 +130,8 @@ internal sealed record LaunchBody(
         request.Claim.Url,
         request.Claim.Token,
         request.ExpiresAt,
-        new Dictionary<string, string>(request.Tags, StringComparer.Ordinal));
+        new Dictionary<string, string>(request.Tags, StringComparer.Ordinal),
+        request.Claim.Pool);
 
     public LaunchRequest ToRequest() => new()
     {
@@ -138,7 +140,7 @@ internal sealed record LaunchBody(
         JobId = JobId,
         MachineType = new MachineType(MachineTypeLabel, Vcpu, MemoryGiB, Architecture, OperatingSystem, Images),
         ClientToken = ClientToken,
-        Claim = new ClaimTicket(ClaimUrl, ClaimToken),
+        Claim = new ClaimTicket(ClaimUrl, ClaimToken, ClaimPool),
         ExpiresAt = ExpiresAt,
         Tags = Tags,
     };

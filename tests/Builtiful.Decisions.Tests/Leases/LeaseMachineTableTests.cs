@@ -15,6 +15,9 @@ public sealed class LeaseMachineTableTests
         [(LeasePhase.Launching, "activated")] = (LeasePhase.Launching, "ScheduleLaunch"),
         [(LeasePhase.Launching, "launch due")] = (LeasePhase.Launching, "LaunchVm"),
         [(LeasePhase.Launching, "launch succeeded")] = (LeasePhase.Booting, "TerminateStrays"),
+        // A pool VM is the lease's as if it had launched it; a miss launches as ever, without looking for an earlier VM.
+        [(LeasePhase.Launching, "pool taken")] = (LeasePhase.Booting, ""),
+        [(LeasePhase.Launching, "pool missed")] = (LeasePhase.Launching, "LaunchVm"),
         [(LeasePhase.Launching, "launch failed")] = (LeasePhase.Launching, "ScheduleLaunch,ReportWaiting"),
         [(LeasePhase.Launching, "launch refused")] = (LeasePhase.Launching, "CleanUpLaunches"),
         [(LeasePhase.Launching, "tick")] = (LeasePhase.Launching, "ScheduleLaunch"),

@@ -44,10 +44,12 @@ public sealed class LeaseMachineTests
     }
 
     [Fact]
-    public void The_first_attempt_this_activation_stored_launches_without_looking_for_an_earlier_vm()
+    public void The_first_attempt_this_activation_stored_asks_the_pool_then_launches_without_looking_for_an_earlier_vm()
     {
         var first = Machine.Decide(LeaseWorld.Launching(), new LaunchDue(FirstAttemptUnsent: true), LeaseWorld.Soon);
-        Assert.Equal(new LaunchVm(1, LookForEarlier: false), Assert.Single(first.Commands));
+        Assert.Equal(new TakeFromPool(1), Assert.Single(first.Commands));
+        var missed = Machine.Decide(first.State, new PoolMissed(), LeaseWorld.Soon);
+        Assert.Equal(new LaunchVm(1, LookForEarlier: false), Assert.Single(missed.Commands));
 
         var resumed = Machine.Decide(LeaseWorld.Launching(), new LaunchDue(FirstAttemptUnsent: false), LeaseWorld.Soon);
         Assert.Equal(new LaunchVm(1, LookForEarlier: true), Assert.Single(resumed.Commands));

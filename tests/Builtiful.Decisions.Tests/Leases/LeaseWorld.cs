@@ -65,6 +65,8 @@ internal static class LeaseWorld
         ["launch due"] = (new LaunchDue(FirstAttemptUnsent: false), Soon),
         ["launch succeeded"] = (new LaunchSucceeded(2, "i-2", Soon, Adopted: false), Soon),
         ["launch failed"] = (new LaunchFailed(1, "throttled", Permanent: false), Soon),
+        ["pool taken"] = (new PoolTaken("linux", new Builtiful.Pools.PoolTake { VmId = Guid.Parse("6f1c2a3b-0000-4000-8000-0000000000aa"), InstanceId = "i-pool", LaunchedAt = Ordered, Ready = true }), Soon),
+        ["pool missed"] = (new PoolMissed(), Soon),
         ["launch refused"] = (new LaunchFailed(1, "no image", Permanent: true), Soon),
         ["tick"] = (new DeadlineChecked(LaunchPending: false), Soon),
         ["tick past boot deadline"] = (new DeadlineChecked(LaunchPending: false), PastBootDeadline),
