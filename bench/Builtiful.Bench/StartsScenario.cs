@@ -227,12 +227,14 @@ public static class StartsScenario
     private sealed record JobView(long Id, DateTimeOffset? QueuedAt, DateTimeOffset? StartedAt);
 
     /// <summary>
-    /// What the host's /metrics says of pools, found by name (the pool metrics belong to the pools work, not this branch):
-    /// hits = the sum of counters named like <c>*pool*hit*</c>, idle = the sum of gauges named like <c>*pool*idle*</c>.
-    /// Null when the host exports no such series.
+    /// What the host's /metrics says of its pools: hits = <c>builtiful_pool_takes_total{result="hit"}</c>, idle =
+    /// <c>builtiful_pool_idle_vms</c>, each summed over pools. Null when the host exports no such series.
     /// </summary>
     private sealed record PoolMetrics(double? Hits, double? Idle, IReadOnlyList<string> Names)
     {
+        private const string Takes = "builtiful_pool_takes_total";
+        private const string IdleVms = "builtiful_pool_idle_vms";
+
         public static async Task<PoolMetrics> ReadAsync(HttpClient http, Uri host)
         {
             var text = await http.GetStringAsync(new Uri(host, "/metrics"));
@@ -248,24 +250,20 @@ public static class StartsScenario
 
                 var nameEnd = line.IndexOfAny(['{', ' ']);
                 var name = nameEnd < 0 ? line : line[..nameEnd];
-                if (!name.Contains("pool", StringComparison.Ordinal) || name.EndsWith("_created", StringComparison.Ordinal)
-                    || name.EndsWith("_bucket", StringComparison.Ordinal) || name.EndsWith("_sum", StringComparison.Ordinal) || name.EndsWith("_count", StringComparison.Ordinal))
-                {
-                    continue;
-                }
-
-                var rest = line[(line.LastIndexOf('}') is var brace and >= 0 ? brace + 1 : nameEnd)..].Trim().Split(' ');
+                var brace = line.LastIndexOf('}');
+                var labels = brace > nameEnd ? line[nameEnd..(brace + 1)] : "";
+                var rest = line[(brace >= 0 ? brace + 1 : nameEnd)..].Trim().Split(' ');
                 if (!double.TryParse(rest[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
                 {
                     continue;
                 }
 
-                if (name.Contains("hit", StringComparison.Ordinal))
+                if (name == Takes && labels.Contains("result=\"hit\"", StringComparison.Ordinal))
                 {
                     hits = (hits ?? 0) + value;
                     names.Add(name);
                 }
-                else if (name.Contains("idle", StringComparison.Ordinal) && !name.Contains("second", StringComparison.Ordinal) && !name.Contains("lifetime", StringComparison.Ordinal))
+                else if (name == IdleVms)
                 {
                     idle = (idle ?? 0) + value;
                     names.Add(name);

@@ -81,11 +81,13 @@ public sealed class ChaosCluster : IAsyncDisposable
             ["Leases:LaunchRetryDelay"] = "00:00:00.200",
             ["Reconciler:Period"] = ChaosRun.ReconcilerPeriod.ToString("c", CultureInfo.InvariantCulture),
             ["Organisations:MaxConcurrentVms"] = "10",
-            // One warm pool of the commonest machine type, with a short idle life so some of its VMs expire unused.
+            // One warm pool of the commonest machine type, with a short idle life so some of its VMs expire unused. Its hand-out
+            // margin (a quarter: 4 s) plus one reconciler period must outlast a killed silo's death declaration and the pool
+            // grain's reactivation (about 3-5 s here); in production that is 2 min + 2 min against tens of seconds.
             [$"Pools:{ChaosRun.Pool}:MachineType"] = ChaosRun.MachineTypes[0],
             [$"Pools:{ChaosRun.Pool}:MinIdle"] = "2",
             [$"Pools:{ChaosRun.Pool}:MaxIdle"] = "4",
-            [$"Pools:{ChaosRun.Pool}:IdleLifetime"] = "00:00:08",
+            [$"Pools:{ChaosRun.Pool}:IdleLifetime"] = "00:00:16",
             ["Organisations:ProvisionAttempts"] = "5",
             // VMs claim their runner configs at the gateway of the silo that launched them, proving who they are with
             // documents the simulated cloud signs; a VM whose silo is killed cannot claim, and its lease's boot deadline ends it.

@@ -75,7 +75,7 @@ public static class BuiltifulServices
         silo.AddStartupTask((services, _) => services.GetRequiredService<IGrainFactory>().GetGrain<IDeliveryRecoveryGrain>(0).Start());
         silo.AddStartupTask((services, _) => services.GetRequiredService<IGrainFactory>()
             .GetGrain<IReconcilerGrain>(services.GetRequiredService<IComputeProvider>().Name).Start());
-        silo.AddStartupTask((services, _) => Pools.PoolStartup.StartAll(services));
+        silo.AddStartupTask((services, cancellationToken) => Pools.PoolStartup.StartAll(services, cancellationToken));
         var checkPeriod = configuration.GetSection(LeaseOptions.Section).Get<LeaseOptions>()?.CheckPeriod ?? new LeaseOptions().CheckPeriod;
         var sweepPeriod = configuration.GetSection(ReconcilerOptions.Section).Get<ReconcilerOptions>()?.Period ?? new ReconcilerOptions().Period;
         checkPeriod = checkPeriod < sweepPeriod ? checkPeriod : sweepPeriod;

@@ -14,6 +14,10 @@ public interface IPoolGrain : IGrainWithStringKey
     [Alias("start")]
     Task Start();
 
+    /// <summary>Nothing but activation: an inactive pool (its silo died) activates and ticks at once. Every silo calls it each check period.</summary>
+    [AlwaysInterleave, Alias("wake")]
+    Task Wake();
+
     /// <summary>
     /// A lease's first launch attempt asks for an idle VM: a ready (booted, claiming) VM first, then a booting one. Null: a
     /// miss, the lease launches its own. Idempotent per lease: asking again answers the VM handed out before. Interleaved, so a

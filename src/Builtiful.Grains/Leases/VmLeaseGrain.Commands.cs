@@ -112,31 +112,6 @@ public sealed partial class VmLeaseGrain
     }
 
     /// <summary>A pool that cannot answer is a miss: the lease launches its own VM rather than wait.</summary>
-    private async Task<LeaseEvent> TakeFromPoolAsync()
-    {
-        if (pools.Value.PoolFor(Lease.MachineType!.Label) is not { } pool)
-        {
-            return new PoolMissed();
-        }
-
-        try
-        {
-            var taken = await GrainFactory.GetGrain<Pools.IPoolGrain>(pool.Name).Take(LeaseId).WaitAsync(Options.CallTimeout, time);
-            if (taken is null)
-            {
-                return new PoolMissed();
-            }
-
-            LogTookFromPool(logger, LeaseId, taken.InstanceId, pool.Name);
-            return new PoolTaken(pool.Name, taken);
-        }
-        catch (Exception ex)
-        {
-            LogPoolFailed(logger, LeaseId, pool.Name, ex.Message);
-            return new PoolMissed();
-        }
-    }
-
     /// <summary>
     /// What this attempt's VM claims its runner config with after boot: the config itself is minted only then, once the
     /// launch is under way. The token derives from the attempt, so a resent launch carries identical parameters.
@@ -281,12 +256,6 @@ public sealed partial class VmLeaseGrain
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: instance {InstanceId} from an earlier launch whose answer was lost is this lease's VM (attempt {Attempt} launches nothing)")]
     private static partial void LogAdopted(ILogger logger, Guid leaseId, string instanceId, int attempt);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Lease {LeaseId}: took {InstanceId} from warm pool {Pool}")]
-    private static partial void LogTookFromPool(ILogger logger, Guid leaseId, string instanceId, string pool);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: warm pool {Pool} did not answer, so the lease launches its own VM: {Error}")]
-    private static partial void LogPoolFailed(ILogger logger, Guid leaseId, string pool, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: launch attempt {Attempt} failed: {Error}")]
     private static partial void LogLaunchFailed(ILogger logger, Guid leaseId, int attempt, string error);

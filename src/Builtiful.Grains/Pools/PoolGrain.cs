@@ -64,6 +64,8 @@ public sealed partial class PoolGrain(
         return Task.CompletedTask;
     }
 
+    public Task Wake() => Task.CompletedTask;
+
     public async Task Start()
     {
         _ = Settings;
@@ -96,11 +98,11 @@ public sealed partial class PoolGrain(
     {
         var now = time.GetUtcNow();
         var vm = Pool.Vms.FirstOrDefault(v => v.TakenBy == leaseId)
-            ?? PoolMachine.Choose(Pool, _ready, PoolMachine.HandOutMargin(Settings.IdleLifetime), now);
+            ?? PoolMachine.Choose(Pool, _ready, PoolMachine.HandOutMargin(Settings.IdleLifetime), leases.Value.BootDeadline, now);
         if (vm is null)
         {
+            // A miss is only a counter: it is stored with the pool's next write, never one write per job.
             Pool.Misses++;
-            await SaveAsync();
             Telemetry.BuiltifulMetrics.RecordPoolTake(Name, hit: false);
             RefillSoon();
             return null;

@@ -58,13 +58,19 @@ public static class PoolMachine
         return new PoolPlan(expire, Math.Max(0, min - kept));
     }
 
-    /// <summary>The VM to hand to a lease: ready (booted, claiming) first, then booting; among them the one with the least idle life left.</summary>
-    public static PoolVm? Choose(PoolState state, IReadOnlySet<Guid> ready, TimeSpan margin, DateTimeOffset now)
+    /// <summary>
+    /// The VM to hand to a lease: ready (booted, claiming) first, then booting; among them the one with the least idle life
+    /// left. A VM not seen claiming is handed out only within <paramref name="bootGrace"/> of its launch, while it may
+    /// still be booting: one older than that cannot claim (its gateway died, its runner image broke), and a lease that
+    /// took it would only wait out its boot deadline and launch anew.
+    /// </summary>
+    public static PoolVm? Choose(PoolState state, IReadOnlySet<Guid> ready, TimeSpan margin, TimeSpan bootGrace, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(ready);
         return state.Vms
-            .Where(v => v.InstanceId is not null && Usable(v, margin, now))
+            .Where(v => v.InstanceId is not null && Usable(v, margin, now)
+                && (ready.Contains(v.VmId) || now - (v.LaunchedAt ?? v.RequestedAt) < bootGrace))
             .OrderBy(v => ready.Contains(v.VmId) ? 0 : 1)
             .ThenBy(v => v.IdleDeadline)
             .FirstOrDefault();

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Builtiful.Machines;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
@@ -52,14 +55,55 @@ public static class PoolsOptionsExtensions
     }
 }
 
-/// <summary>Makes every configured pool's grain active (its reminder armed, its VMs launched) when a silo starts.</summary>
+/// <summary>
+/// Makes every configured pool's grain active (its reminder armed, its VMs launched) when a silo starts, then wakes each
+/// pool every lease check period for as long as the silo runs. A pool whose silo died is active again on a live silo
+/// within one period (its activation ticks at once), without waiting for its reminder's range to move: pool VMs have
+/// short idle deadlines, and nothing else calls an idle pool.
+/// </summary>
 public static class PoolStartup
 {
-    public static Task StartAll(IServiceProvider services)
+    public static async Task StartAll(IServiceProvider services, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(services);
-        var grains = (IGrainFactory)services.GetService(typeof(IGrainFactory))!;
-        var pools = ((IOptions<PoolsOptions>)services.GetService(typeof(IOptions<PoolsOptions>))!).Value;
-        return Task.WhenAll(pools.Pools.Select(p => grains.GetGrain<IPoolGrain>(p.Name).Start()));
+        var grains = services.GetRequiredService<IGrainFactory>();
+        var pools = services.GetRequiredService<IOptions<PoolsOptions>>().Value;
+        if (pools.Pools.Count == 0)
+        {
+            return;
+        }
+
+        await Task.WhenAll(pools.Pools.Select(p => grains.GetGrain<IPoolGrain>(p.Name).Start()));
+        var stopping = services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        var time = services.GetRequiredKeyedService<TimeProvider>(BuiltifulClock.Key);
+        var period = services.GetRequiredService<IOptions<Leases.LeaseOptions>>().Value.CheckPeriod;
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(PoolStartup));
+        _ = Task.Run(() => WakeAsync(grains, pools, time, period, logger, stopping), CancellationToken.None);
+    }
+
+    private static async Task WakeAsync(IGrainFactory grains, PoolsOptions pools, TimeProvider time, TimeSpan period, ILogger logger, CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(period, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping))
+            {
+                foreach (var pool in pools.Pools)
+                {
+                    try
+                    {
+                        await grains.GetGrain<IPoolGrain>(pool.Name).Wake();
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        // The cluster is changing (a silo died): the next period wakes it again.
+                        logger.LogDebug("Pool {Pool} did not answer its wake-up: {Error}", pool.Name, ex.Message);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
     }
 }

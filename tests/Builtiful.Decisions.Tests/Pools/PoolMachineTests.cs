@@ -83,9 +83,26 @@ public sealed class PoolMachineTests
         var old = Vm(3, TimeSpan.FromMinutes(6));
         var state = new PoolState { Vms = [booting, ready, old, Vm(4, Life, takenBy: Guid.NewGuid()), Vm(5, Life, launched: false)] };
         var margin = PoolMachine.HandOutMargin(Life);
-        Assert.Equal(ready.VmId, PoolMachine.Choose(state, new HashSet<Guid> { ready.VmId }, margin, Now)!.VmId);
-        Assert.Equal(old.VmId, PoolMachine.Choose(state, new HashSet<Guid>(), margin, Now)!.VmId);
-        Assert.Null(PoolMachine.Choose(new PoolState { Vms = [Vm(6, TimeSpan.FromMinutes(1))] }, new HashSet<Guid>(), margin, Now));
+        var grace = Life;
+        Assert.Equal(ready.VmId, PoolMachine.Choose(state, new HashSet<Guid> { ready.VmId }, margin, grace, Now)!.VmId);
+        Assert.Equal(old.VmId, PoolMachine.Choose(state, new HashSet<Guid>(), margin, grace, Now)!.VmId);
+        Assert.Null(PoolMachine.Choose(new PoolState { Vms = [Vm(6, TimeSpan.FromMinutes(1))] }, new HashSet<Guid>(), margin, grace, Now));
+    }
+
+    [Fact]
+    public void A_vm_not_seen_claiming_is_handed_out_only_while_it_may_still_be_booting()
+    {
+        // Launched 5 and 24 minutes ago; neither has claimed since this activation began.
+        var young = Vm(1, Life - TimeSpan.FromMinutes(5));
+        var silent = Vm(2, Life - TimeSpan.FromMinutes(24));
+        var state = new PoolState { Vms = [silent, young] };
+        var margin = PoolMachine.HandOutMargin(Life);
+        var bootGrace = TimeSpan.FromMinutes(10);
+
+        Assert.Equal(young.VmId, PoolMachine.Choose(state, new HashSet<Guid>(), margin, bootGrace, Now)!.VmId);
+        Assert.Null(PoolMachine.Choose(new PoolState { Vms = [silent] }, new HashSet<Guid>(), margin, bootGrace, Now));
+        // Once it claims, the old VM is ready and goes first (least idle life left among ready ones).
+        Assert.Equal(silent.VmId, PoolMachine.Choose(state, new HashSet<Guid> { silent.VmId }, margin, bootGrace, Now)!.VmId);
     }
 
     [Fact]
