@@ -2,6 +2,7 @@ using System.Globalization;
 using Builtiful.Leases;
 using Builtiful.Providers;
 using Microsoft.Extensions.Logging;
+using Orleans.Storage;
 
 namespace Builtiful.Pools;
 
@@ -70,12 +71,40 @@ public sealed partial class PoolGrain
             .ToList();
         Pool.Vms.AddRange(launches);
 
-        // Written before any launch or termination: a VM the cloud makes is always one the pool's state knows.
-        await SaveAsync();
+        // Written before any launch: a VM the cloud makes is always one the pool's state knows. A write that fails (the
+        // database restarting, a stale activation) stops the launches, never the terminations: ending an idle VM is always
+        // safe, and a pool that cannot write must still hold its deadlines.
+        var saved = true;
+        try
+        {
+            await SaveAsync();
+        }
+        catch (Exception ex)
+        {
+            saved = false;
+            retry = true;
+            LogTickFailed(logger, Name, ex.Message);
+            foreach (var vm in launches)
+            {
+                Remove(vm.VmId);
+            }
+
+            if (ex is InconsistentStateException)
+            {
+                // Another activation wrote since this one read: the next activation reads the stored record afresh.
+                this.DeactivateOnIdle();
+            }
+        }
 
         foreach (var vm in Pool.Vms.Where(v => v.Expiring).ToList())
         {
             retry |= !await TerminateAsync(vm, timeout.Token);
+        }
+
+        if (!saved)
+        {
+            Arm(RetrySoon);
+            return;
         }
 
         retry |= (await Task.WhenAll(launches.Select(vm => LaunchAsync(vm, timeout.Token)))).Any(ok => !ok);
