@@ -92,9 +92,37 @@ public sealed class BuiltifulInstance : IAsyncDisposable
             settings[key] = value;
         }
 
-        var app = EmbeddedHost.Build([.. settings.Select(kv => $"--{kv.Key}={kv.Value}")], configure);
-        await app.StartAsync();
-        return new BuiltifulInstance(app);
+        // A port found free can be taken by another test process before the silo binds it: pick new ones and start again.
+        var ownPorts = overrides is null || !(overrides.ContainsKey("Orleans:SiloPort") || overrides.ContainsKey("Orleans:GatewayPort"));
+        for (var attempt = 1; ; attempt++)
+        {
+            var app = EmbeddedHost.Build([.. settings.Select(kv => $"--{kv.Key}={kv.Value}")], configure);
+            try
+            {
+                await app.StartAsync();
+                return new BuiltifulInstance(app);
+            }
+            catch (Exception e) when (ownPorts && attempt < 3 && IsAddressInUse(e))
+            {
+                await app.DisposeAsync();
+                settings["Orleans:SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+                settings["Orleans:GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+    }
+
+    private static bool IsAddressInUse(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse }
+                || e.GetType().Name == "AddressInUseException")
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>A graceful stop: grains deactivate and write their state, the silo leaves the cluster.</summary>
