@@ -71,6 +71,12 @@ public sealed partial class PoolGrain
             .ToList();
         Pool.Vms.AddRange(launches);
 
+        // Ending an idle VM is always safe and needs no write first: deadlines hold while the database is slow or down.
+        foreach (var vm in Pool.Vms.Where(v => v.Expiring).ToList())
+        {
+            retry |= !await TerminateAsync(vm, timeout.Token);
+        }
+
         // Written before any launch: a VM the cloud makes is always one the pool's state knows. A write that fails (the
         // database restarting, a stale activation) stops the launches, never the terminations: ending an idle VM is always
         // safe, and a pool that cannot write must still hold its deadlines.
@@ -96,11 +102,6 @@ public sealed partial class PoolGrain
             }
         }
 
-        foreach (var vm in Pool.Vms.Where(v => v.Expiring).ToList())
-        {
-            retry |= !await TerminateAsync(vm, timeout.Token);
-        }
-
         if (!saved)
         {
             Arm(RetrySoon);
@@ -122,7 +123,6 @@ public sealed partial class PoolGrain
         var now = time.GetUtcNow();
         var known = Pool.Vms.Where(v => v.InstanceId is not null).Select(v => v.InstanceId!).ToList();
         var states = known.Count == 0 ? new Dictionary<string, InstanceState>() : await compute.DescribeManyAsync(known, cancellationToken);
-        var changed = false;
         foreach (var vm in Pool.Vms.ToList())
         {
             if (vm.InstanceId is null)
@@ -143,8 +143,6 @@ public sealed partial class PoolGrain
                 {
                     Replace(vm, vm with { InstanceId = live.InstanceId, LaunchedAt = vm.RequestedAt });
                 }
-
-                changed = true;
                 continue;
             }
 
@@ -156,14 +154,10 @@ public sealed partial class PoolGrain
             {
                 Remove(vm.VmId);
                 _ready.Remove(vm.VmId);
-                changed = true;
             }
         }
 
-        if (changed)
-        {
-            await SaveAsync();
-        }
+        // No write here: the tick's own write carries what changed, after the terminations, which never wait on the database.
     }
 
     /// <summary>A taken VM is the taker's once the lease runs on it; a taker that ended or runs elsewhere leaves it to the pool to end.</summary>
