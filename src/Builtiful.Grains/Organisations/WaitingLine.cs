@@ -62,6 +62,7 @@ public sealed class WaitingLine : IReadOnlyList<WaitingJob>
         }
 
         var (page, offset) = Locate(index);
+        var split = false;
         if (_pages[page].Jobs.Count >= PageSize)
         {
             if (offset == 0)
@@ -77,6 +78,7 @@ public sealed class WaitingLine : IReadOnlyList<WaitingJob>
                 _pages[page].Jobs.RemoveRange(offset, _pages[page].Jobs.Count - offset);
                 _pages.Insert(page + 1, tail);
                 _dirty.Add(tail.Id);
+                split = true;
             }
         }
 
@@ -84,7 +86,12 @@ public sealed class WaitingLine : IReadOnlyList<WaitingJob>
         _dirty.Add(_pages[page].Id);
         _count++;
 
-        // A split page may now fit into the page before it.
+        // A split's tail may now fit into the page after it, and a split page into the page before it.
+        if (split)
+        {
+            Compact(page + 1);
+        }
+
         Compact(page);
     }
 
