@@ -1,7 +1,6 @@
 using System.Globalization;
 using Builtiful.Organisations;
 using Builtiful.Providers;
-using Builtiful.Pools;
 using Microsoft.Extensions.Logging;
 
 namespace Builtiful.Leases;
