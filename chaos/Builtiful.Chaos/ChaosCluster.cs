@@ -63,6 +63,8 @@ public sealed class ChaosCluster : IAsyncDisposable
             ["Orleans:Membership:TableRefreshTimeout"] = "00:00:01",
             ["Orleans:Membership:IAmAliveTablePublishTimeout"] = "00:00:02",
             ["Logging:LogLevel:Default"] = "Warning",
+            // Wall-clock times in the silo logs, to set beside the cloud's and GitHub's records when a run finds a problem.
+            ["Logging:Console:FormatterOptions:TimestampFormat"] = "HH:mm:ss.fff ",
             ["Logging:LogLevel:Orleans"] = Environment.GetEnvironmentVariable("CHAOS_ORLEANS_LOG") ?? "Error",
             ["GitHub:Mode"] = "App",
             ["GitHub:ApiUrl"] = world.GitHubServer.ApiUrl.ToString(),

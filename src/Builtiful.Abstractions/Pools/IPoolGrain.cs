@@ -10,11 +10,17 @@ namespace Builtiful.Pools;
 [Alias("builtiful.pool")]
 public interface IPoolGrain : IGrainWithStringKey
 {
-    /// <summary>Arms the pool's reminder and fills it; every silo calls it at start-up for every configured pool.</summary>
-    [Alias("start")]
+    /// <summary>
+    /// Arms the pool's reminder and a tick that fills it; every silo calls it at start-up for every configured pool. It
+    /// interleaves: a reminder call that waits on a dying silo must not hold up the pool's ticks behind it.
+    /// </summary>
+    [AlwaysInterleave, Alias("start")]
     Task Start();
 
-    /// <summary>Nothing but activation: an inactive pool (its silo died) activates and ticks at once. Every silo calls it each check period.</summary>
+    /// <summary>
+    /// Every silo calls it each check period: an inactive pool (its silo died) activates and ticks at once, and an active
+    /// one ends the idle VMs that came due, interleaved, even while its tick waits on a slow cloud, lease or database.
+    /// </summary>
     [AlwaysInterleave, Alias("wake")]
     Task Wake();
 

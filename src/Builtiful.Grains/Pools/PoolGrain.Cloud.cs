@@ -31,8 +31,10 @@ public sealed partial class PoolGrain
     private async Task TickAsync()
     {
         var settings = Settings;
-        var retry = false;
         using var timeout = new CancellationTokenSource(leases.Value.CallTimeout, time);
+
+        // Deadlines first: nothing the cloud or a lease is slow to answer below may delay the end of an idle VM.
+        var retry = !await ExpireDueAsync(everyExpiring: true, timeout.Token);
         try
         {
             await ForgetGoneAsync(timeout.Token);
@@ -45,23 +47,11 @@ public sealed partial class PoolGrain
             retry = true;
         }
 
+        // VMs whose takers turned out not to run on them, and any that came due while the cloud and the leases answered.
+        retry |= !await ExpireDueAsync(everyExpiring: false, timeout.Token);
+
         var now = time.GetUtcNow();
         var plan = PoolMachine.Plan(settings, Pool, now);
-        var expire = plan.Expire.Concat(_expel.Select(e => (VmId: e.Key, Reason: e.Value))).DistinctBy(e => e.VmId).ToList();
-        _expel.Clear();
-        foreach (var (vmId, reason) in expire)
-        {
-            if (Pool.Vms.FirstOrDefault(v => v.VmId == vmId && !v.Expiring) is { } vm)
-            {
-                Replace(vm, vm with { Expiring = true });
-                Pool.Expired++;
-                LogExpiring(logger, Name, vm.InstanceId ?? vmId.ToString("N"), reason);
-                if (_waiting.Remove(vmId, out var waiter))
-                {
-                    waiter.TrySetCanceled();
-                }
-            }
-        }
 
         // A silo that does not know its claim URL yet (the embedded host learns it once its server listens) launches nothing yet.
         var launchable = claimAddress.Current is null ? 0 : plan.Launch;
@@ -71,15 +61,9 @@ public sealed partial class PoolGrain
             .ToList();
         Pool.Vms.AddRange(launches);
 
-        // Ending an idle VM is always safe and needs no write first: deadlines hold while the database is slow or down.
-        foreach (var vm in Pool.Vms.Where(v => v.Expiring).ToList())
-        {
-            retry |= !await TerminateAsync(vm, timeout.Token);
-        }
-
         // Written before any launch: a VM the cloud makes is always one the pool's state knows. A write that fails (the
-        // database restarting, a stale activation) stops the launches, never the terminations: ending an idle VM is always
-        // safe, and a pool that cannot write must still hold its deadlines.
+        // database restarting, a stale activation) stops the launches, never the terminations above: ending an idle VM is
+        // always safe, and a pool that cannot write must still hold its deadlines.
         var saved = true;
         try
         {
@@ -160,12 +144,27 @@ public sealed partial class PoolGrain
         // No write here: the tick's own write carries what changed, after the terminations, which never wait on the database.
     }
 
-    /// <summary>A taken VM is the taker's once the lease runs on it; a taker that ended or runs elsewhere leaves it to the pool to end.</summary>
+    /// <summary>
+    /// A taken VM is the taker's once the lease runs on it; a taker that ended or runs elsewhere leaves it to the pool to
+    /// end. The takers are asked at once, each for at most a lease check: one on a dying silo must not hold up the rest.
+    /// </summary>
     private async Task FollowTakersAsync()
     {
-        foreach (var vm in Pool.Vms.Where(v => v.TakenBy is not null && !v.Adopted && !v.Expiring).ToList())
+        var taken = Pool.Vms.Where(v => v.TakenBy is not null && !v.Adopted && !v.Expiring).ToList();
+        var views = await Task.WhenAll(taken.Select(async vm =>
         {
-            var lease = await GrainFactory.GetGrain<IVmLeaseGrain>(vm.TakenBy!.Value).GetView();
+            try
+            {
+                return (Vm: vm, Known: true, Lease: await GrainFactory.GetGrain<IVmLeaseGrain>(vm.TakenBy!.Value).GetView().WaitAsync(TakerCheckTimeout, time));
+            }
+            catch (Exception ex) when (ex is TimeoutException or OrleansException)
+            {
+                LogTakerUnanswered(logger, Name, vm.InstanceId ?? vm.VmId.ToString("N"), vm.TakenBy!.Value, ex.Message);
+                return (Vm: vm, Known: false, Lease: (LeaseView?)null);
+            }
+        }));
+        foreach (var (vm, known, lease) in views.Where(v => v.Known))
+        {
             if (lease is { InstanceId: { } own } && own == vm.InstanceId)
             {
                 Replace(vm, vm with { Adopted = true });
@@ -284,6 +283,9 @@ public sealed partial class PoolGrain
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: could not terminate {Vm}; retried soon: {Error}")]
     private static partial void LogTerminateFailed(ILogger logger, string pool, string vm, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pool {Pool}: the lease {LeaseId} that took {Vm} did not answer; asked again next tick: {Error}")]
+    private static partial void LogTakerUnanswered(ILogger logger, string pool, string vm, Guid leaseId, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: a tick failed; retried soon: {Error}")]
     private static partial void LogTickFailed(ILogger logger, string pool, string error);

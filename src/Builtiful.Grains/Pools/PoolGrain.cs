@@ -28,6 +28,9 @@ public sealed partial class PoolGrain(
     /// <summary>How soon a tick that left work undone (a failed launch or termination) tries again.</summary>
     private static readonly TimeSpan RetrySoon = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long a tick waits for a taker's answer; one that does not answer in time is asked again next tick.</summary>
+    private static readonly TimeSpan TakerCheckTimeout = TimeSpan.FromSeconds(3);
+
     /// <summary>VMs that have claimed (booted, polling) since this activation began: handed out first.</summary>
     private readonly HashSet<Guid> _ready = [];
 
@@ -64,18 +67,31 @@ public sealed partial class PoolGrain(
         return Task.CompletedTask;
     }
 
-    public Task Wake() => Task.CompletedTask;
+    public async Task Wake()
+    {
+        if (pools.Value.Named(Name) is not { } settings || (_expel.Count == 0 && PoolMachine.Plan(settings, Pool, time.GetUtcNow()).Expire.Count == 0))
+        {
+            return;
+        }
+
+        using var timeout = new CancellationTokenSource(leases.Value.CallTimeout, time);
+        if (!await ExpireDueAsync(everyExpiring: false, timeout.Token))
+        {
+            Arm(RetrySoon);
+        }
+    }
 
     public async Task Start()
     {
         _ = Settings;
+
+        // The tick runs on the pool's timer, never inside this interleaving call.
+        Arm(TimeSpan.Zero);
         var period = leases.Value.CheckPeriod;
         if (await this.GetReminder(Reminder) is null)
         {
             await this.RegisterOrUpdateReminder(Reminder, period, period);
         }
-
-        await Tick();
     }
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
