@@ -109,8 +109,9 @@ public sealed partial class VmLeaseGrain(
     }
 
     /// <summary>
-    /// Decides the event, writes the new state when it changed (unless the machine defers the write), runs the commands in order and decides their outcomes in
-    /// turn. Returns the last answer the machine owed the caller.
+    /// Decides the event, writes the new state when it changed (unless the machine defers the write; see
+    /// <see cref="LeaseWrite"/>), runs the commands in order and decides their outcomes in turn. Returns the last answer
+    /// the machine owed the caller.
     /// </summary>
     private async Task<Enum?> Run(LeaseEvent first)
     {
