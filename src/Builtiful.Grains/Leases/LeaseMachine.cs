@@ -3,8 +3,28 @@ using Builtiful.Retries;
 
 namespace Builtiful.Leases;
 
-/// <summary>The new state (a copy; the input is never changed), the I/O to run in order, and the answer owed to the caller, if any.</summary>
-public sealed record LeaseDecision(LeaseState State, IReadOnlyList<LeaseCommand> Commands, Enum? Answer = null);
+/// <summary>
+/// The new state (a copy; the input is never changed), the I/O to run in order, the answer owed to the caller, if any,
+/// and when the new state must reach storage.
+/// </summary>
+public sealed record LeaseDecision(LeaseState State, IReadOnlyList<LeaseCommand> Commands, Enum? Answer = null, LeaseWrite Write = LeaseWrite.WhenChanged);
+
+/// <summary>
+/// When the grain writes a decided state. Every write stores the whole state, so a deferred change reaches storage with
+/// the next write. A change is deferred only when a lease restarted from the older stored state finds the same facts again
+/// (docs/performance.md, "Fewer writes in a lease's own life").
+/// </summary>
+public enum LeaseWrite
+{
+    /// <summary>Written before the decision's commands run, when the state changed.</summary>
+    WhenChanged = 0,
+
+    /// <summary>Kept in memory only; the next write carries it.</summary>
+    Defer = 1,
+
+    /// <summary>Written when the state changed or an earlier decision's change is still unwritten.</summary>
+    Flush = 2,
+}
 
 /// <summary>
 /// A lease's lifecycle without I/O: what each event does to the lease's state and which commands follow. Phases only move
@@ -58,7 +78,7 @@ public sealed class LeaseMachine(LeaseOptions options)
             Live(step, @event);
         }
 
-        return new LeaseDecision(step.Lease, step.Commands, step.Answer);
+        return new LeaseDecision(step.Lease, step.Commands, step.Answer, step.Write);
     }
 
     // Shallow: Labels is only ever replaced, never changed in place, so an unchanged copy equals its original.
@@ -159,6 +179,9 @@ public sealed class LeaseMachine(LeaseOptions options)
                 StartAttempt(step, due.FirstAttemptUnsent, options.BootDeadline);
                 break;
             case LaunchSucceeded launched when lease.Phase == LeasePhase.Launching:
+                // Not written on its own: a lease restarted from "launching" launches the same attempt again, which first
+                // finds this VM by its lease tag and otherwise gets it back from the provider by the attempt's ClientToken.
+                step.Write = LeaseWrite.Defer;
                 lease.InstanceId = launched.InstanceId;
                 lease.LaunchedAt = launched.Adopted ? lease.LaunchedAt ?? step.Now : launched.LaunchedAt;
                 lease.Phase = LeasePhase.Booting;
@@ -229,10 +252,13 @@ public sealed class LeaseMachine(LeaseOptions options)
                 End(step, lease.Refused ? LeasePhase.Failed : LeasePhase.Terminated);
                 break;
             case TerminationObserved when lease.Phase == LeasePhase.Terminating:
+                // The VM is slow to go: "terminating" is stored now, so the poll and the deadline checks go on after a restart.
+                step.Write = LeaseWrite.Flush;
                 lease.LastError = null;
                 step.Commands.Add(new StartTerminationPoll());
                 break;
             case TerminationFailed failed when lease.Phase == LeasePhase.Terminating:
+                step.Write = LeaseWrite.Flush;
                 lease.LastError = $"termination attempt {lease.TerminationAttempts} failed: {failed.Error}";
                 step.Commands.Add(new StartTerminationPoll());
                 break;
@@ -260,6 +286,9 @@ public sealed class LeaseMachine(LeaseOptions options)
                 lease.LastError = $"GitHub refused the claimed runner config: {refused.Error}";
                 step.Answer = ClaimOutcome.LeaseOver;
                 BeginTermination(step, $"GitHub refused this lease's runner config and retrying cannot help: {refused.Error}");
+
+                // Stored before the VM goes: a lease restarted without "refused" would end as terminated and its job would get another.
+                step.Write = LeaseWrite.WhenChanged;
                 break;
             case RunnerConfigMintFailed failed when lease.Phase < LeasePhase.Terminating:
                 lease.LastError = $"could not mint the claimed runner config: {failed.Error}";
@@ -480,8 +509,15 @@ public sealed class LeaseMachine(LeaseOptions options)
         BeginTermination(step, failed.Reason);
     }
 
+    /// <summary>
+    /// "Terminating" is not written before the termination call: its answer comes in the same turn, and a VM confirmed gone
+    /// is written once as ended, one that is not yet gone as terminating. A lease that dies in between restarts in its
+    /// phase before; whatever began the termination comes again (the job's redelivered <c>completed</c>, the deadline
+    /// check, the organisation's look at its Idle and Busy VMs, which finds this one gone).
+    /// </summary>
     private static void BeginTermination(Step step, string reason)
     {
+        step.Write = LeaseWrite.Defer;
         step.Lease.Phase = LeasePhase.Terminating;
         step.Lease.EndReason = reason;
         step.Lease.PendingRelease = null;
@@ -538,5 +574,7 @@ public sealed class LeaseMachine(LeaseOptions options)
         public List<LeaseCommand> Commands { get; } = [];
 
         public Enum? Answer { get; set; }
+
+        public LeaseWrite Write { get; set; }
     }
 }

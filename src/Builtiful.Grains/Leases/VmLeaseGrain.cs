@@ -31,6 +31,9 @@ public sealed partial class VmLeaseGrain(
     private bool _firstAttemptStored;
     private IGrainTimer? _terminationTimer;
 
+    /// <summary>The state holds a change the machine deferred (<see cref="LeaseWrite.Defer"/>): the next write stores it.</summary>
+    private bool _unwritten;
+
     /// <summary>Instances whose termination this activation has asked for: while they shut down, a poll only reads their state.</summary>
     private HashSet<string>? _terminationRequested;
 
@@ -106,8 +109,9 @@ public sealed partial class VmLeaseGrain(
     }
 
     /// <summary>
-    /// Decides the event, writes the new state when it changed, runs the commands in order and decides their outcomes in
-    /// turn. Returns the last answer the machine owed the caller.
+    /// Decides the event, writes the new state when it changed (unless the machine defers the write; see
+    /// <see cref="LeaseWrite"/>), runs the commands in order and decides their outcomes in turn. Returns the last answer
+    /// the machine owed the caller.
     /// </summary>
     private async Task<Enum?> Run(LeaseEvent first)
     {
@@ -118,10 +122,24 @@ public sealed partial class VmLeaseGrain(
             var before = Lease;
             var decision = _machine.Decide(before, @event, time.GetUtcNow());
             answer = decision.Answer ?? answer;
-            if (decision.State != before)
+            var changed = decision.State != before;
+            if (changed)
             {
                 state.State = decision.State;
+            }
+
+            if (changed && decision.Write == LeaseWrite.Defer)
+            {
+                _unwritten = true;
+            }
+            else if (changed || (decision.Write == LeaseWrite.Flush && _unwritten))
+            {
                 await state.WriteStateAsync();
+                _unwritten = false;
+            }
+
+            if (changed)
+            {
                 Note(before, decision.State);
             }
 
