@@ -51,6 +51,8 @@ public static class BurstScenario
             // Every grain-state write while the 2,000 jobs lived, the organisation's included, over the jobs.
             ["storage_writes_per_job"] = writesBefore is not null && writesAfter is not null && run.Terminated > 0
                 ? Scenarios.R((double)(writesAfter.Storage - writesBefore.Storage) / run.Terminated, 2) : null,
+            ["storage_writes_per_job_by_grain_type"] = writesBefore is not null && writesAfter is not null && run.Terminated > 0
+                ? PgWrites.PerJob(writesBefore, writesAfter, run.Terminated) : null,
             ["postgres_per_job"] = activityBefore is not null && activityAfter is not null ? Scenarios.DatabaseJson(activityAfter - activityBefore, run.Terminated) : null,
             ["latency_ms"] = Scenarios.Latency(run.Window.Latency),
             ["latency_ms_by_stage"] = Scenarios.ByStage(run.Window),

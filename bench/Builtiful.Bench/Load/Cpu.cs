@@ -215,7 +215,7 @@ public sealed record PgActivity(long Transactions, long Inserted, long Updated, 
 /// Grain-state writes ever made to the database: the sum of every stored row's Version, which its insert sets to 1 and
 /// each later write (clears included) raises by one, so the difference of two reads is exact and needs no statistics.
 /// </summary>
-public sealed record PgWrites(long Storage)
+public sealed record PgWrites(long Storage, IReadOnlyDictionary<string, long> ByGrainType)
 {
     public static async Task<PgWrites?> ReadAsync(string? connectionString)
     {
@@ -226,8 +226,33 @@ public sealed record PgWrites(long Storage)
 
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT coalesce(sum(Version), 0)::bigint FROM OrleansStorage", connection);
-        return new PgWrites((long)(await command.ExecuteScalarAsync())!);
+        await using var command = new NpgsqlCommand("SELECT GrainTypeString, coalesce(sum(Version), 0)::bigint FROM OrleansStorage GROUP BY GrainTypeString", connection);
+        var byType = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                byType[reader.GetString(0)] = reader.GetInt64(1);
+            }
+        }
+
+        return new PgWrites(byType.Values.Sum(), byType);
+    }
+
+    /// <summary>Writes per job by grain type between two reads (types with none left out).</summary>
+    public static System.Text.Json.Nodes.JsonObject PerJob(PgWrites before, PgWrites after, long jobs)
+    {
+        var perJob = new System.Text.Json.Nodes.JsonObject();
+        foreach (var (type, written) in after.ByGrainType)
+        {
+            var delta = written - before.ByGrainType.GetValueOrDefault(type);
+            if (delta > 0)
+            {
+                perJob[type] = Math.Round((double)delta / jobs, 2);
+            }
+        }
+
+        return perJob;
     }
 
     /// <summary>Reads until two reads half a second apart agree (at most 10 s): the writes that follow a VM's termination land.</summary>
@@ -238,7 +263,7 @@ public sealed record PgWrites(long Storage)
         {
             await Task.Delay(500);
             var next = await ReadAsync(connectionString);
-            if (next == last)
+            if (next?.Storage == last.Storage)
             {
                 break;
             }
