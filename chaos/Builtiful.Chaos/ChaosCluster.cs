@@ -84,12 +84,14 @@ public sealed class ChaosCluster : IAsyncDisposable
             ["Reconciler:Period"] = ChaosRun.ReconcilerPeriod.ToString("c", CultureInfo.InvariantCulture),
             ["Organisations:MaxConcurrentVms"] = "10",
             // One warm pool of the commonest machine type, with a short idle life so some of its VMs expire unused. Its hand-out
-            // margin (a quarter: 4 s) plus one reconciler period must outlast a killed silo's death declaration and the pool
-            // grain's reactivation (about 3-5 s here); in production that is 2 min + 2 min against tens of seconds.
+            // margin (a quarter: 8 s) plus one reconciler period must outlast the time a killed silo leaves the pool without a
+            // reachable activation: when the killed silo held the pool's directory entry, the surviving activation is cut off
+            // until a new one forms, up to about 20 s on a loaded 2-core machine (runs with 16 s, margin 4 s, leaked 1-2 first-fill
+            // VMs in about one run in six under load). In production that is 2 min of margin against tens of seconds.
             [$"Pools:{ChaosRun.Pool}:MachineType"] = ChaosRun.MachineTypes[0],
             [$"Pools:{ChaosRun.Pool}:MinIdle"] = "2",
             [$"Pools:{ChaosRun.Pool}:MaxIdle"] = "4",
-            [$"Pools:{ChaosRun.Pool}:IdleLifetime"] = "00:00:16",
+            [$"Pools:{ChaosRun.Pool}:IdleLifetime"] = "00:00:32",
             ["Organisations:ProvisionAttempts"] = "5",
             // VMs claim their runner configs at the gateway of the silo that launched them, proving who they are with
             // documents the simulated cloud signs; a VM whose silo is killed cannot claim, and its lease's boot deadline ends it.
