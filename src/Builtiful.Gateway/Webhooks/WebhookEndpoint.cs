@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using Octokit.Webhooks;
+using Orleans.Runtime;
 
 namespace Builtiful.Gateway.Webhooks;
 
@@ -176,6 +177,19 @@ public static partial class WebhookEndpoint
             metrics.Refused(RefusalReasons.Malformed);
             return Problem(StatusCodes.Status400BadRequest, "Malformed payload", ex.Message);
         }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            // The cluster or its database could not take the delivery: ours to answer, not the sender's, and not a bug
+            // to surface as an unhandled 500. GitHub records the delivery as failed; delivery recovery redelivers it.
+            var cause = $"{ex.GetType().Name}: {Shorten(ex.Message)}";
+            LogUnavailable(logger, eventName, delivery, cause);
+            metrics.Refused(RefusalReasons.Unavailable);
+            context.Response.Headers.RetryAfter = RetryAfterSeconds;
+            return Problem(
+                StatusCodes.Status503ServiceUnavailable,
+                "Builtiful is unavailable",
+                $"The {eventName} delivery may not have been applied ({cause}). GitHub records it as failed and Builtiful's delivery recovery asks for it again; applying it twice changes nothing.");
+        }
 
         return TypedResults.Ok(processor.Outcome ?? new DeliveryOutcome(eventName, null, "ignored"));
     }
@@ -186,6 +200,22 @@ public static partial class WebhookEndpoint
         metrics.Refused(RefusalReasons.Malformed);
         return Problem(StatusCodes.Status400BadRequest, "Malformed payload", $"The {eventName} payload is not valid JSON of the expected shape: {error}");
     }
+
+    private const string RetryAfterSeconds = "30";
+
+    /// <summary>
+    /// Failures of the cluster or its storage rather than of the delivery: no silo or gateway answered, a call timed out,
+    /// the gateway was too busy, the database refused a grain's read or write, or a grain's stored state changed under it
+    /// (it reloads). Anything else is a bug and stays a 500.
+    /// </summary>
+    public static bool IsUnavailable(Exception ex) => ex switch
+    {
+        TimeoutException or SiloUnavailableException or OrleansMessageRejectionException or GatewayTooBusyException
+            or System.Data.Common.DbException or Orleans.Storage.InconsistentStateException => true,
+        OrleansException { InnerException: { } inner } => IsUnavailable(inner),
+        AggregateException { InnerExceptions.Count: 1 } aggregate => IsUnavailable(aggregate.InnerExceptions[0]),
+        _ => false,
+    };
 
     /// <summary>The webhook secret's UTF-8 bytes, encoded once rather than for every delivery.</summary>
     private static byte[] SecretKey(string? secret)
@@ -230,6 +260,9 @@ public static partial class WebhookEndpoint
 
     private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult Problem(int status, string title, string detail) =>
         TypedResults.Problem(statusCode: status, title: title, detail: detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Event} delivery {Delivery} answered 503, the cluster or its storage being unavailable: {Cause}")]
+    private static partial void LogUnavailable(ILogger logger, string @event, string delivery, string cause);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Unsigned {Event} delivery {Delivery} refused")]
     private static partial void LogUnsigned(ILogger logger, string @event, string delivery);

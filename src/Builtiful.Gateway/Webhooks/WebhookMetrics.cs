@@ -48,5 +48,7 @@ public static class RefusalReasons
     public const string Malformed = "malformed";
     public const string TooLarge = "too_large";
     public const string UnsupportedMediaType = "unsupported_media_type";
+    /// <summary>Not the sender's fault: the cluster or its database could not take the delivery (503).</summary>
+    public const string Unavailable = "unavailable";
     public const string Other = "other";
 }
