@@ -22,7 +22,15 @@ public sealed class PermanentRefusalTests(PermanentRefusalTests.Cloud world) : I
         // Several organisation ticks later: no second lease, no second request.
         world.Clock.Advance(TimeSpan.FromMinutes(5));
         await Eventually.Until(() => world.Organisation(installationId).GetView(), v => v.LiveLeases == 0, "the slot is free");
-        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        // The organisation's capacity checks, each run to its end: a job still waiting for a VM would be ordered one here,
+        // and the new lease would hold a slot at once.
+        for (var check = 0; check < 3; check++)
+        {
+            await world.Organisation(installationId).Reconcile();
+        }
+
+        Assert.Equal(0, (await world.Organisation(installationId).GetView()).LiveLeases);
         Assert.Equal(1, world.Refusing.Requests);
         Assert.DoesNotContain(await world.Organisation(installationId).GetPendingJobs(), p => p.JobId == jobId);
     }

@@ -46,8 +46,12 @@ public interface IPoolGrain : IGrainWithStringKey
     [ReadOnly, AlwaysInterleave, Alias("view")]
     Task<PoolView> GetView();
 
-    /// <summary>An operator's runtime override of MinIdle and MaxIdle (null: keep; MaxIdle 0 drains the pool), stored in the pool's state.</summary>
-    [Alias("set")]
+    /// <summary>
+    /// An operator's runtime override of MinIdle and MaxIdle (null: keep; MaxIdle 0 drains the pool), stored in the pool's
+    /// state. Interleaved and answered once stored: surplus idle VMs are ended at once, launches follow on the pool's own
+    /// tick, so an operator never waits on the cloud (or on a tick stuck there).
+    /// </summary>
+    [AlwaysInterleave, Alias("set")]
     Task<PoolSetAnswer> Set(int? minIdle, int? maxIdle);
 }
 

@@ -22,7 +22,13 @@ public sealed partial class PoolGrain
         Pool.MinIdleOverride = minIdle ?? Pool.MinIdleOverride;
         Pool.MaxIdleOverride = maxIdle ?? Pool.MaxIdleOverride;
         await SaveAsync();
-        await Tick();
+
+        // A lowered MaxIdle ends the surplus now, whatever a running tick waits on. Launches, and another try at a
+        // termination the cloud refused, are the next tick's: at once, or right after the running one.
+        using var timeout = new CancellationTokenSource(leases.Value.CallTimeout, time);
+        await ExpireDueAsync(everyExpiring: false, timeout.Token);
+        RefillSoon();
+
         return new PoolSetAnswer(View(), null);
     }
 

@@ -107,6 +107,14 @@ public sealed partial class PoolGrain(
             return;
         }
 
+        if (_ticking)
+        {
+            // The reminder is delivered even while the timer's tick waits on something slow: a second tick would race the
+            // first over launches, so this one only ends what came due, as every silo's wake-up does.
+            await Wake();
+            return;
+        }
+
         await Tick();
     }
 
