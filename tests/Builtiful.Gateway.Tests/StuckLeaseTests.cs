@@ -103,31 +103,19 @@ public sealed class StuckLeaseTests(ITestOutputHelper output) : IAsyncLifetime
             }
         }
 
-        private sealed class Provider(IComputeProvider cloud, StuckCompute stuck) : IComputeProvider
+        private sealed class Provider(IComputeProvider cloud, StuckCompute stuck) : DelegatingComputeProvider(cloud)
         {
-            public string Name => cloud.Name;
-
-            public string ClusterName => cloud.ClusterName;
-
-            public Task<LaunchedInstance> LaunchAsync(LaunchRequest request, CancellationToken cancellationToken) => cloud.LaunchAsync(request, cancellationToken);
-
-            public async Task TerminateAsync(string instanceId, CancellationToken cancellationToken)
+            public override async Task TerminateAsync(string instanceId, CancellationToken cancellationToken)
             {
                 await stuck.WaitIfHeld(instanceId);
-                await cloud.TerminateAsync(instanceId, cancellationToken);
+                await Inner.TerminateAsync(instanceId, cancellationToken);
             }
 
-            public async Task<InstanceState> DescribeAsync(string instanceId, CancellationToken cancellationToken)
+            public override async Task<InstanceState> DescribeAsync(string instanceId, CancellationToken cancellationToken)
             {
                 await stuck.WaitIfHeld(instanceId);
-                return await cloud.DescribeAsync(instanceId, CancellationToken.None);
+                return await Inner.DescribeAsync(instanceId, CancellationToken.None);
             }
-
-            public Task<IReadOnlyDictionary<string, InstanceState>> DescribeManyAsync(IReadOnlyCollection<string> instanceIds, CancellationToken cancellationToken) =>
-                cloud.DescribeManyAsync(instanceIds, cancellationToken);
-
-            public Task<IReadOnlyList<InstanceSummary>> ListByTagAsync(string key, string value, CancellationToken cancellationToken) =>
-                cloud.ListByTagAsync(key, value, cancellationToken);
         }
     }
 }

@@ -1,6 +1,7 @@
 using Builtiful.Jobs;
 using Builtiful.Providers;
 using Builtiful.Simulation;
+using Builtiful.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Builtiful.Grains.Tests;
@@ -52,27 +53,13 @@ public sealed class PermanentRefusalTests(PermanentRefusalTests.Cloud world) : I
 
         public IComputeProvider Over(SimulatedComputeProvider inner) => new Provider(this, inner);
 
-        private sealed class Provider(RefusingCloud cloud, SimulatedComputeProvider inner) : IComputeProvider
+        private sealed class Provider(RefusingCloud cloud, SimulatedComputeProvider inner) : DelegatingComputeProvider(inner)
         {
-            public string Name => inner.Name;
-
-            public string ClusterName => inner.ClusterName;
-
-            public Task<LaunchedInstance> LaunchAsync(LaunchRequest request, CancellationToken cancellationToken)
+            public override Task<LaunchedInstance> LaunchAsync(LaunchRequest request, CancellationToken cancellationToken)
             {
                 Interlocked.Increment(ref cloud._requests);
                 throw new RefusedLaunchException("InvalidAMIID.NotFound: The image id '[ami-0bad]' does not exist");
             }
-
-            public Task TerminateAsync(string instanceId, CancellationToken cancellationToken) => inner.TerminateAsync(instanceId, cancellationToken);
-
-            public Task<InstanceState> DescribeAsync(string instanceId, CancellationToken cancellationToken) => inner.DescribeAsync(instanceId, cancellationToken);
-
-            public Task<IReadOnlyDictionary<string, InstanceState>> DescribeManyAsync(IReadOnlyCollection<string> instanceIds, CancellationToken cancellationToken) =>
-                inner.DescribeManyAsync(instanceIds, cancellationToken);
-
-            public Task<IReadOnlyList<InstanceSummary>> ListByTagAsync(string key, string value, CancellationToken cancellationToken) =>
-                inner.ListByTagAsync(key, value, cancellationToken);
         }
     }
 

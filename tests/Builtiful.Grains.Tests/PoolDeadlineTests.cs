@@ -1,6 +1,7 @@
 using Builtiful.Pools;
 using Builtiful.Providers;
 using Builtiful.Simulation;
+using Builtiful.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Builtiful.Grains.Tests;
@@ -89,13 +90,9 @@ public sealed class PoolDeadlineTests(PoolDeadlineTests.Cloud world) : IClassFix
 
         public IComputeProvider Over(SimulatedComputeProvider inner) => new Provider(this, inner);
 
-        private sealed class Provider(LaunchGate gate, SimulatedComputeProvider inner) : IComputeProvider
+        private sealed class Provider(LaunchGate gate, SimulatedComputeProvider inner) : DelegatingComputeProvider(inner)
         {
-            public string Name => inner.Name;
-
-            public string ClusterName => inner.ClusterName;
-
-            public async Task<LaunchedInstance> LaunchAsync(LaunchRequest request, CancellationToken cancellationToken)
+            public override async Task<LaunchedInstance> LaunchAsync(LaunchRequest request, CancellationToken cancellationToken)
             {
                 if (gate._holding)
                 {
@@ -103,18 +100,8 @@ public sealed class PoolDeadlineTests(PoolDeadlineTests.Cloud world) : IClassFix
                     await gate._release.Task;
                 }
 
-                return await inner.LaunchAsync(request, CancellationToken.None);
+                return await Inner.LaunchAsync(request, CancellationToken.None);
             }
-
-            public Task TerminateAsync(string instanceId, CancellationToken cancellationToken) => inner.TerminateAsync(instanceId, cancellationToken);
-
-            public Task<InstanceState> DescribeAsync(string instanceId, CancellationToken cancellationToken) => inner.DescribeAsync(instanceId, cancellationToken);
-
-            public Task<IReadOnlyDictionary<string, InstanceState>> DescribeManyAsync(IReadOnlyCollection<string> instanceIds, CancellationToken cancellationToken) =>
-                inner.DescribeManyAsync(instanceIds, cancellationToken);
-
-            public Task<IReadOnlyList<InstanceSummary>> ListByTagAsync(string key, string value, CancellationToken cancellationToken) =>
-                inner.ListByTagAsync(key, value, cancellationToken);
         }
     }
 }
