@@ -114,8 +114,8 @@ public sealed partial class OrganisationGrain(
     /// <summary>An ended lease's own record, read only when a job still waits for its VM (its end reason decides a retry).</summary>
     private async Task<GoneLease> EndedAsync(Guid leaseId, LeaseView? known = null)
     {
-        var slot = Org.Leases[leaseId];
-        if (!AdmissionMachine.IsAwaitingRunner(slot) || Org.Status != OrganisationStatus.Active)
+        // An interleaved call may have freed the slot meanwhile: the machine ignores a lease it no longer counts.
+        if (!Org.Leases.TryGetValue(leaseId, out var slot) || !AdmissionMachine.IsAwaitingRunner(slot) || Org.Status != OrganisationStatus.Active)
         {
             return new GoneLease(leaseId, known);
         }
