@@ -119,6 +119,7 @@ public sealed partial class OrganisationGrain : IRemindable
             {
                 try
                 {
+                    await AfterOrderAsync(leaseId);
                     var lease = GrainFactory.GetGrain<IVmLeaseGrain>(leaseId);
                     var check = await lease.Check();
                     if (check == LeaseCheck.Unknown)
@@ -223,6 +224,7 @@ public sealed partial class OrganisationGrain : IRemindable
         foreach (var leaseId in unknown)
         {
             // A slot no job waits for is freed only once its lease is confirmed never stored.
+            await AfterOrderAsync(leaseId);
             if (!Org.Leases.TryGetValue(leaseId, out var slot)
                 || (!AdmissionMachine.IsAwaitingRunner(slot) && await Lease(leaseId).GetView() is not null))
             {
