@@ -184,8 +184,15 @@ public sealed partial class OrganisationGrain(
     {
         while (_ordering.TryGetValue(leaseId, out var order))
         {
-            // The order's own caller handles its failure; this one only needs it settled.
-            await SettledAsync(order);
+            try
+            {
+                await order;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The order's own caller handles its failure; this one only needed it settled.
+            }
+
             if (_ordering.TryGetValue(leaseId, out var again) && again == order)
             {
                 return;
