@@ -39,6 +39,41 @@ public sealed class StorageTripTests(StorageTripTests.CountingCluster world, ITe
         Assert.Equal(Expected, [.. total.Where(kv => !kv.Key.StartsWith("read ", StringComparison.Ordinal) && kv.Key != "write leasehistory").OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}")]);
     }
 
+    [Fact]
+    public async Task A_burst_into_one_installation_is_stored_in_two_organisation_writes_and_a_new_activation_reads_every_job_back()
+    {
+        var installationId = await world.InstallAsync();
+        var jobs = Enumerable.Range(0, 24).Select(_ => LifecycleCluster.NewJobId()).ToList();
+        world.Counter.TakeSnapshot();
+
+        // GitHub's matrix build: every queued delivery at once, while the organisation's first write is slow. The others
+        // decide meanwhile (two admitted, its limit, the rest in line) and are stored together by the next write.
+        var held = world.Counter.HoldWrites("organisation");
+        var burst = Task.WhenAll(jobs.Select(id => world.Job(id).Apply(LifecycleCluster.JobEvent(id, installationId, JobStatus.Queued))));
+        await held.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await Eventually.Until(
+            async () => await world.Organisation(installationId).GetView(),
+            view => view.LiveLeases + view.WaitingJobs == jobs.Count,
+            "every job of the burst is decided while the first write waits");
+        held.Release();
+        var outcomes = await burst;
+        var counts = world.Counter.TakeSnapshot();
+        output.WriteLine($"burst of {jobs.Count}: {Format(counts)}");
+
+        Assert.All(outcomes, o => Assert.Equal(JobEventOutcome.Applied, o));
+        Assert.Equal(jobs.Count, counts.GetValueOrDefault("write job"));
+        Assert.Equal(2, counts.GetValueOrDefault("write organisation"));
+
+        // Reminders are registered once: the organisation's deadline reminder (not once per interleaved admission, 22 times
+        // here before they shared one registration) and the new installation's retention sweeper.
+        Assert.Equal(2, counts.GetValueOrDefault("reminder upsert"));
+
+        // Nothing batched was lost: the organisation read back from storage still holds every job, admitted or waiting.
+        await world.Client.GetGrain<Orleans.Runtime.IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        var pending = await world.Organisation(installationId).GetPendingJobs();
+        Assert.Equal(jobs.Order(), pending.Select(p => p.JobId).Order());
+    }
+
     private static string Format(Dictionary<string, int> counts) =>
         string.Join(", ", counts.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"));
 
@@ -103,6 +138,28 @@ public sealed class StorageTripTests(StorageTripTests.CountingCluster world, ITe
     {
         private readonly ConcurrentDictionary<string, int> _counts = new(StringComparer.Ordinal);
 
+        private (string GrainType, WriteHold Hold)? _hold;
+
+        /// <summary>The next write of the grain type waits (counted) until the test releases it; later writes pass.</summary>
+        public WriteHold HoldWrites(string grainType)
+        {
+            var hold = new WriteHold();
+            _hold = (grainType, hold);
+            return hold;
+        }
+
+        public Task WaitIfHeld(GrainId grainId)
+        {
+            if (_hold is { } hold && string.Equals(grainId.Type.ToString(), hold.GrainType, StringComparison.Ordinal))
+            {
+                _hold = null;
+                hold.Hold.Entered.TrySetResult();
+                return hold.Hold.Released.Task;
+            }
+
+            return Task.CompletedTask;
+        }
+
         public void Add(string what) => _counts.AddOrUpdate(what, 1, (_, n) => n + 1);
 
         public void Reset() => _counts.Clear();
@@ -119,6 +176,15 @@ public sealed class StorageTripTests(StorageTripTests.CountingCluster world, ITe
         }
     }
 
+    public sealed class WriteHold
+    {
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Released { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Release() => Released.TrySetResult();
+    }
+
     private sealed class CountingStorage(IGrainStorage inner, TripCounter counter) : IGrainStorage
     {
         public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
@@ -127,10 +193,11 @@ public sealed class StorageTripTests(StorageTripTests.CountingCluster world, ITe
             return inner.ReadStateAsync(stateName, grainId, grainState);
         }
 
-        public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+        public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
         {
             counter.Add($"write {grainId.Type}");
-            return inner.WriteStateAsync(stateName, grainId, grainState);
+            await counter.WaitIfHeld(grainId);
+            await inner.WriteStateAsync(stateName, grainId, grainState);
         }
 
         public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)

@@ -8,6 +8,12 @@ namespace Builtiful.Organisations;
 /// first-in first-out line of jobs waiting for capacity. Calls go organisation → lease, never back,
 /// except the one-way <see cref="LeaseEnded"/>, so no call cycle can deadlock.
 /// </summary>
+/// <remarks>
+/// The job lifecycle's calls interleave: each decides at once on the state as it is (a decision is synchronous), then
+/// waits for the write that stores it and runs its commands. Decisions made while a write is in flight are stored
+/// together by the next one, so a burst of jobs into one installation costs a write per batch, not per job, and one
+/// job's lease order never holds up the next job's admission.
+/// </remarks>
 [Alias("builtiful.organisation")]
 public interface IOrganisationGrain : IGrainWithIntegerKey
 {
@@ -18,19 +24,19 @@ public interface IOrganisationGrain : IGrainWithIntegerKey
     Task ApplyRepositories(RepositoriesChange change);
 
     /// <summary>A queued job asks for a VM: started now, put in line, or refused with a reason.</summary>
-    [Alias("request-runner")]
+    [AlwaysInterleave, Alias("request-runner")]
     Task<Admission> RequestRunner(RunnerRequest request);
 
     /// <summary><c>in_progress</c>: the job started, on one of our leases or (null) on a runner that is not ours.</summary>
-    [Alias("job-started")]
+    [AlwaysInterleave, Alias("job-started")]
     Task JobStarted(long jobId, Guid? leaseId);
 
     /// <summary><c>completed</c>: leaves the line, and a VM launched for it that no job took is released.</summary>
-    [Alias("job-finished")]
+    [AlwaysInterleave, Alias("job-finished")]
     Task JobFinished(long jobId);
 
     /// <summary>A lease's VM is confirmed gone (or never launched): its slot is free.</summary>
-    [OneWay, Alias("lease-ended")]
+    [OneWay, AlwaysInterleave, Alias("lease-ended")]
     Task LeaseEnded(Guid leaseId);
 
     /// <summary>

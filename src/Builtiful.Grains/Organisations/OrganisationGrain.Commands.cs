@@ -48,6 +48,7 @@ public sealed partial class OrganisationGrain
                 break;
             case ReleaseLease release:
                 // One way: the lease talks to GitHub and the cloud in its own turns and reports back through LeaseEnded.
+                await AfterOrderAsync(release.LeaseId);
                 await Lease(release.LeaseId).OrderRelease(release.Reason);
                 if (release.Surplus || release.Resend)
                 {
@@ -57,6 +58,7 @@ public sealed partial class OrganisationGrain
                 break;
             case TerminateLease terminate:
                 LogTerminating(logger, InstallationId, terminate.LeaseId, terminate.Resend, terminate.Reason);
+                await AfterOrderAsync(terminate.LeaseId);
                 await Lease(terminate.LeaseId).OrderTermination(terminate.Reason);
                 break;
             case RefuseJob refuse:
@@ -117,6 +119,7 @@ public sealed partial class OrganisationGrain
         var ended = new List<GoneLease>();
         foreach (var leaseId in Org.Leases.Keys.ToList())
         {
+            await AfterOrderAsync(leaseId);
             var lease = await Lease(leaseId).GetView();
             if (lease is null || lease.Phase.IsFinal())
             {

@@ -79,6 +79,9 @@ public sealed partial class OrganisationGrain : IRemindable
     }
 
     /// <summary>Registers the organisation's reminder unless this activation knows it is there. Before every lease request.</summary>
+    /// <summary>The reminder's registration in flight: interleaved calls that need it share one, not one each.</summary>
+    private Task? _registering;
+
     private async Task EnsureDrivingAsync()
     {
         if (_reminder is not null)
@@ -86,6 +89,23 @@ public sealed partial class OrganisationGrain : IRemindable
             return;
         }
 
+        var registering = _registering ??= RegisterDrivingAsync();
+        try
+        {
+            await registering;
+        }
+        finally
+        {
+            // Done, or failed (the next call tries again).
+            if (_registering == registering)
+            {
+                _registering = null;
+            }
+        }
+    }
+
+    private async Task RegisterDrivingAsync()
+    {
         // Looked up first (unless this activation removed it): registering again would move its next tick a period away.
         _reminder = (_reminderRemoved ? null : await this.GetReminder(LeaseReminder))
             ?? await this.RegisterOrUpdateReminder(LeaseReminder, leaseOptions.Value.CheckPeriod, leaseOptions.Value.CheckPeriod);
@@ -99,6 +119,19 @@ public sealed partial class OrganisationGrain : IRemindable
     /// </summary>
     private async Task StopDrivingAsync()
     {
+        if (_registering is { } registering)
+        {
+            // A registration on its way would otherwise land after the removal and drive an organisation with no lease.
+            try
+            {
+                await registering;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // It failed: there is nothing of it to remove beyond what is looked up below.
+            }
+        }
+
         // A handle made stale by another activation's registration fails the removal, which keeps the reminder: safe.
         var reminder = _reminder ?? await this.GetReminder(LeaseReminder);
         _reminder = null;
@@ -119,6 +152,7 @@ public sealed partial class OrganisationGrain : IRemindable
             {
                 try
                 {
+                    await AfterOrderAsync(leaseId);
                     var lease = GrainFactory.GetGrain<IVmLeaseGrain>(leaseId);
                     var check = await lease.Check();
                     if (check == LeaseCheck.Unknown)
@@ -223,6 +257,7 @@ public sealed partial class OrganisationGrain : IRemindable
         foreach (var leaseId in unknown)
         {
             // A slot no job waits for is freed only once its lease is confirmed never stored.
+            await AfterOrderAsync(leaseId);
             if (!Org.Leases.TryGetValue(leaseId, out var slot)
                 || (!AdmissionMachine.IsAwaitingRunner(slot) && await Lease(leaseId).GetView() is not null))
             {

@@ -89,8 +89,36 @@ public sealed partial class OrganisationGrain
         return stored;
     }
 
-    /// <summary>Stores the changed pages and then the header; one write at a time.</summary>
-    private Task WriteAsync() => OneAtATimeAsync(WritePagesAndHeaderAsync);
+    /// <summary>A write waiting behind the one in flight: decisions made meanwhile join it (it snapshots when it starts).</summary>
+    private Task? _nextWrite;
+
+    /// <summary>
+    /// Stores the changed pages and then the header; one write at a time. Group commit: a decision made while a write is
+    /// in flight joins the write queued behind it, if there is one, since that write takes what it stores only when it
+    /// starts, after every decision that joined it.
+    /// </summary>
+    private Task WriteAsync()
+    {
+        if (_nextWrite is { } queued)
+        {
+            return queued;
+        }
+
+        if (_writing.IsCompleted)
+        {
+            // Starts at once and takes its snapshot now: nothing may join it.
+            return OneAtATimeAsync(WritePagesAndHeaderAsync);
+        }
+
+        // Its start is a continuation on this activation, which cannot run before this turn yields: it is listed first.
+        var next = OneAtATimeAsync(() =>
+        {
+            _nextWrite = null;
+            return WritePagesAndHeaderAsync();
+        });
+        _nextWrite = next.IsCompleted ? null : next;
+        return next;
+    }
 
     /// <summary>
     /// On the tick: records the header stopped listing still hold their pages' old versions (jobs that may have left since);

@@ -114,8 +114,8 @@ public sealed partial class OrganisationGrain(
     /// <summary>An ended lease's own record, read only when a job still waits for its VM (its end reason decides a retry).</summary>
     private async Task<GoneLease> EndedAsync(Guid leaseId, LeaseView? known = null)
     {
-        var slot = Org.Leases[leaseId];
-        if (!AdmissionMachine.IsAwaitingRunner(slot) || Org.Status != OrganisationStatus.Active)
+        // An interleaved call may have freed the slot meanwhile: the machine ignores a lease it no longer counts.
+        if (!Org.Leases.TryGetValue(leaseId, out var slot) || !AdmissionMachine.IsAwaitingRunner(slot) || Org.Status != OrganisationStatus.Active)
         {
             return new GoneLease(leaseId, known);
         }
@@ -156,6 +156,51 @@ public sealed partial class OrganisationGrain(
     /// registered as the slot records (its first job's labels and repository), whichever job the VM serves now.
     /// </summary>
     private async Task RequestLeaseAsync(Guid leaseId, Builtiful.Machines.MachineType machineType, PendingJob job)
+    {
+        var request = SendLeaseOrderAsync(leaseId, machineType, job);
+        _ordering[leaseId] = request;
+        try
+        {
+            await request;
+        }
+        finally
+        {
+            if (_ordering.TryGetValue(leaseId, out var current) && current == request)
+            {
+                _ordering.Remove(leaseId);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Lease orders on their way, by lease: the calls interleave, so a check, a release or a termination of a lease whose
+    /// order has not arrived would find it unknown (and free its slot, or be dropped as "already over") and then the order
+    /// would launch a VM no slot counts. Those wait for the order first.
+    /// </summary>
+    private readonly Dictionary<Guid, Task> _ordering = [];
+
+    /// <summary>Completes once the lease's order (if one is on its way) has been answered, whether it succeeded or not.</summary>
+    private async Task AfterOrderAsync(Guid leaseId)
+    {
+        while (_ordering.TryGetValue(leaseId, out var order))
+        {
+            try
+            {
+                await order;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The order's own caller handles its failure; this one only needed it settled.
+            }
+
+            if (_ordering.TryGetValue(leaseId, out var again) && again == order)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task SendLeaseOrderAsync(Guid leaseId, Builtiful.Machines.MachineType machineType, PendingJob job)
     {
         var registered = Org.Leases.GetValueOrDefault(leaseId);
         await EnsureDrivingAsync();
