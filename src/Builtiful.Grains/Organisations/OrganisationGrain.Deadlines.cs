@@ -78,12 +78,20 @@ public sealed partial class OrganisationGrain : IRemindable
         }
     }
 
-    /// <summary>Registers the organisation's reminder unless this activation knows it is there. Before every lease request.</summary>
     /// <summary>The reminder's registration in flight: interleaved calls that need it share one, not one each.</summary>
     private Task? _registering;
 
+    /// <summary>The reminder's removal in flight: a registration waits for it, so the removal cannot undo it.</summary>
+    private Task? _stopping;
+
+    /// <summary>Registers the organisation's reminder unless this activation knows it is there. Before every lease request.</summary>
     private async Task EnsureDrivingAsync()
     {
+        while (_stopping is { IsCompleted: false } stopping)
+        {
+            await SettledAsync(stopping);
+        }
+
         if (_reminder is not null)
         {
             return;
@@ -113,23 +121,50 @@ public sealed partial class OrganisationGrain : IRemindable
     }
 
     /// <summary>
-    /// No slot is left. The tick's decision wrote the state first: a stale duplicate activation (during a silo kill) fails
-    /// on the storage's version check there instead of removing the reminder the other activation's leases rely on, and
-    /// once that write is stored any such activation fails its next write before it can request a lease.
+    /// No slot was left when the tick decided. The tick's decision wrote the state first: a stale duplicate activation
+    /// (during a silo kill) fails on the storage's version check there instead of removing the reminder the other
+    /// activation's leases rely on, and once that write is stored any such activation fails its next write before it can
+    /// request a lease. Admissions interleave with the tick, so a slot may have been stored since: then the reminder
+    /// stays, or is registered again once the removal is done, and no stored slot is ever left without its deadlines.
     /// </summary>
     private async Task StopDrivingAsync()
     {
+        if (_stopping is { IsCompleted: false })
+        {
+            return;
+        }
+
+        var stopping = RemoveReminderAsync();
+        _stopping = stopping;
+        try
+        {
+            await stopping;
+        }
+        finally
+        {
+            if (_stopping == stopping)
+            {
+                _stopping = null;
+            }
+        }
+
+        if (Org.Leases.Count > 0)
+        {
+            await EnsureDrivingAsync();
+        }
+    }
+
+    private async Task RemoveReminderAsync()
+    {
         if (_registering is { } registering)
         {
-            // A registration on its way would otherwise land after the removal and drive an organisation with no lease.
-            try
-            {
-                await registering;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // It failed: there is nothing of it to remove beyond what is looked up below.
-            }
+            // A registration on its way would otherwise land after the removal.
+            await SettledAsync(registering);
+        }
+
+        if (Org.Leases.Count > 0)
+        {
+            return;
         }
 
         // A handle made stale by another activation's registration fails the removal, which keeps the reminder: safe.
@@ -142,6 +177,18 @@ public sealed partial class OrganisationGrain : IRemindable
         }
 
         _reminderRemoved = true;
+    }
+
+    /// <summary>Waits for an operation another call started and handles; its failure is that call's to report.</summary>
+    private static async Task SettledAsync(Task operation)
+    {
+        try
+        {
+            await operation;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+        }
     }
 
     private async Task CheckLeasesAsync()

@@ -184,15 +184,8 @@ public sealed partial class OrganisationGrain(
     {
         while (_ordering.TryGetValue(leaseId, out var order))
         {
-            try
-            {
-                await order;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // The order's own caller handles its failure; this one only needed it settled.
-            }
-
+            // The order's own caller handles its failure; this one only needs it settled.
+            await SettledAsync(order);
             if (_ordering.TryGetValue(leaseId, out var again) && again == order)
             {
                 return;
