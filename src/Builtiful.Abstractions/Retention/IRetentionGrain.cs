@@ -31,10 +31,15 @@ public interface IRetentionGrain : IGrainWithIntegerKey
 [Alias("builtiful.retention-hour")]
 public interface IRetentionHourGrain : IGrainWithStringKey
 {
-    [Alias("add-job")]
+    /// <summary>
+    /// Answered once stored. Adds interleave: those made while the shard's write is in flight are stored together by the
+    /// next one, so a burst of jobs into one installation writes each shard per batch, not per job.
+    /// </summary>
+    [AlwaysInterleave, Alias("add-job")]
     Task AddJob(long jobId);
 
-    [Alias("add-lease")]
+    /// <inheritdoc cref="AddJob"/>
+    [AlwaysInterleave, Alias("add-lease")]
     Task AddLease(Guid leaseId);
 
     /// <summary>Up to <paramref name="max"/> records, jobs first.</summary>

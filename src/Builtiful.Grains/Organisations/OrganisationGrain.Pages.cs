@@ -33,8 +33,8 @@ public sealed partial class OrganisationGrain
     /// <summary>Records that held a page the stored header no longer lists, not yet emptied.</summary>
     private readonly HashSet<int> _unlisted = [];
 
-    /// <summary>The last write in progress: writes run one after another, even when a turn's background work decides.</summary>
-    private Task _writing = Task.CompletedTask;
+    /// <summary>Writes run one after another, even when a turn's background work decides; decisions made meanwhile share one.</summary>
+    private readonly GroupCommit _commit = new();
 
     private IGrainStorage PageStorage => ServiceProvider.GetRequiredKeyedService<IGrainStorage>(StorageNames.Grains);
 
@@ -89,42 +89,17 @@ public sealed partial class OrganisationGrain
         return stored;
     }
 
-    /// <summary>A write waiting behind the one in flight: decisions made meanwhile join it (it snapshots when it starts).</summary>
-    private Task? _nextWrite;
-
     /// <summary>
     /// Stores the changed pages and then the header; one write at a time. Group commit: a decision made while a write is
-    /// in flight joins the write queued behind it, if there is one, since that write takes what it stores only when it
-    /// starts, after every decision that joined it.
+    /// in flight joins the write queued behind it, which takes what it stores only when it starts.
     /// </summary>
-    private Task WriteAsync()
-    {
-        if (_nextWrite is { } queued)
-        {
-            return queued;
-        }
-
-        if (_writing.IsCompleted)
-        {
-            // Starts at once and takes its snapshot now: nothing may join it.
-            return OneAtATimeAsync(WritePagesAndHeaderAsync);
-        }
-
-        // Its start is a continuation on this activation, which cannot run before this turn yields: it is listed first.
-        var next = OneAtATimeAsync(() =>
-        {
-            _nextWrite = null;
-            return WritePagesAndHeaderAsync();
-        });
-        _nextWrite = next.IsCompleted ? null : next;
-        return next;
-    }
+    private Task WriteAsync() => _commit.WriteAsync(WritePagesAndHeaderAsync);
 
     /// <summary>
     /// On the tick: records the header stopped listing still hold their pages' old versions (jobs that may have left since);
     /// they are emptied, so that the stored state names only live jobs. A record reused meanwhile is left alone.
     /// </summary>
-    private Task ScrubFreeRecordsAsync() => _unlisted.Count == 0 ? Task.CompletedTask : OneAtATimeAsync(async () =>
+    private Task ScrubFreeRecordsAsync() => _unlisted.Count == 0 ? Task.CompletedTask : _commit.ExclusiveAsync(async () =>
     {
         var listed = Org.Pages.SlotPages.Concat(Org.Pages.LinePages).ToHashSet();
         var stale = _unlisted.Where(r => !listed.Contains(r)).ToList();
@@ -139,22 +114,6 @@ public sealed partial class OrganisationGrain
             throw;
         }
     });
-
-    private async Task OneAtATimeAsync(Func<Task> write)
-    {
-        var previous = _writing;
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _writing = done.Task;
-        try
-        {
-            await previous;
-            await write();
-        }
-        finally
-        {
-            done.SetResult();
-        }
-    }
 
     private async Task WritePagesAndHeaderAsync()
     {

@@ -5,6 +5,8 @@ namespace Builtiful.Retention;
 public sealed class RetentionHourGrain(
     [PersistentState("retention-hour", StorageNames.Grains)] IPersistentState<RetentionHourState> state) : Grain, IRetentionHourGrain
 {
+    private readonly GroupCommit _commit = new();
+
     private bool _tracked;
 
     private RetentionHourState Hour => state.State;
@@ -13,7 +15,7 @@ public sealed class RetentionHourGrain(
     {
         if (Hour.Jobs.Add(jobId))
         {
-            await state.WriteStateAsync();
+            await _commit.WriteAsync(() => state.WriteStateAsync());
         }
 
         await TrackAsync();
@@ -23,7 +25,7 @@ public sealed class RetentionHourGrain(
     {
         if (Hour.Leases.Add(leaseId))
         {
-            await state.WriteStateAsync();
+            await _commit.WriteAsync(() => state.WriteStateAsync());
         }
 
         await TrackAsync();
@@ -39,17 +41,18 @@ public sealed class RetentionHourGrain(
     public async Task<int> Remove(RetentionBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        // Only a due hour is swept, long after its last add (adds go to the current hour): nothing adds to it meanwhile.
         var removed = batch.Jobs.Count(Hour.Jobs.Remove) + batch.Leases.Count(Hour.Leases.Remove);
         var remaining = Hour.Jobs.Count + Hour.Leases.Count;
         if (remaining == 0 && state.RecordExists)
         {
-            await state.ClearStateAsync();
+            await _commit.ExclusiveAsync(() => state.ClearStateAsync());
             state.State = new RetentionHourState();
             DeactivateOnIdle();
         }
         else if (remaining > 0 && removed > 0)
         {
-            await state.WriteStateAsync();
+            await _commit.WriteAsync(() => state.WriteStateAsync());
         }
 
         return remaining;
@@ -66,12 +69,22 @@ public sealed class RetentionHourGrain(
             return;
         }
 
+        // Set first: interleaved adds announce the hour once, not once each.
+        _tracked = true;
+
         var key = this.GetPrimaryKeyString();
         var colon = key.IndexOf(':', StringComparison.Ordinal);
         var shardColon = key.LastIndexOf(':');
         var installationId = long.Parse(key.AsSpan(0, colon), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
         var hour = DateTimeOffset.ParseExact(key[(colon + 1)..shardColon], "yyyy-MM-ddTHH", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
-        await GrainFactory.GetGrain<IRetentionGrain>(installationId).Track(hour);
-        _tracked = true;
+        try
+        {
+            await GrainFactory.GetGrain<IRetentionGrain>(installationId).Track(hour);
+        }
+        catch
+        {
+            _tracked = false;
+            throw;
+        }
     }
 }
