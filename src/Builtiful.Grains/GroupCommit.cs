@@ -18,6 +18,9 @@ public sealed class GroupCommit
     /// <summary>The write queued behind the one in flight, not yet started: callers join it.</summary>
     private Task? _queued;
 
+    /// <summary>Completes, never faulted, once every operation queued so far has ended, successfully or not.</summary>
+    public Task Settled => _last;
+
     /// <summary>Stores the grain's state as it is when the write starts: at once, or after the operation in flight.</summary>
     public Task WriteAsync(Func<Task> write)
     {

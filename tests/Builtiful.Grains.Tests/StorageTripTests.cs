@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using Builtiful.Jobs;
 using Builtiful.Leases;
+using Builtiful.Retention;
+using Builtiful.Usage;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Storage;
 using Xunit.Abstractions;
@@ -74,6 +76,87 @@ public sealed class StorageTripTests(StorageTripTests.CountingCluster world, ITe
         Assert.Equal(jobs.Order(), pending.Select(p => p.JobId).Order());
     }
 
+    [Fact]
+    public async Task Jobs_added_to_a_retention_shard_during_its_write_are_stored_together_and_read_back_whole()
+    {
+        var key = RetentionKeys.Hour(LifecycleCluster.NewJobId(), DateTimeOffset.UtcNow, shard: 0);
+        var shard = world.Client.GetGrain<IRetentionHourGrain>(key);
+        var jobs = Enumerable.Range(0, 24).Select(_ => LifecycleCluster.NewJobId()).ToList();
+        world.Counter.TakeSnapshot();
+        var entered = world.Counter.Calls(nameof(IRetentionHourGrain.AddJob));
+
+        // A burst's jobs each index themselves while the shard's first write is slow: the 23 that arrive meanwhile share
+        // the next write.
+        var held = world.Counter.HoldWrites("retentionhour");
+        var adds = Task.WhenAll(jobs.Select(shard.AddJob));
+        await held.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await Eventually.Until(() => Task.FromResult(world.Counter.Calls(nameof(IRetentionHourGrain.AddJob)) - entered), n => n == jobs.Count, "every add entered the shard");
+        Assert.False(adds.IsCompleted, "no add is answered before the write that stores it");
+        held.Release();
+        await adds;
+
+        var counts = world.Counter.TakeSnapshot();
+        output.WriteLine($"24 adds: {Format(counts)}");
+        Assert.Equal(2, counts.GetValueOrDefault("write retentionhour"));
+
+        // Stored, not only held in memory: a new activation reads every job back.
+        await world.Client.GetGrain<Orleans.Runtime.IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        var batch = await world.Client.GetGrain<IRetentionHourGrain>(key).Take(100);
+        Assert.Equal(jobs.Order(), batch.Jobs.Order());
+    }
+
+    [Fact]
+    public async Task A_burst_of_completions_in_one_hour_is_counted_in_two_shard_writes_and_a_new_activation_bills_every_job()
+    {
+        // 100 jobs completing in one installation's hour: more than a page (64), so the shared write also seals a page.
+        var installationId = LifecycleCluster.NewJobId();
+        var hour = new DateTimeOffset(2026, 7, 14, 9, 0, 0, TimeSpan.Zero);
+        var runs = Enumerable.Range(0, 100).Select(i => new JobRun
+        {
+            JobId = LifecycleCluster.NewJobId(),
+            MachineType = "builtiful-4vcpu-ubuntu-2404",
+            LeaseId = Guid.NewGuid(),
+            QueuedAt = hour.AddSeconds(i),
+            StartedAt = hour.AddSeconds(i + 10),
+            CompletedAt = hour.AddSeconds(i + 10).AddMinutes(1 + (i % 3)),
+            Conclusion = "success",
+            Repository = "octo-org/octo-repo",
+            BillableMinutes = 1 + (i % 3),
+        }).ToList();
+        var shard = world.Client.GetGrain<IUsageHourGrain>(UsageHour.Key(installationId, hour));
+        world.Counter.TakeSnapshot();
+        var entered = world.Counter.Calls(nameof(IUsageHourGrain.Record));
+
+        var held = world.Counter.HoldWrites("usagehour");
+        var records = Task.WhenAll(runs.Select(shard.Record));
+        await held.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await Eventually.Until(() => Task.FromResult(world.Counter.Calls(nameof(IUsageHourGrain.Record)) - entered), n => n == runs.Count, "every record entered the shard");
+        Assert.False(records.IsCompleted, "no job is answered counted before the write that stores it");
+        held.Release();
+        Assert.All(await records, Assert.True);
+
+        var counts = world.Counter.TakeSnapshot();
+        output.WriteLine($"100 completions: {Format(counts)}");
+        Assert.Equal(2, counts.GetValueOrDefault("write usagehour"));
+        Assert.Equal(1, counts.GetValueOrDefault("write usagepage"));
+
+        // The month hears the totals of the first write, then at most twice more (a push in flight, one shared by the rest).
+        Assert.InRange(counts.GetValueOrDefault("write usage"), 2, 3);
+
+        // Nothing batched was lost or doubled: new activations bill and list every job once.
+        await world.Client.GetGrain<Orleans.Runtime.IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        var month = world.Client.GetGrain<IUsageGrain>(UsageMonth.Key(installationId, "2026-07"));
+        var view = await month.GetView();
+        Assert.Equal(runs.Count, view.Jobs);
+        Assert.Equal(runs.Sum(r => r.BillableMinutes), view.TotalMinutes);
+        var listed = await month.GetRuns(0, 200);
+        Assert.Equal(runs.Select(r => r.JobId).Order(), listed.Items.Select(r => r.JobId).Order());
+        foreach (var run in runs)
+        {
+            Assert.False(await shard.Record(run), $"job {run.JobId} is counted once");
+        }
+    }
+
     private static string Format(Dictionary<string, int> counts) =>
         string.Join(", ", counts.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"));
 
@@ -131,12 +214,26 @@ public sealed class StorageTripTests(StorageTripTests.CountingCluster world, ITe
                 reminders.ImplementationFactory is { } factory ? (IReminderTable)factory(sp)
                     : reminders.ImplementationInstance is IReminderTable instance ? instance
                     : (IReminderTable)ActivatorUtilities.CreateInstance(sp, reminders.ImplementationType!), Counter));
+            services.AddSingleton<IIncomingGrainCallFilter>(Counter);
         }
     }
 
-    public sealed class TripCounter
+    /// <summary>Counts storage and reminder operations, and calls by method as they enter their grain.</summary>
+    public sealed class TripCounter : IIncomingGrainCallFilter
     {
         private readonly ConcurrentDictionary<string, int> _counts = new(StringComparer.Ordinal);
+
+        private readonly ConcurrentDictionary<string, int> _calls = new(StringComparer.Ordinal);
+
+        /// <summary>Calls of the method (any grain) that have entered their grain so far.</summary>
+        public int Calls(string method) => _calls.GetValueOrDefault(method);
+
+        public Task Invoke(IIncomingGrainCallContext context)
+        {
+            ArgumentNullException.ThrowIfNull(context);
+            _calls.AddOrUpdate(context.InterfaceMethod.Name, 1, (_, n) => n + 1);
+            return context.Invoke();
+        }
 
         private (string GrainType, WriteHold Hold)? _hold;
 

@@ -162,10 +162,18 @@ public sealed class UsageTests(LifecycleCluster world, ITestOutputHelper output)
         var installationId = NewInstallation();
         var run = Run(7, new DateTimeOffset(2026, 7, 4, 12, 30, 0, TimeSpan.Zero), minutes: 4);
         var month = Month(installationId, "2026-07");
-        Assert.True(await Record(installationId, run));
 
-        // The silo crashed after the shard's write and before the month's: the month still has the hour's old totals.
-        await month.SetHour(UsageHour.IndexInMonth(run.CompletedAt), new UsageHourTotals());
+        // The shard's write is stored, and its push to the month fails (the month's silo died): the caller sees the failure.
+        world.Lost.Fail(nameof(IUsageGrain.SetHour));
+        try
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => Record(installationId, run));
+        }
+        finally
+        {
+            world.Lost.Succeed(nameof(IUsageGrain.SetHour));
+        }
+
         Assert.Equal(0, (await month.GetView()).Jobs);
 
         Assert.False(await Record(installationId, run), "the retry must not count the job twice");
@@ -173,6 +181,24 @@ public sealed class UsageTests(LifecycleCluster world, ITestOutputHelper output)
         Assert.Equal(1, view.Jobs);
         Assert.Equal(4, view.TotalMinutes);
         Assert.Equal(TimeSpan.FromSeconds(20), view.QueueTimeP50);
+    }
+
+    [Fact]
+    public async Task Totals_of_fewer_jobs_arriving_late_at_the_month_change_nothing()
+    {
+        var installationId = NewInstallation();
+        var at = new DateTimeOffset(2026, 7, 9, 8, 0, 0, TimeSpan.Zero);
+        Assert.True(await Record(installationId, Run(21, at, minutes: 2)));
+        Assert.True(await Record(installationId, Run(22, at.AddMinutes(5), minutes: 3)));
+
+        // Pushes of one hour interleave; one taken before the last job was counted may arrive after the newer one.
+        var month = Month(installationId, "2026-07");
+        await month.SetHour(UsageHour.IndexInMonth(at), new UsageHourTotals { Jobs = 1, Minutes = new Dictionary<string, long> { [Small] = 2 } });
+        await world.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+
+        var view = await month.GetView();
+        Assert.Equal(2, view.Jobs);
+        Assert.Equal(5, view.TotalMinutes);
     }
 
     [Fact]

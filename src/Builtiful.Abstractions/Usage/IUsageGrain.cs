@@ -12,10 +12,12 @@ namespace Builtiful.Usage;
 public interface IUsageGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Sets one hour's totals, pushed by the hour's <see cref="IUsageHourGrain"/> after each of its writes. Idempotent:
-    /// the hour's totals are replaced, never added to.
+    /// Sets one hour's totals, pushed by the hour's <see cref="IUsageHourGrain"/> after its writes. Idempotent: the hour's
+    /// totals are replaced, never added to, and totals of fewer jobs than those held are older ones arriving late (an
+    /// hour's jobs are only ever added), so they are ignored. Answered once stored; calls interleave, and those made while
+    /// the day's write is in flight are stored together by the next one.
     /// </summary>
-    [Alias("set-hour")]
+    [AlwaysInterleave, Alias("set-hour")]
     Task SetHour(int hourIndex, UsageHourTotals totals);
 
     /// <summary>

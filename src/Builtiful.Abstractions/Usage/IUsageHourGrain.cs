@@ -14,8 +14,10 @@ public interface IUsageHourGrain : IGrainWithStringKey
     /// <summary>
     /// Counts a completed job that ran on one of our VMs; the job must have completed in this shard's hour.
     /// Idempotent by job id: false when it was already counted (the hour's totals are pushed again all the same).
+    /// Answered once stored; calls interleave, and those made while the shard's write is in flight are stored together
+    /// by the next one, so a burst of jobs completing in one installation writes the shard per batch, not per job.
     /// </summary>
-    [Alias("record")]
+    [AlwaysInterleave, Alias("record")]
     Task<bool> Record(JobRun run);
 
     /// <summary>Retention: the job's minutes stay billed, its repository is dropped. False when nothing changed.</summary>

@@ -7,28 +7,44 @@ public sealed class RetentionHourGrain(
 {
     private readonly GroupCommit _commit = new();
 
-    private bool _tracked;
+    /// <summary>This activation's notice to the sweeper: sent by the first add, again after a failure.</summary>
+    private Task? _tracking;
 
     private RetentionHourState Hour => state.State;
 
     public async Task AddJob(long jobId)
     {
-        if (Hour.Jobs.Add(jobId))
-        {
-            await _commit.WriteAsync(() => state.WriteStateAsync());
-        }
-
+        await AddAsync(Hour.Jobs, jobId);
         await TrackAsync();
     }
 
     public async Task AddLease(Guid leaseId)
     {
-        if (Hour.Leases.Add(leaseId))
+        await AddAsync(Hour.Leases, leaseId);
+        await TrackAsync();
+    }
+
+    /// <summary>
+    /// Answered once the id is stored: by the write that carries it, or, for an id already listed, by the writes queued
+    /// so far (one of them carries it). A failed write unlists the id, so its caller's retry writes it again.
+    /// </summary>
+    private async Task AddAsync<T>(HashSet<T> ids, T id)
+    {
+        if (!ids.Add(id))
+        {
+            await _commit.Settled;
+            return;
+        }
+
+        try
         {
             await _commit.WriteAsync(() => state.WriteStateAsync());
         }
-
-        await TrackAsync();
+        catch
+        {
+            ids.Remove(id);
+            throw;
+        }
     }
 
     public Task<RetentionBatch> Take(int max)
@@ -60,31 +76,26 @@ public sealed class RetentionHourGrain(
 
     /// <summary>
     /// Tells the installation's sweeper once per activation (one-way: the sweeper calls hours, never the reverse), so an
-    /// hour whose first notice was lost with a silo is announced again by the next record.
+    /// hour whose first notice was lost with a silo is announced again by the next record. Interleaved adds share one
+    /// notice and each waits for it; a failed notice is sent again by the next add.
     /// </summary>
-    private async Task TrackAsync()
+    private Task TrackAsync()
     {
-        if (_tracked)
+        if (_tracking is null || _tracking.IsFaulted || _tracking.IsCanceled)
         {
-            return;
+            _tracking = TellSweeperAsync();
         }
 
-        // Set first: interleaved adds announce the hour once, not once each.
-        _tracked = true;
+        return _tracking;
+    }
 
+    private Task TellSweeperAsync()
+    {
         var key = this.GetPrimaryKeyString();
         var colon = key.IndexOf(':', StringComparison.Ordinal);
         var shardColon = key.LastIndexOf(':');
         var installationId = long.Parse(key.AsSpan(0, colon), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
         var hour = DateTimeOffset.ParseExact(key[(colon + 1)..shardColon], "yyyy-MM-ddTHH", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
-        try
-        {
-            await GrainFactory.GetGrain<IRetentionGrain>(installationId).Track(hour);
-        }
-        catch
-        {
-            _tracked = false;
-            throw;
-        }
+        return GrainFactory.GetGrain<IRetentionGrain>(installationId).Track(hour);
     }
 }

@@ -10,6 +10,9 @@ public sealed class UsageGrain : Grain, IUsageGrain
 
     private readonly IPersistentState<UsageDayState>[] days;
 
+    /// <summary>Each day's writes, one at a time, with those asked for meanwhile stored together.</summary>
+    private readonly GroupCommit[] commits = [.. Enumerable.Range(0, MaxDays).Select(_ => new GroupCommit())];
+
     /// <summary>Every hour with totals, from the days' states.</summary>
     private readonly SortedDictionary<int, UsageHourTotals> hours = [];
 
@@ -40,9 +43,26 @@ public sealed class UsageGrain : Grain, IUsageGrain
         }
 
         var day = days[hourIndex / 24];
+        if (day.State.Hours.TryGetValue(hourIndex, out var held) && held.Jobs > totals.Jobs)
+        {
+            // Totals pushed before the ones held, arriving late: the held ones, or the write carrying them, count.
+            await commits[hourIndex / 24].Settled;
+            return;
+        }
+
         day.State.Hours[hourIndex] = totals;
-        await day.WriteStateAsync();
         hours[hourIndex] = totals;
+        try
+        {
+            await commits[hourIndex / 24].WriteAsync(() => day.WriteStateAsync());
+        }
+        catch
+        {
+            // Not stored: this activation no longer knows what storage holds; the next one reads it, and the hour's
+            // shard pushes its totals again on its caller's retry.
+            DeactivateOnIdle();
+            throw;
+        }
     }
 
     public Task<UsageView> GetView()

@@ -26,6 +26,12 @@ public sealed partial class UsageHourGrain(
 
     private UsageHourState Hour => state.State;
 
+    /// <summary>The shard's writes, one at a time; jobs counted while one is in flight are stored together by the next.</summary>
+    private readonly GroupCommit _commit = new();
+
+    /// <summary>The pushes of the hour's totals to the month, one at a time and shared the same way.</summary>
+    private readonly GroupCommit _push = new();
+
     private (long InstallationId, string Month, int HourIndex)? parsedKey;
 
     /// <summary>The page of each job on a sealed page, read from the pages when the shard activates.</summary>
@@ -72,20 +78,26 @@ public sealed partial class UsageHourGrain(
 
         if (IsCounted(run.JobId))
         {
-            // Counted already; the retry may come from a crash before the month heard of it.
+            // Counted already, or being stored by a write queued so far; the retry may come from a crash before the
+            // month heard of it.
+            await _commit.Settled;
             await PushTotals();
             return false;
         }
 
         var counted = CountedJob.From(run);
         Hour.Jobs.Add(run.JobId, counted);
-        if (Hour.Jobs.Count >= PageSize)
+        try
         {
-            await SealAsync(run.JobId);
+            await _commit.WriteAsync(StoreAsync);
         }
-        else
+        catch
         {
-            await WriteAsync(() => Hour.Jobs.Remove(run.JobId));
+            // Not counted: its caller's retry counts it. A write carries whatever was decided when it started, so this
+            // activation may no longer know what storage holds; the next one reads it.
+            Hour.Jobs.Remove(run.JobId);
+            DeactivateOnIdle();
+            throw;
         }
 
         Add(tally, counted);
@@ -103,7 +115,16 @@ public sealed partial class UsageHourGrain(
             if (open.Repository is not null)
             {
                 Hour.Jobs[jobId] = open with { Repository = null };
-                await WriteAsync(() => Hour.Jobs[jobId] = open);
+                try
+                {
+                    await _commit.WriteAsync(StoreAsync);
+                }
+                catch
+                {
+                    DeactivateOnIdle();
+                    throw;
+                }
+
                 changed = true;
             }
         }
@@ -154,32 +175,41 @@ public sealed partial class UsageHourGrain(
     }
 
     /// <summary>
-    /// Moves the full open page to the next page number: the page's write first, then the shard's. If either is
-    /// refused, the job that filled the page is not counted and its caller's retry counts it.
+    /// One group write: the shard's state as it is when the write starts, sealing the open page first when it is full.
     /// </summary>
-    private async Task SealAsync(long filledBy)
+    private Task StoreAsync() => Hour.Jobs.Count >= PageSize ? SealAsync() : state.WriteStateAsync();
+
+    /// <summary>
+    /// Moves the open page, as it is when the seal starts, to the next page number: the page's write first, then the
+    /// shard's. Jobs counted while the page is written stay on the open page for the next write. If the shard's write is
+    /// refused, the sealed jobs go back on the open page and the next seal writes the same page number again.
+    /// </summary>
+    private async Task SealAsync()
     {
         var page = Hour.Pages.Count;
         var jobs = Hour.Jobs.Values.ToList();
-        var open = Hour.Jobs;
+        await Page(page).Write(jobs);
+
+        Hour.Pages.Add(jobs.Max(j => j.CompletedAt.UtcTicks));
+        foreach (var job in jobs)
+        {
+            Hour.Jobs.Remove(job.JobId);
+        }
+
         try
         {
-            await Page(page).Write(jobs);
+            await state.WriteStateAsync();
         }
         catch
         {
-            open.Remove(filledBy);
+            Hour.Pages.RemoveAt(page);
+            foreach (var job in jobs)
+            {
+                Hour.Jobs.TryAdd(job.JobId, job);
+            }
+
             throw;
         }
-
-        Hour.Pages.Add(jobs.Max(j => j.CompletedAt.UtcTicks));
-        Hour.Jobs = [];
-        await WriteAsync(() =>
-        {
-            Hour.Pages.RemoveAt(page);
-            open.Remove(filledBy);
-            Hour.Jobs = open;
-        });
 
         foreach (var job in jobs)
         {
@@ -187,25 +217,6 @@ public sealed partial class UsageHourGrain(
         }
 
         LogSealed(logger, this.GetPrimaryKeyString(), page, jobs.Count);
-    }
-
-    /// <summary>
-    /// Writes the shard's state. A refused write undoes this activation's change and retires the activation, so the
-    /// caller's retry is served from what storage holds (after a duplicate activation's write, say), never from a
-    /// change that was not stored.
-    /// </summary>
-    private async Task WriteAsync(Action undo)
-    {
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            undo();
-            DeactivateOnIdle();
-            throw;
-        }
     }
 
     private bool IsCounted(long jobId) => Hour.Jobs.ContainsKey(jobId) || sealedJobs.ContainsKey(jobId);
@@ -224,10 +235,11 @@ public sealed partial class UsageHourGrain(
         return read;
     }
 
-    private async Task PushTotals()
-    {
-        await Month.SetHour(Key.HourIndex, tally.ToTotals());
-    }
+    /// <summary>
+    /// Sets the hour's totals on the month. Pushes asked for while one is in flight share the next, which takes the
+    /// totals when it starts: every job counted before the ask is in them.
+    /// </summary>
+    private Task PushTotals() => _push.WriteAsync(() => Month.SetHour(Key.HourIndex, tally.ToTotals()));
 
     internal static UsageHourTotals Totals(IEnumerable<CountedJob> jobs)
     {
