@@ -43,12 +43,23 @@ public sealed record ChaosResult
     /// <summary>Pool VMs the cloud saw launched and ended without ever claiming a runner: idle time, not extra VMs for jobs.</summary>
     public int PoolIdleExpired { get; init; }
 
-    /// <summary>Null: the run had no pool (a result built by hand); otherwise the pool must have served at least one job.</summary>
+    /// <summary>Pool VMs whose runner the cloud saw claim a config: jobs the pool served, by the cloud's record.</summary>
+    public int PoolRuns { get; init; }
+
+    /// <summary>Jobs queued after the silo's death once the pool had an idle VM again, and how many of them ran on a pool VM.</summary>
+    public int LateJobs { get; init; }
+
+    public int LateJobsOnPoolVms { get; init; }
+
+    /// <summary>
+    /// Null: the run had no pool (a result built by hand); otherwise the cloud must have seen a pool VM run at least one
+    /// job. Which job a pool VM's runner takes is GitHub's choice, so the late jobs' own count is reported, not judged.
+    /// </summary>
     public bool? PoolUsed { get; init; }
 
     /// <summary>The pool's line, printed before the last line.</summary>
     public string PoolSummary => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-        $"chaos-pools: hits={PoolHits} misses={PoolMisses} idle_expired={PoolIdleExpired}");
+        $"chaos-pools: hits={PoolHits} misses={PoolMisses} idle_expired={PoolIdleExpired} pool_runs={PoolRuns} late_jobs_on_pool={LateJobsOnPoolVms}/{LateJobs}");
 
     /// <summary>At most 15 extra VMs per 100 jobs.</summary>
     public bool ExtraVmsWithinBound => ExtraVms * 100 <= 15 * Jobs;

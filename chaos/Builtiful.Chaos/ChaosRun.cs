@@ -29,6 +29,14 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
     private readonly ConcurrentBag<Task> _people = [];
     private int _approvals;
 
+    /// <summary>When the killed silo's successor had started.</summary>
+    private DateTimeOffset? _recoveredAt;
+
+    /// <summary>Jobs of the pool's machine type queued once the pool has recovered from the silo's death.</summary>
+    private const int LateJobs = 4;
+
+    private static readonly TimeSpan LateWaveWait = TimeSpan.FromSeconds(60);
+
     public async Task<ChaosResult> RunAsync(CancellationToken cancellationToken = default)
     {
         var clock = Stopwatch.StartNew();
@@ -63,6 +71,8 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
             + $"{plans.Count(p => p.Environment is not null)} behind approvals, {plans.Count(p => p.CancelAfter is not null)} to be cancelled, {plans.Count(p => p.Refused)} refused by policy");
 
         await QueueAllAsync(cluster, github, plans, cancellationToken);
+        var late = await QueueLateWaveAsync(world, organisations, cancellationToken);
+        plans.AddRange(late);
         await Task.WhenAll(_people);
         var problems = await SettleAsync(world, cluster, plans, clock, cancellationToken);
 
@@ -109,6 +119,7 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
             if (settings.KillSilo && b == batches.Count / 3)
             {
                 await cluster.KillAndRestartSiloAsync(cancellationToken);
+                _recoveredAt = DateTimeOffset.UtcNow;
             }
 
             if (settings.RestartDatabase && b == 2 * batches.Count / 3)
@@ -138,6 +149,47 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
 
             await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// After the silo's death, once the cloud runs an idle pool VM launched since: a few more jobs of the pool's machine
+    /// type, so every run asks the pool once it has recovered, however the earlier jobs fell around the kill. Bounded:
+    /// a pool that never launches again gets the jobs all the same, and the judge finds out.
+    /// </summary>
+    private async Task<List<JobPlan>> QueueLateWaveAsync(ChaosWorld world, List<ChaosOrganisation> organisations, CancellationToken cancellationToken)
+    {
+        var since = _recoveredAt ?? DateTimeOffset.MinValue;
+        var deadline = DateTimeOffset.UtcNow + LateWaveWait;
+        while (!world.Cloud.Vms.Any(vm => vm.Pool is not null && vm.LaunchedAt >= since && vm.State == InstanceState.Running && vm.ClaimedRunnerName is null))
+        {
+            if (DateTimeOffset.UtcNow >= deadline)
+            {
+                output.WriteLine($"chaos: no idle pool VM launched since the silo's death after {LateWaveWait.TotalSeconds:0} s; the late jobs are queued anyway");
+                break;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
+        }
+
+        var late = new List<JobPlan>();
+        for (var i = 0; i < LateJobs; i++)
+        {
+            var organisation = organisations[i % organisations.Count];
+            var plan = new JobPlan
+            {
+                Organisation = organisation,
+                Repository = organisation.PrivateRepositories[0],
+                Labels = [MachineTypes[0]],
+                Refused = false,
+                WaitingDeliveries = 1,
+                Late = true,
+            };
+            plan.JobId = await world.GitHub.QueueJobAsync(new JobSpec { Repository = plan.Repository, Labels = plan.Labels });
+            late.Add(plan);
+        }
+
+        output.WriteLine($"chaos: {late.Count} late jobs queued for the recovered pool");
+        return late;
     }
 
     private async Task ApproveLaterAsync(SimulatedGitHub github, JobPlan plan, CancellationToken cancellationToken)
@@ -291,6 +343,9 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
 
         var pool = await cluster.Grains.GetGrain<Pools.IPoolGrain>(Pool).GetView();
         var idleExpired = world.Cloud.Vms.Count(vm => vm.Pool is not null && vm.ClaimedRunnerName is null);
+        var poolRuns = world.Cloud.Vms.Where(vm => vm.Pool is not null && vm.ClaimedRunnerName is not null).Select(vm => vm.ClaimedRunnerName!).ToHashSet(StringComparer.Ordinal);
+        var late = plans.Where(p => p.Late).ToList();
+        var lateOnPool = late.Count(p => jobs.GetValueOrDefault(p.JobId) is { RunnerName: { } runner } && poolRuns.Contains(runner));
         var faults = new Dictionary<string, int>(world.CloudFaults.Injected, StringComparer.Ordinal);
         foreach (var (kind, count) in github.Faults)
         {
@@ -310,7 +365,10 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
             PoolHits = pool.Hits,
             PoolMisses = pool.Misses,
             PoolIdleExpired = idleExpired,
-            PoolUsed = pool.Hits >= 1,
+            PoolRuns = poolRuns.Count,
+            LateJobs = late.Count,
+            LateJobsOnPoolVms = lateOnPool,
+            PoolUsed = poolRuns.Count >= 1,
             DuplicateUsage = (int)duplicateUsage,
             UnbilledJobs = unbilled.Count,
             Approvals = _approvals,
@@ -348,6 +406,9 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
         public TimeSpan? CancelAfter { get; init; }
 
         public long JobId { get; set; }
+
+        /// <summary>Queued after the silo's death, once the pool had an idle VM again.</summary>
+        public bool Late { get; init; }
 
         /// <summary>Not cancelled by a person and not refused by policy: GitHub must see it run to its end.</summary>
         public bool MustRun => !Refused && CancelAfter is null;
