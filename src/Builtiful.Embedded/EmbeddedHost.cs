@@ -50,7 +50,7 @@ public static class EmbeddedHost
         {
             // VMs claim their runner configs at this host's own gateway, whose address is known only once it listens:
             // read at each launch, since leases (their reminders) can wake before the listener is bound.
-            builder.Services.AddSingleton<IClaimAddress>(sp => new OwnGatewayClaimAddress(sp.GetRequiredService<IServer>()));
+            builder.Services.AddSingleton<IClaimAddress>(sp => new OwnGatewayClaimAddress(sp.GetRequiredService<IServer>(), sp.GetRequiredService<IHostApplicationLifetime>()));
         }
 
         configure?.Invoke(builder); // last, so tests and embedders can replace any service or hand in a shared world
@@ -167,12 +167,29 @@ public static class EmbeddedHost
     }
 
     /// <summary>The embedded host's own claim endpoint, from the address its listener bound (a port of 0 is known only then).</summary>
-    private sealed class OwnGatewayClaimAddress(IServer server) : IClaimAddress
+    private sealed class OwnGatewayClaimAddress(IServer server, IHostApplicationLifetime lifetime) : IClaimAddress
     {
         public Uri? Current => server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() is { } address
             && LocalUrl(address, Gateway.Claims.ClaimEndpoint.Path) is { Port: > 0 } url
                 ? url
                 : null;
+
+        /// <summary>The silo joins its cluster before the server listens: a lease woken meanwhile waits for the listener.</summary>
+        public async Task<Uri?> WhenKnownAsync(CancellationToken cancellationToken)
+        {
+            if (Current is { } known)
+            {
+                return known;
+            }
+
+            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+            {
+                await started.Task.WaitAsync(cancellationToken);
+            }
+
+            return Current;
+        }
     }
 
     private static Uri LocalWebhookUrl(string address) => LocalUrl(address, WebhookEndpoint.Path);

@@ -69,6 +69,12 @@ public interface IClaimAddress
 {
     /// <summary>The claim endpoint as VMs reach it, or null when this silo does not know one (yet).</summary>
     Uri? Current { get; }
+
+    /// <summary>
+    /// The claim endpoint once this silo knows it: a host that learns it only when its own listener is bound answers then,
+    /// so a lease woken during start-up waits for it instead of failing its launch. Null when it will never be known.
+    /// </summary>
+    Task<Uri?> WhenKnownAsync(CancellationToken cancellationToken) => Task.FromResult(Current);
 }
 
 /// <summary>The production answer: <c>Claims:Url</c>, which the production silo requires.</summary>

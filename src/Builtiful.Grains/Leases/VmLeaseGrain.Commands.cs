@@ -86,7 +86,7 @@ public sealed partial class VmLeaseGrain
                 JobId = Lease.LaunchedForJobId,
                 MachineType = Lease.MachineType!,
                 ClientToken = $"{LeaseId:N}-{attempt}",
-                Claim = Ticket(attempt),
+                Claim = Ticket(attempt, await claimAddress.WhenKnownAsync(timeout.Token)),
                 ExpiresAt = Lease.ExpiresAt,
                 Tags = new Dictionary<string, string>
                 {
@@ -115,8 +115,8 @@ public sealed partial class VmLeaseGrain
     /// What this attempt's VM claims its runner config with after boot: the config itself is minted only then, once the
     /// launch is under way. The token derives from the attempt, so a resent launch carries identical parameters.
     /// </summary>
-    private ClaimTicket Ticket(int attempt) => new(
-        claimAddress.Current ?? throw new InvalidOperationException($"{ClaimOptions.Section}:Url is not set: a VM would not know where to claim its runner config."),
+    private ClaimTicket Ticket(int attempt, Uri? claimUrl) => new(
+        claimUrl ?? throw new InvalidOperationException($"{ClaimOptions.Section}:Url is not set: a VM would not know where to claim its runner config."),
         ClaimTokens.For(claims.Value.KeyBytes(), LeaseId, attempt));
 
     private async Task<InstanceSummary?> EarlierLaunchAsync(CancellationToken cancellationToken)
