@@ -215,7 +215,8 @@ public static class OperatorApi
         var limits = current.Limits with
         {
             MaxConcurrentVms = request.MaxConcurrentVms ?? current.Limits.MaxConcurrentVms,
-            AllowedMachineTypes = request.AllowedMachineTypes is { } allowed ? [.. allowed] : current.Limits.AllowedMachineTypes,
+            // Arrays: stored in the organisation's header, where a collection expression's generated type costs a codec lookup per write.
+            AllowedMachineTypes = request.AllowedMachineTypes is { } allowed ? allowed.ToArray() : current.Limits.AllowedMachineTypes,
             MaxJobLifetime = request.MaxJobLifetime ?? current.Limits.MaxJobLifetime,
             RunnerGroupId = request.RunnerGroupId ?? current.Limits.RunnerGroupId,
         };
@@ -259,7 +260,7 @@ public static class OperatorApi
         var current = await organisation.GetRepositoryPolicy();
         var policy = new RepositoryPolicy
         {
-            AllowedRepositories = request.AllowedRepositories is { } allowed ? [.. allowed] : current.AllowedRepositories,
+            AllowedRepositories = request.AllowedRepositories is { } allowed ? allowed.ToArray() : current.AllowedRepositories,
             AllowPublicRepositories = request.AllowPublicRepositories ?? current.AllowPublicRepositories,
         };
         return await organisation.SetRepositoryPolicy(policy) is { } stored

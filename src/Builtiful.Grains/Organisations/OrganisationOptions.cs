@@ -38,7 +38,9 @@ public sealed class OrganisationOptions
     public OrganisationLimits ToLimits() => new()
     {
         MaxConcurrentVms = MaxConcurrentVms,
-        AllowedMachineTypes = [.. AllowedMachineTypes],
+        // An array, not a collection expression: `[..]` into an IReadOnlyList makes a compiler-generated type that the
+        // grain-state serializer has no codec for and looks up afresh on every write of the organisation's header.
+        AllowedMachineTypes = AllowedMachineTypes.ToArray(),
         MaxJobLifetime = MaxJobLifetime,
         RunnerGroupId = RunnerGroupId,
     };
