@@ -25,4 +25,9 @@ public sealed record LeaseView
     [Id(17)] public bool Refused { get; init; }
     /// <summary>The warm pool the lease took its VM from, if it did.</summary>
     [Id(18)] public string? Pool { get; init; }
+    /// <summary>
+    /// The VM the lease's stored record names, which outlives its activation; <see cref="InstanceId"/> may name one decided
+    /// but not yet stored (or never stored, if the write was refused). A warm pool hands a VM over to a lease on this one.
+    /// </summary>
+    [Id(19)] public string? StoredInstanceId { get; init; }
 }

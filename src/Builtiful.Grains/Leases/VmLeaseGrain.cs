@@ -44,7 +44,14 @@ public sealed partial class VmLeaseGrain(
     private Guid LeaseId => this.GetPrimaryKey();
 
     /// <summary>A lease deactivated by a failed call may have stored its order but not launched: any activation resumes the launch.</summary>
-    public override Task OnActivateAsync(CancellationToken cancellationToken) => Run(new Activated());
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _storedInstanceId = Lease.InstanceId;
+        return Run(new Activated());
+    }
+
+    /// <summary>The VM the stored record names: set from storage and after each write that succeeded.</summary>
+    private string? _storedInstanceId;
 
     /// <summary>Idempotent: a repeated request follows a failure somewhere upstream, and makes sure the launch is under way.</summary>
     public Task Request(LeaseOrder order)
@@ -99,6 +106,7 @@ public sealed partial class VmLeaseGrain(
             TerminationAttempts = Lease.TerminationAttempts,
             Refused = Lease.Refused,
             Pool = Lease.Pool,
+            StoredInstanceId = _storedInstanceId,
         }
         : null);
 
@@ -136,6 +144,7 @@ public sealed partial class VmLeaseGrain(
             {
                 await state.WriteStateAsync();
                 _unwritten = false;
+                _storedInstanceId = state.State.InstanceId;
             }
 
             if (changed)

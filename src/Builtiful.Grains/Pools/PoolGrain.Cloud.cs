@@ -165,11 +165,14 @@ public sealed partial class PoolGrain
         }));
         foreach (var (vm, known, lease) in views.Where(v => v.Known))
         {
-            if (lease is { InstanceId: { } own } && own == vm.InstanceId)
+            if (lease is { StoredInstanceId: { } own } && own == vm.InstanceId)
             {
+                // Stored, not merely decided: a take whose write was refused is not the lease's, and its next activation
+                // launches a VM of its own (a restarted attempt never asks the pool again), so adopting it on what the
+                // activation decided would leave this VM to nobody.
                 Replace(vm, vm with { Adopted = true });
             }
-            else if (lease is null || lease.Phase.IsFinal() || lease.InstanceId is not null)
+            else if (lease is null || lease.Phase.IsFinal() || (lease.InstanceId is { } elsewhere && elsewhere != vm.InstanceId))
             {
                 _expel[vm.VmId] = $"lease {vm.TakenBy:N} that took it does not run on it";
             }
