@@ -35,7 +35,10 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
     /// <summary>Jobs of the pool's machine type queued once the pool has recovered from the silo's death.</summary>
     private const int LateJobs = 4;
 
-    private static readonly TimeSpan LateWaveWait = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan LateWaveWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>Idle life a pool VM must have left to be waited for: more than the pool's hand-out margin (8 s of 32 s here).</summary>
+    private static readonly TimeSpan LateJobIdleLeft = TimeSpan.FromSeconds(12);
 
     public async Task<ChaosResult> RunAsync(CancellationToken cancellationToken = default)
     {
@@ -152,28 +155,30 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
     }
 
     /// <summary>
-    /// After the silo's death, once the cloud runs an idle pool VM launched since: a few more jobs of the pool's machine
-    /// type, so every run asks the pool once it has recovered, however the earlier jobs fell around the kill. Bounded:
-    /// a pool that never launches again gets the jobs all the same, and the judge finds out.
+    /// After the silo's death, one job at a time of the pool's machine type, each queued once the cloud runs an idle pool
+    /// VM launched since the kill and far from its idle deadline, and followed until GitHub sees it start: every run asks
+    /// the recovered pool a few times, however the earlier jobs fell around the kill. Bounded: a pool that never launches
+    /// again gets its jobs all the same, and the judge finds out.
     /// </summary>
     private async Task<List<JobPlan>> QueueLateWaveAsync(ChaosWorld world, List<ChaosOrganisation> organisations, CancellationToken cancellationToken)
     {
         var since = _recoveredAt ?? DateTimeOffset.MinValue;
-        var deadline = DateTimeOffset.UtcNow + LateWaveWait;
-        while (!world.Cloud.Vms.Any(vm => vm.Pool is not null && vm.LaunchedAt >= since && vm.State == InstanceState.Running && vm.ClaimedRunnerName is null))
-        {
-            if (DateTimeOffset.UtcNow >= deadline)
-            {
-                output.WriteLine($"chaos: no idle pool VM launched since the silo's death after {LateWaveWait.TotalSeconds:0} s; the late jobs are queued anyway");
-                break;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
-        }
-
         var late = new List<JobPlan>();
         for (var i = 0; i < LateJobs; i++)
         {
+            var deadline = DateTimeOffset.UtcNow + LateWaveWait;
+            while (!world.Cloud.Vms.Any(vm => vm.Pool is not null && vm.LaunchedAt >= since && vm.State == InstanceState.Running
+                && vm.ClaimedRunnerName is null && vm.ExpiresAt - DateTimeOffset.UtcNow > LateJobIdleLeft))
+            {
+                if (DateTimeOffset.UtcNow >= deadline)
+                {
+                    output.WriteLine($"chaos: no idle pool VM launched since the silo's death after {LateWaveWait.TotalSeconds:0} s; late job {i + 1} is queued anyway");
+                    break;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
+            }
+
             var organisation = organisations[i % organisations.Count];
             var plan = new JobPlan
             {
@@ -186,9 +191,16 @@ public sealed class ChaosRun(ChaosSettings settings, TextWriter output)
             };
             plan.JobId = await world.GitHub.QueueJobAsync(new JobSpec { Repository = plan.Repository, Labels = plan.Labels });
             late.Add(plan);
+
+            // The next one once this one has a runner (or has waited long enough), so each finds the pool refilled.
+            var started = DateTimeOffset.UtcNow + LateWaveWait;
+            while (world.GitHub.Jobs.FirstOrDefault(j => j.Id == plan.JobId) is not { StartedAt: not null } && DateTimeOffset.UtcNow < started)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
+            }
         }
 
-        output.WriteLine($"chaos: {late.Count} late jobs queued for the recovered pool");
+        output.WriteLine($"chaos: {late.Count} late jobs queued one by one for the recovered pool");
         return late;
     }
 
