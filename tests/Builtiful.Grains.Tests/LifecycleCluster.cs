@@ -188,6 +188,17 @@ public class LifecycleCluster : IAsyncLifetime
         await Job(jobId).Apply(JobEvent(jobId, installationId, JobStatus.Completed, runnerName: runner, conclusion: "success"));
     }
 
+    /// <summary>Starts a configured warm pool and waits for its first VM to be launched (its instance id known).</summary>
+    public async Task<Pools.PoolVmView> FirstPoolVmAsync(string pool)
+    {
+        var grain = Client.GetGrain<Pools.IPoolGrain>(pool);
+        await grain.Start();
+        return (await Eventually.Until(
+            async () => (await grain.GetView()).Vms.FirstOrDefault(v => v.InstanceId is not null),
+            vm => vm is not null,
+            $"pool {pool}'s first VM is launched"))!;
+    }
+
     /// <summary>A lease the organisation already lists may not have stored its order yet (its view is null): that is "not yet".</summary>
     public Task<LeaseView> LeaseReaches(Guid leaseId, LeasePhase phase) =>
         Eventually.Until(async () => (await Lease(leaseId).GetView())!, v => v is not null && v.Phase == phase, $"lease {leaseId} is {phase}");

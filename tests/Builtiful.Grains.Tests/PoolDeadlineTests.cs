@@ -20,11 +20,7 @@ public sealed class PoolDeadlineTests(PoolDeadlineTests.Cloud world) : IClassFix
     public async Task An_idle_vm_ends_at_its_hand_out_margin_while_the_pools_tick_waits_on_a_launch_that_never_answers()
     {
         var pool = world.Client.GetGrain<IPoolGrain>("linux");
-        await pool.Start();
-        var first = await Eventually.Until(
-            async () => (await pool.GetView()).Vms.FirstOrDefault(v => v.InstanceId is not null),
-            vm => vm is not null,
-            "the pool's first VM is launched");
+        var first = await world.FirstPoolVmAsync("linux");
 
         // The next launch hangs and ignores its cancellation: the tick that asked for it cannot finish.
         world.Gate.HoldLaunches();
@@ -40,7 +36,7 @@ public sealed class PoolDeadlineTests(PoolDeadlineTests.Cloud world) : IClassFix
             {
                 // The silos' wake-ups run on the fake clock: each check period of it is one wake-up.
                 world.Clock.Advance(TimeSpan.FromSeconds(1));
-                return await world.Compute.DescribeAsync(first!.InstanceId!, default);
+                return await world.Compute.DescribeAsync(first.InstanceId!, default);
             },
             s => s is InstanceState.ShuttingDown or InstanceState.Terminated,
             "the cloud ends the idle VM while the tick still waits");

@@ -17,12 +17,7 @@ public sealed class PoolTakeRestartTests(PoolTakeRestartTests.PooledCluster worl
     [Fact]
     public async Task A_lease_restarted_mid_take_launches_its_own_vm_and_the_pool_ends_the_vm_it_handed_out()
     {
-        var pool = world.Client.GetGrain<IPoolGrain>("linux");
-        await pool.Start();
-        var handedOut = await Eventually.Until(
-            async () => (await pool.GetView()).Vms.FirstOrDefault(v => v.InstanceId is not null),
-            vm => vm is not null,
-            "the pool's VM is launched");
+        var handedOut = await world.FirstPoolVmAsync("linux");
 
         // The first lease write that records a pool VM is refused: the pool has made the take, the lease's record of it is lost.
         world.RefuseFirstTakeWrite();
@@ -46,7 +41,7 @@ public sealed class PoolTakeRestartTests(PoolTakeRestartTests.PooledCluster worl
         Assert.Equal(1, world.Takes.Of(leaseId));
 
         // The pool's VM was taken by a lease that runs elsewhere: the pool ends it rather than leave it idle to its deadline.
-        var pooled = Assert.Single(world.Compute.Vms, v => v.InstanceId == handedOut!.InstanceId);
+        var pooled = Assert.Single(world.Compute.Vms, v => v.InstanceId == handedOut.InstanceId);
         await Eventually.Until(
             () =>
             {
