@@ -190,10 +190,13 @@ public sealed partial class UsageHourGrain(
         var jobs = Hour.Jobs.Values.ToList();
         await Page(page).Write(jobs);
 
+        // Moved in one step, before the shard's write: a record of one of these jobs interleaved with that write finds it
+        // counted (on the page), never on neither.
         Hour.Pages.Add(jobs.Max(j => j.CompletedAt.UtcTicks));
         foreach (var job in jobs)
         {
             Hour.Jobs.Remove(job.JobId);
+            sealedJobs[job.JobId] = page;
         }
 
         try
@@ -205,15 +208,11 @@ public sealed partial class UsageHourGrain(
             Hour.Pages.RemoveAt(page);
             foreach (var job in jobs)
             {
+                sealedJobs.Remove(job.JobId);
                 Hour.Jobs.TryAdd(job.JobId, job);
             }
 
             throw;
-        }
-
-        foreach (var job in jobs)
-        {
-            sealedJobs[job.JobId] = page;
         }
 
         LogSealed(logger, this.GetPrimaryKeyString(), page, jobs.Count);
