@@ -157,6 +157,45 @@ public sealed class StorageTripTests(StorageTripTests.CountingCluster world, ITe
         }
     }
 
+    [Fact]
+    public async Task A_job_recorded_again_while_its_page_is_being_sealed_is_counted_once()
+    {
+        var installationId = LifecycleCluster.NewJobId();
+        var hour = new DateTimeOffset(2026, 8, 3, 14, 0, 0, TimeSpan.Zero);
+        var runs = Enumerable.Range(0, 64).Select(i => new JobRun
+        {
+            JobId = LifecycleCluster.NewJobId(),
+            MachineType = "builtiful-2vcpu-ubuntu-2404",
+            LeaseId = Guid.NewGuid(),
+            StartedAt = hour.AddSeconds(i),
+            CompletedAt = hour.AddSeconds(i).AddMinutes(2),
+            BillableMinutes = 2,
+        }).ToList();
+        var shard = world.Client.GetGrain<IUsageHourGrain>(UsageHour.Key(installationId, hour));
+        foreach (var run in runs.Take(63))
+        {
+            Assert.True(await shard.Record(run));
+        }
+
+        // The 64th fills the page (64 jobs): its write seals the page, then waits here before the shard's own write.
+        var held = world.Counter.HoldWrites("usagehour");
+        var filling = shard.Record(runs[63]);
+        await held.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // GitHub redelivers the first job's completion meanwhile: it is on the page being sealed, so it is counted already.
+        var entered = world.Counter.Calls(nameof(IUsageHourGrain.Record));
+        var again = shard.Record(runs[0]);
+        await Eventually.Until(() => Task.FromResult(world.Counter.Calls(nameof(IUsageHourGrain.Record)) - entered), n => n == 1, "the redelivered record entered the shard");
+        held.Release();
+        Assert.True(await filling);
+        Assert.False(await again, "a job on the page being sealed is counted once");
+
+        await world.Client.GetGrain<Orleans.Runtime.IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        var view = await world.Client.GetGrain<IUsageGrain>(UsageMonth.Key(installationId, "2026-08")).GetView();
+        Assert.Equal(runs.Count, view.Jobs);
+        Assert.Equal(2L * runs.Count, view.TotalMinutes);
+    }
+
     private static string Format(Dictionary<string, int> counts) =>
         string.Join(", ", counts.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"));
 
