@@ -8,6 +8,7 @@ using Builtiful.Simulation.GitHub;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Orleans.Storage;
 using Orleans.TestingHost;
 
 namespace Builtiful.Grains.Tests;
@@ -91,6 +92,35 @@ public class LifecycleCluster : IAsyncLifetime
     protected virtual void ConfigureSilo(IServiceCollection services)
     {
     }
+
+    /// <summary>Puts <paramref name="decorate"/> around the host's grain storage, as a test's refusing or counting storage.</summary>
+    protected static void DecorateGrainStorage(IServiceCollection services, Func<IGrainStorage, IGrainStorage> decorate)
+    {
+        var storage = services.Last(d => d.ServiceType == typeof(IGrainStorage) && Equals(d.ServiceKey, StorageNames.Grains));
+        services.Remove(storage);
+        services.AddKeyedSingleton<IGrainStorage>(StorageNames.Grains, (sp, key) => decorate((IGrainStorage)storage.KeyedImplementationFactory!(sp, key)));
+    }
+
+    /// <summary>Puts <paramref name="decorate"/> around the host's reminder table, however the host registered it.</summary>
+    protected static void DecorateReminderTable(IServiceCollection services, Func<IReminderTable, IReminderTable> decorate)
+    {
+        var reminders = services.Last(d => d.ServiceType == typeof(IReminderTable));
+        services.Remove(reminders);
+        services.AddSingleton<IReminderTable>(sp => decorate(
+            reminders.ImplementationFactory is { } factory ? (IReminderTable)factory(sp)
+                : reminders.ImplementationInstance is IReminderTable instance ? instance
+                : (IReminderTable)ActivatorUtilities.CreateInstance(sp, reminders.ImplementationType!)));
+    }
+
+    /// <summary>Settings of one warm pool, <c>linux</c>, of one idle VM that never boots (its take is all that happens).</summary>
+    public static IReadOnlyDictionary<string, string?> OneIdlePoolVm { get; } = new Dictionary<string, string?>
+    {
+        ["Simulation:BootDelay"] = "01:00:00",
+        ["Pools:linux:MachineType"] = "builtiful-2vcpu-ubuntu-2404",
+        ["Pools:linux:MinIdle"] = "1",
+        ["Pools:linux:MaxIdle"] = "1",
+        ["Pools:linux:IdleLifetime"] = "00:40:00",
+    };
 
     public virtual async Task DisposeAsync()
     {

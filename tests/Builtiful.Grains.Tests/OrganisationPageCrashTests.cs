@@ -57,10 +57,7 @@ public sealed class OrganisationPageCrashTests(OrganisationPageCrashTests.Refusi
 
         protected override void ConfigureSilo(IServiceCollection services)
         {
-            var storage = services.Last(d => d.ServiceType == typeof(IGrainStorage) && Equals(d.ServiceKey, StorageNames.Grains));
-            services.Remove(storage);
-            services.AddKeyedSingleton<IGrainStorage>(StorageNames.Grains, (sp, key) =>
-                new RefusingStorage((IGrainStorage)storage.KeyedImplementationFactory!(sp, key), Refusals));
+            DecorateGrainStorage(services, inner => new RefusingStorage(inner, Refusals));
         }
     }
 }

@@ -50,14 +50,7 @@ public sealed class PoolDeadlineTests(PoolDeadlineTests.Cloud world) : IClassFix
     {
         public LaunchGate Gate { get; } = new();
 
-        protected override IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>
-        {
-            ["Simulation:BootDelay"] = "01:00:00",
-            ["Pools:linux:MachineType"] = "builtiful-2vcpu-ubuntu-2404",
-            ["Pools:linux:MinIdle"] = "1",
-            ["Pools:linux:MaxIdle"] = "1",
-            ["Pools:linux:IdleLifetime"] = "00:40:00",
-        };
+        protected override IReadOnlyDictionary<string, string?> Settings => OneIdlePoolVm;
 
         protected override void ConfigureSilo(IServiceCollection services) =>
             services.AddSingleton<IComputeProvider>(sp => Gate.Over(sp.GetRequiredService<SimulatedComputeProvider>()));

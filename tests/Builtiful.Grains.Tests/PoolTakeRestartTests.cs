@@ -56,15 +56,7 @@ public sealed class PoolTakeRestartTests(PoolTakeRestartTests.PooledCluster worl
 
     public sealed class PooledCluster : LifecycleCluster
     {
-        protected override IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>
-        {
-            // VMs stay pending: the lease's take is all that happens, no boot or claim moves anything on.
-            ["Simulation:BootDelay"] = "01:00:00",
-            ["Pools:linux:MachineType"] = "builtiful-2vcpu-ubuntu-2404",
-            ["Pools:linux:MinIdle"] = "1",
-            ["Pools:linux:MaxIdle"] = "1",
-            ["Pools:linux:IdleLifetime"] = "00:40:00",
-        };
+        protected override IReadOnlyDictionary<string, string?> Settings => OneIdlePoolVm;
 
         private int _refuse;
 
@@ -79,10 +71,7 @@ public sealed class PoolTakeRestartTests(PoolTakeRestartTests.PooledCluster worl
         protected override void ConfigureSilo(IServiceCollection services)
         {
             services.AddSingleton<IIncomingGrainCallFilter>(Takes);
-            var storage = services.Last(d => d.ServiceType == typeof(IGrainStorage) && Equals(d.ServiceKey, StorageNames.Grains));
-            services.Remove(storage);
-            services.AddKeyedSingleton<IGrainStorage>(StorageNames.Grains, (sp, key) =>
-                new TakeRefusingStorage((IGrainStorage)storage.KeyedImplementationFactory!(sp, key), this));
+            DecorateGrainStorage(services, inner => new TakeRefusingStorage(inner, this));
         }
 
         private sealed class TakeRefusingStorage(IGrainStorage inner, PooledCluster cluster) : IGrainStorage

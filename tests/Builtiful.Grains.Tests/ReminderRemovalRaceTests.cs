@@ -52,12 +52,7 @@ public sealed class ReminderRemovalRaceTests(ReminderRemovalRaceTests.Cluster wo
 
         protected override void ConfigureSilo(IServiceCollection services)
         {
-            var reminders = services.Last(d => d.ServiceType == typeof(IReminderTable));
-            services.Remove(reminders);
-            services.AddSingleton<IReminderTable>(sp => Table = new HoldingReminders(
-                reminders.ImplementationFactory is { } factory ? (IReminderTable)factory(sp)
-                    : reminders.ImplementationInstance is IReminderTable instance ? instance
-                    : (IReminderTable)ActivatorUtilities.CreateInstance(sp, reminders.ImplementationType!)));
+            DecorateReminderTable(services, inner => Table = new HoldingReminders(inner));
         }
     }
 

@@ -111,18 +111,7 @@ public sealed class StorageTripTests(StorageTripTests.CountingCluster world, ITe
         // 100 jobs completing in one installation's hour: more than a page (64), so the shared write also seals a page.
         var installationId = LifecycleCluster.NewJobId();
         var hour = new DateTimeOffset(2026, 7, 14, 9, 0, 0, TimeSpan.Zero);
-        var runs = Enumerable.Range(0, 100).Select(i => new JobRun
-        {
-            JobId = LifecycleCluster.NewJobId(),
-            MachineType = "builtiful-4vcpu-ubuntu-2404",
-            LeaseId = Guid.NewGuid(),
-            QueuedAt = hour.AddSeconds(i),
-            StartedAt = hour.AddSeconds(i + 10),
-            CompletedAt = hour.AddSeconds(i + 10).AddMinutes(1 + (i % 3)),
-            Conclusion = "success",
-            Repository = "octo-org/octo-repo",
-            BillableMinutes = 1 + (i % 3),
-        }).ToList();
+        var runs = Completions(hour, 100, i => 1 + (i % 3));
         var shard = world.Client.GetGrain<IUsageHourGrain>(UsageHour.Key(installationId, hour));
         world.Counter.TakeSnapshot();
         var entered = world.Counter.Calls(nameof(IUsageHourGrain.Record));
@@ -162,15 +151,7 @@ public sealed class StorageTripTests(StorageTripTests.CountingCluster world, ITe
     {
         var installationId = LifecycleCluster.NewJobId();
         var hour = new DateTimeOffset(2026, 8, 3, 14, 0, 0, TimeSpan.Zero);
-        var runs = Enumerable.Range(0, 64).Select(i => new JobRun
-        {
-            JobId = LifecycleCluster.NewJobId(),
-            MachineType = "builtiful-2vcpu-ubuntu-2404",
-            LeaseId = Guid.NewGuid(),
-            StartedAt = hour.AddSeconds(i),
-            CompletedAt = hour.AddSeconds(i).AddMinutes(2),
-            BillableMinutes = 2,
-        }).ToList();
+        var runs = Completions(hour, 64, _ => 2);
         var shard = world.Client.GetGrain<IUsageHourGrain>(UsageHour.Key(installationId, hour));
         foreach (var run in runs.Take(63))
         {
@@ -195,6 +176,23 @@ public sealed class StorageTripTests(StorageTripTests.CountingCluster world, ITe
         Assert.Equal(runs.Count, view.Jobs);
         Assert.Equal(2L * runs.Count, view.TotalMinutes);
     }
+
+    /// <summary><paramref name="count"/> jobs that ran in one hour, a second apart, the i-th for <paramref name="minutes"/>(i) minutes.</summary>
+    private static List<JobRun> Completions(DateTimeOffset hour, int count, Func<int, int> minutes) =>
+    [
+        .. Enumerable.Range(0, count).Select(i => new JobRun
+        {
+            JobId = LifecycleCluster.NewJobId(),
+            MachineType = "builtiful-4vcpu-ubuntu-2404",
+            LeaseId = Guid.NewGuid(),
+            QueuedAt = hour.AddSeconds(i),
+            StartedAt = hour.AddSeconds(i + 10),
+            CompletedAt = hour.AddSeconds(i + 10).AddMinutes(minutes(i)),
+            Conclusion = "success",
+            Repository = "octo-org/octo-repo",
+            BillableMinutes = minutes(i),
+        }),
+    ];
 
     private static string Format(Dictionary<string, int> counts) =>
         string.Join(", ", counts.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"));
@@ -242,17 +240,8 @@ public sealed class StorageTripTests(StorageTripTests.CountingCluster world, ITe
 
         protected override void ConfigureSilo(IServiceCollection services)
         {
-            var storage = services.Last(d => d.ServiceType == typeof(IGrainStorage) && Equals(d.ServiceKey, StorageNames.Grains));
-            services.Remove(storage);
-            services.AddKeyedSingleton<IGrainStorage>(StorageNames.Grains, (sp, key) =>
-                new CountingStorage((IGrainStorage)storage.KeyedImplementationFactory!(sp, key), Counter));
-
-            var reminders = services.Last(d => d.ServiceType == typeof(IReminderTable));
-            services.Remove(reminders);
-            services.AddSingleton<IReminderTable>(sp => new CountingReminders(
-                reminders.ImplementationFactory is { } factory ? (IReminderTable)factory(sp)
-                    : reminders.ImplementationInstance is IReminderTable instance ? instance
-                    : (IReminderTable)ActivatorUtilities.CreateInstance(sp, reminders.ImplementationType!), Counter));
+            DecorateGrainStorage(services, inner => new CountingStorage(inner, Counter));
+            DecorateReminderTable(services, inner => new CountingReminders(inner, Counter));
             services.AddSingleton<IIncomingGrainCallFilter>(Counter);
         }
     }

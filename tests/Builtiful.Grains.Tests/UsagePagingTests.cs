@@ -244,10 +244,7 @@ public sealed class UsagePagingTests(UsagePagingTests.PagedUsageCluster world) :
 
         protected override void ConfigureSilo(IServiceCollection services)
         {
-            var storage = services.Last(d => d.ServiceType == typeof(IGrainStorage) && Equals(d.ServiceKey, StorageNames.Grains));
-            services.Remove(storage);
-            services.AddKeyedSingleton<IGrainStorage>(StorageNames.Grains, (sp, key) =>
-                new RefusingStorage((IGrainStorage)storage.KeyedImplementationFactory!(sp, key), Refusals));
+            DecorateGrainStorage(services, inner => new RefusingStorage(inner, Refusals));
         }
     }
 }
