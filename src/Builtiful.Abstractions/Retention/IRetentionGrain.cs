@@ -25,8 +25,10 @@ public interface IRetentionGrain : IGrainWithIntegerKey
 }
 
 /// <summary>
-/// The jobs and leases of one installation first seen in one UTC hour, one of <see cref="RetentionKeys.Shards"/> shards,
-/// keyed <c>{installationId}:{yyyy-MM-ddTHH}:{shard}</c> (<see cref="RetentionKeys"/>). Written once per job and per lease; read and emptied by the installation's sweep.
+/// The jobs and leases of one installation first seen in one UTC hour, keyed <c>{installationId}:{yyyy-MM-ddTHH}:{shard}</c>
+/// (<see cref="RetentionKeys"/>); new records all go to shard 0. Written once per batch of adds; a full page is sealed
+/// into a page grain of the same type (<see cref="RetentionKeys.Page"/>), so no write stores more than a page. Read and
+/// emptied by the installation's sweep.
 /// </summary>
 [Alias("builtiful.retention-hour")]
 public interface IRetentionHourGrain : IGrainWithStringKey
@@ -42,11 +44,15 @@ public interface IRetentionHourGrain : IGrainWithStringKey
     [AlwaysInterleave, Alias("add-lease")]
     Task AddLease(Guid leaseId);
 
-    /// <summary>Up to <paramref name="max"/> records, jobs first.</summary>
+    /// <summary>A sealed page's records, added to what the page grain holds; called by its shard only.</summary>
+    [Alias("seal")]
+    Task Seal(RetentionBatch page);
+
+    /// <summary>Up to <paramref name="max"/> records, jobs first, from one page: the last sealed one, else the open one.</summary>
     [Alias("take")]
     Task<RetentionBatch> Take(int max);
 
-    /// <summary>Removes swept records; returns how many remain.</summary>
+    /// <summary>Removes swept records (a batch <see cref="Take"/> gave); returns how many remain, 0 once the shard holds none.</summary>
     [Alias("remove")]
     Task<int> Remove(RetentionBatch batch);
 }
@@ -68,12 +74,21 @@ public sealed record RetentionReport(
 
 public static class RetentionKeys
 {
-    /// <summary>Each hour's records are spread over this many grains, so a busy installation's writes run side by side.</summary>
+    /// <summary>
+    /// The shards of an hour the sweep reads. New records all go to shard 0 (<see cref="Current"/>), whose adds share
+    /// writes; records stored before that were spread over all of them by id, so the sweep still reads each.
+    /// </summary>
     public const int Shards = 8;
 
-    public static string Hour(long installationId, DateTimeOffset hour, long jobId) => Hour(installationId, hour, (int)((ulong)jobId % Shards));
+    /// <summary>Records an open page holds before a write seals it into a page grain (<see cref="Page"/>).</summary>
+    public const int PageSize = 256;
 
-    public static string Hour(long installationId, DateTimeOffset hour, Guid leaseId) => Hour(installationId, hour, leaseId.ToByteArray()[0] % Shards);
+    /// <summary>Where a record first seen at <paramref name="instant"/> is indexed.</summary>
+    public static string Current(long installationId, DateTimeOffset instant) => Hour(installationId, instant, 0);
+
+    /// <summary>The grain holding sealed page <paramref name="page"/> (from 0) of the shard keyed <paramref name="shardKey"/>.</summary>
+    public static string Page(string shardKey, int page) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{shardKey}/{page}");
 
     public static DateTimeOffset HourOf(DateTimeOffset instant)
     {

@@ -35,7 +35,7 @@ public sealed partial class JobGrain(
         if (firstSeen)
         {
             // Indexed for retention before anything else is stored, so no record of this job can escape deletion.
-            await GrainFactory.GetGrain<IRetentionHourGrain>(RetentionKeys.Hour(Job.InstallationId, Job.RecordedAt!.Value, this.GetPrimaryKeyLong()))
+            await GrainFactory.GetGrain<IRetentionHourGrain>(RetentionKeys.Current(Job.InstallationId, Job.RecordedAt!.Value))
                 .AddJob(this.GetPrimaryKeyLong());
         }
 

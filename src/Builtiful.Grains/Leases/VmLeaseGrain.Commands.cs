@@ -13,7 +13,7 @@ public sealed partial class VmLeaseGrain
         switch (command)
         {
             case JoinRetention join:
-                await GrainFactory.GetGrain<Retention.IRetentionHourGrain>(Retention.RetentionKeys.Hour(join.InstallationId, join.At, LeaseId)).AddLease(LeaseId);
+                await GrainFactory.GetGrain<Retention.IRetentionHourGrain>(Retention.RetentionKeys.Current(join.InstallationId, join.At)).AddLease(LeaseId);
                 return new RetentionJoined(LeaseId, join.Order, join.At);
             case ScheduleLaunch launch:
                 ScheduleLaunch(launch.Delay);

@@ -85,28 +85,53 @@ public sealed partial class RetentionGrain(
             for (var shard = 0; shard < RetentionKeys.Shards; shard++)
             {
                 var hour = GrainFactory.GetGrain<IRetentionHourGrain>(RetentionKeys.Hour(installationId, Hours[0], shard));
-                var batch = budget > 0 ? await hour.Take(budget) : new RetentionBatch([], []);
-                foreach (var jobId in batch.Jobs)
+                while (true)
                 {
-                    switch (await GrainFactory.GetGrain<IJobGrain>(jobId).Forget(abandonedBefore))
+                    if (budget <= 0)
                     {
-                        case RetentionOutcome.Deleted: jobsDeleted++; break;
-                        case RetentionOutcome.Kept: keptJobs.Add(jobId); break;
+                        // Out of budget: only whether the shard still holds records matters, for the next sweep.
+                        remaining += await hour.Remove(new RetentionBatch([], []));
+                        break;
+                    }
+
+                    // A shard hands its records out a page at a time: taken again until it is empty or the budget is spent.
+                    var batch = await hour.Take(budget);
+                    if (batch.Count == 0)
+                    {
+                        break;
+                    }
+
+                    foreach (var jobId in batch.Jobs)
+                    {
+                        switch (await GrainFactory.GetGrain<IJobGrain>(jobId).Forget(abandonedBefore))
+                        {
+                            case RetentionOutcome.Deleted: jobsDeleted++; break;
+                            case RetentionOutcome.Kept: keptJobs.Add(jobId); break;
+                        }
+                    }
+
+                    foreach (var leaseId in batch.Leases)
+                    {
+                        switch (await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).Forget())
+                        {
+                            case RetentionOutcome.Deleted: leasesDeleted++; break;
+                            case RetentionOutcome.Kept: keptLeases.Add(leaseId); break;
+                        }
+                    }
+
+                    budget -= batch.Count;
+                    taken += batch.Count;
+                    if (await hour.Remove(batch) is var left && left == 0)
+                    {
+                        break;
+                    }
+
+                    if (budget <= 0)
+                    {
+                        remaining += left;
+                        break;
                     }
                 }
-
-                foreach (var leaseId in batch.Leases)
-                {
-                    switch (await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).Forget())
-                    {
-                        case RetentionOutcome.Deleted: leasesDeleted++; break;
-                        case RetentionOutcome.Kept: keptLeases.Add(leaseId); break;
-                    }
-                }
-
-                budget -= batch.Count;
-                taken += batch.Count;
-                remaining += batch.Count > 0 || budget <= 0 ? await hour.Remove(batch) : 0;
             }
 
             if (remaining > 0)
@@ -126,12 +151,12 @@ public sealed partial class RetentionGrain(
             // Still live: moved to the current hour, looked at again once that hour is due.
             foreach (var jobId in keptJobs)
             {
-                await GrainFactory.GetGrain<IRetentionHourGrain>(RetentionKeys.Hour(installationId, now, jobId)).AddJob(jobId);
+                await GrainFactory.GetGrain<IRetentionHourGrain>(RetentionKeys.Current(installationId, now)).AddJob(jobId);
             }
 
             foreach (var leaseId in keptLeases)
             {
-                await GrainFactory.GetGrain<IRetentionHourGrain>(RetentionKeys.Hour(installationId, now, leaseId)).AddLease(leaseId);
+                await GrainFactory.GetGrain<IRetentionHourGrain>(RetentionKeys.Current(installationId, now)).AddLease(leaseId);
             }
 
             var hourNow = RetentionKeys.HourOf(now);

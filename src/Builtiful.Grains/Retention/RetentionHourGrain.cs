@@ -2,6 +2,11 @@ using System.Globalization;
 
 namespace Builtiful.Retention;
 
+/// <summary>
+/// One installation's records first seen in one hour. Adds share writes (group commit) and a write never carries more
+/// than a page: a full open page is sealed first into a page grain of its own (<see cref="RetentionKeys.Page"/>, the same
+/// grain type, which only ever holds that page), so the bytes a write stores do not grow with the hour's jobs.
+/// </summary>
 public sealed class RetentionHourGrain(
     [PersistentState("retention-hour", StorageNames.Grains)] IPersistentState<RetentionHourState> state) : Grain, IRetentionHourGrain
 {
@@ -11,6 +16,8 @@ public sealed class RetentionHourGrain(
     private Task? _tracking;
 
     private RetentionHourState Hour => state.State;
+
+    private int Open => Hour.Jobs.Count + Hour.Leases.Count;
 
     public async Task AddJob(long jobId)
     {
@@ -38,7 +45,7 @@ public sealed class RetentionHourGrain(
 
         try
         {
-            await _commit.WriteAsync(() => state.WriteStateAsync());
+            await _commit.WriteAsync(WriteAsync);
         }
         catch
         {
@@ -47,19 +54,77 @@ public sealed class RetentionHourGrain(
         }
     }
 
-    public Task<RetentionBatch> Take(int max)
+    /// <summary>
+    /// Stores the shard, first sealing its open page into the next page grain when it is full. The page is stored before
+    /// the shard that counts it: a shard restarted from before the seal still lists the page's ids and seals them again
+    /// into the same page grain (which adds them to what it holds), so no stored id is ever only in memory.
+    /// </summary>
+    private async Task WriteAsync()
     {
+        if (Open >= RetentionKeys.PageSize)
+        {
+            var page = new RetentionBatch([.. Hour.Jobs], [.. Hour.Leases]);
+            await PageGrain(Hour.Pages.Count).Seal(page);
+
+            // Adds made while the page was written stay open: they are stored by this write and counted by the next.
+            Hour.Jobs.ExceptWith(page.Jobs);
+            Hour.Leases.ExceptWith(page.Leases);
+            Hour.Pages.Add(page.Count);
+        }
+
+        await state.WriteStateAsync();
+    }
+
+    public async Task Seal(RetentionBatch page)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        Hour.Jobs.UnionWith(page.Jobs);
+        Hour.Leases.UnionWith(page.Leases);
+        await _commit.WriteAsync(() => state.WriteStateAsync());
+    }
+
+    public async Task<RetentionBatch> Take(int max)
+    {
+        // Sealed pages first, newest first, so a page emptied by the sweep is always the last one counted.
+        while (Hour.Pages.Count > 0)
+        {
+            var batch = await PageGrain(Hour.Pages.Count - 1).Take(max);
+            if (batch.Count > 0)
+            {
+                return batch;
+            }
+
+            // Emptied by a sweep whose own count of it was not stored: nothing left there.
+            await DropLastPageAsync();
+        }
+
         var jobs = Hour.Jobs.Take(Math.Max(0, max)).ToList();
         var leases = Hour.Leases.Take(Math.Max(0, max - jobs.Count)).ToList();
-        return Task.FromResult(new RetentionBatch(jobs, leases));
+        return new RetentionBatch(jobs, leases);
     }
 
     public async Task<int> Remove(RetentionBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        if (Hour.Pages.Count > 0)
+        {
+            // The batch came from the last page (Take): that page removes it and deletes itself once empty.
+            var left = await PageGrain(Hour.Pages.Count - 1).Remove(batch);
+            if (left > 0)
+            {
+                Hour.Pages[^1] = left;
+            }
+            else
+            {
+                await DropLastPageAsync();
+            }
+
+            return Hour.Pages.Sum() + Open;
+        }
+
         // Only a due hour is swept, long after its last add (adds go to the current hour): nothing adds to it meanwhile.
         var removed = batch.Jobs.Count(Hour.Jobs.Remove) + batch.Leases.Count(Hour.Leases.Remove);
-        var remaining = Hour.Jobs.Count + Hour.Leases.Count;
+        var remaining = Open;
         if (remaining == 0 && state.RecordExists)
         {
             await _commit.ExclusiveAsync(() => state.ClearStateAsync());
@@ -73,6 +138,22 @@ public sealed class RetentionHourGrain(
 
         return remaining;
     }
+
+    private async Task DropLastPageAsync()
+    {
+        Hour.Pages.RemoveAt(Hour.Pages.Count - 1);
+        if (Hour.Pages.Count == 0 && Open == 0 && state.RecordExists)
+        {
+            await _commit.ExclusiveAsync(() => state.ClearStateAsync());
+            state.State = new RetentionHourState();
+            DeactivateOnIdle();
+            return;
+        }
+
+        await _commit.WriteAsync(() => state.WriteStateAsync());
+    }
+
+    private IRetentionHourGrain PageGrain(int page) => GrainFactory.GetGrain<IRetentionHourGrain>(RetentionKeys.Page(this.GetPrimaryKeyString(), page));
 
     /// <summary>
     /// Tells the installation's sweeper once per activation (one-way: the sweeper calls hours, never the reverse), so an

@@ -10,6 +10,10 @@ public sealed record RetentionState
 [GenerateSerializer, Alias("builtiful.retention-hour-state")]
 public sealed record RetentionHourState
 {
+    /// <summary>The open page: records not yet sealed into a page grain. A page grain holds its records here.</summary>
     [Id(0)] public HashSet<long> Jobs { get; set; } = [];
     [Id(1)] public HashSet<Guid> Leases { get; set; } = [];
+
+    /// <summary>How many records each sealed page still holds, oldest page first (a page grain's state holds them).</summary>
+    [Id(2)] public List<int> Pages { get; set; } = [];
 }
