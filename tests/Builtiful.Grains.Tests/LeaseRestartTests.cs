@@ -63,13 +63,15 @@ public sealed class LeaseRestartTests(LeaseRestartTests.RefusingCluster world) :
         var leaseId = await world.QueueAsync(jobId, installationId);
         await world.LeaseReaches(leaseId, LeasePhase.Booting);
         var runner = RunnerNames.ForLease(leaseId);
-        await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.InProgress, runnerName: runner));
+        var started = world.Clock.GetUtcNow();
+        await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.InProgress, runnerName: runner) with { StartedAt = started });
         var vm = Assert.Single(world.Compute.Vms, v => v.LeaseId == leaseId);
 
         // The VM is terminated and confirmed gone, then the one write of the lease's end fails (the silo dies there):
         // "terminating" was never written, so the stored lease is still busy and the job's completed is not answered.
         world.Refusals.RefuseNext(((GrainReference)world.Lease(leaseId)).GrainId);
-        var completed = LifecycleCluster.JobEvent(jobId, installationId, JobStatus.Completed, runnerName: runner, conclusion: "success");
+        // GitHub's completed names the runner and the start again: the job's in_progress is not written on its own.
+        var completed = LifecycleCluster.JobEvent(jobId, installationId, JobStatus.Completed, runnerName: runner, conclusion: "success") with { StartedAt = started };
         await Assert.ThrowsAnyAsync<Exception>(() => world.Job(jobId).Apply(completed));
         Assert.Equal(InstanceState.Terminated, vm.State);
         await ReloadEverythingAsync();

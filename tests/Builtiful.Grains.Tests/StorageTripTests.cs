@@ -227,7 +227,7 @@ public sealed class StorageTripTests(StorageTripTests.CountingCluster world, ITe
     // tag and ClientToken), and a termination confirmed in the same turn is written once, as the end (LeaseRestartTests).
     private static readonly List<string> Expected =
     [
-        "write job=3", "write organisation=3", "write retentionhour=2", "write usage=1", "write usagehour=1", "write vmlease=3",
+        "write job=2", "write organisation=3", "write retentionhour=2", "write usage=1", "write usagehour=1", "write vmlease=3",
     ];
 
     public sealed class CountingCluster : LifecycleCluster

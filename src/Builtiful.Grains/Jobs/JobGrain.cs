@@ -16,9 +16,28 @@ public sealed partial class JobGrain(
 {
     private JobState Job => state.State;
 
+    /// <summary>The state holds an in_progress that was not written on its own (<see cref="Storing"/>): the next write stores it.</summary>
+    private bool _unwritten;
+
     public async Task<JobEventOutcome> Apply(WorkflowJobEvent jobEvent)
     {
         ArgumentNullException.ThrowIfNull(jobEvent);
+        try
+        {
+            return await ApplyAsync(jobEvent);
+        }
+        catch
+        {
+            // The delivery failed part-way (a grain it called, or the write): what this activation holds may say more than
+            // what happened, so none of it is written and the next call, GitHub's redelivery, starts from storage.
+            _unwritten = false;
+            DeactivateOnIdle();
+            throw;
+        }
+    }
+
+    private async Task<JobEventOutcome> ApplyAsync(WorkflowJobEvent jobEvent)
+    {
         if (Job.Known && jobEvent.Action.Rank() <= Job.Status.Rank())
         {
             LogIgnored(logger, this.GetPrimaryKeyLong(), jobEvent.Action, Job.Status);
@@ -54,6 +73,7 @@ public sealed partial class JobGrain(
                 await BindLeaseAsync(jobEvent.RunnerName);
                 break;
             case JobStatus.Completed:
+                Job.StartedAt ??= jobEvent.StartedAt;
                 Job.Conclusion = jobEvent.Conclusion;
                 Job.CompletedAt ??= jobEvent.CompletedAt ?? time.GetUtcNow();
                 if (Job.LeaseId is null)
@@ -67,7 +87,15 @@ public sealed partial class JobGrain(
                 break;
         }
 
-        await state.WriteStateAsync();
+        if (Storing(firstSeen, jobEvent.Action) == JobWrite.Defer)
+        {
+            _unwritten = true;
+        }
+        else
+        {
+            await WriteAsync();
+        }
+
         if (Job.Status == JobStatus.Completed)
         {
             // Nothing more will happen to this job: free its memory now instead of after the idle timeout.
@@ -85,7 +113,7 @@ public sealed partial class JobGrain(
         }
 
         Reject(RejectionCode.ProvisioningFailed, reason);
-        await state.WriteStateAsync();
+        await WriteAsync();
     }
 
     public async Task Refused(RejectionCode code, string reason)
@@ -96,7 +124,41 @@ public sealed partial class JobGrain(
         }
 
         Reject(code, reason);
+        await WriteAsync();
+    }
+
+    /// <summary>
+    /// A job's record is written when it is first seen, when it is admitted or refused, and when it completes. Its
+    /// in_progress is not written on its own: it is no crash-safety point, since the lease stores the binding and the
+    /// organisation the start, and every later delivery carries what it said (<c>completed</c> names the runner and the
+    /// start again). A job restarted without it binds from <c>completed</c>, as a job whose in_progress never came.
+    /// The change is stored by the job's next write, or when the activation goes (<see cref="OnDeactivateAsync"/>).
+    /// </summary>
+    internal static JobWrite Storing(bool firstSeen, JobStatus action) =>
+        action == JobStatus.InProgress && !firstSeen ? JobWrite.Defer : JobWrite.Now;
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_unwritten && Job.Known)
+        {
+            try
+            {
+                await WriteAsync();
+            }
+            catch (Exception ex)
+            {
+                // Nothing is lost that a later delivery does not carry again; the stored record says queued until then.
+                LogDeferredWriteFailed(logger, this.GetPrimaryKeyLong(), ex.Message);
+            }
+        }
+
+        await base.OnDeactivateAsync(reason, cancellationToken);
+    }
+
+    private async Task WriteAsync()
+    {
         await state.WriteStateAsync();
+        _unwritten = false;
     }
 
     public async Task<RetentionOutcome> Forget(DateTimeOffset abandonedBefore)
@@ -127,6 +189,7 @@ public sealed partial class JobGrain(
 
         await state.ClearStateAsync();
         state.State = new JobState();
+        _unwritten = false;
         LogForgotten(logger, jobId);
         DeactivateOnIdle();
         return RetentionOutcome.Deleted;
@@ -293,9 +356,22 @@ public sealed partial class JobGrain(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} rejected ({Code}): {Reason}")]
     private static partial void LogRejected(ILogger logger, long jobId, string code, string reason);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: its in_progress could not be stored as the activation went; the next delivery brings it again: {Error}")]
+    private static partial void LogDeferredWriteFailed(ILogger logger, long jobId, string error);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: metadata past its retention deleted")]
     private static partial void LogForgotten(ILogger logger, long jobId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} started on lease {LeaseId}, which refused the binding: {Outcome}")]
     private static partial void LogBindRefused(ILogger logger, long jobId, Guid leaseId, BindOutcome outcome);
+}
+
+/// <summary>When the job grain writes a decided state (<see cref="JobGrain.Storing"/>).</summary>
+internal enum JobWrite
+{
+    /// <summary>Written before the delivery is answered.</summary>
+    Now = 0,
+
+    /// <summary>Kept in memory; the next write, or the activation's end, stores it.</summary>
+    Defer = 1,
 }
