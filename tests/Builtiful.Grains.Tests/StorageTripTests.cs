@@ -203,8 +203,13 @@ public sealed class StorageTripTests(StorageTripTests.CountingCluster world, ITe
         world.Counter.TakeSnapshot();
 
         var leaseId = await world.QueueAsync(jobId, installationId);
-        await world.LeaseReaches(leaseId, LeasePhase.Booting);
+        var booting = await world.LeaseReaches(leaseId, LeasePhase.Booting);
         var queued = world.Counter.TakeSnapshot();
+
+        // The booted VM claims its runner config, once: the claim is stored before the config leaves (single use).
+        var claim = await world.Lease(leaseId).Claim(new ClaimRequest { InstanceId = booting.InstanceId!, Token = ClaimTokens.For(LifecycleCluster.ClaimKey, leaseId, 1) });
+        Assert.Equal(ClaimOutcome.Granted, claim.Outcome);
+        var claimed = world.Counter.TakeSnapshot();
 
         var runner = RunnerNames.ForLease(leaseId);
         await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.InProgress, runnerName: runner));
@@ -214,7 +219,7 @@ public sealed class StorageTripTests(StorageTripTests.CountingCluster world, ITe
         await world.LeaseReaches(leaseId, LeasePhase.Terminated);
         await Eventually.Until(async () => (await world.Organisation(installationId).GetView()).LeaseIds, ids => !ids.Contains(leaseId), "the organisation forgot the lease");
         var completed = world.Counter.TakeSnapshot();
-        return [("queued", queued), ("in_progress", inProgress), ("completed", completed)];
+        return [("queued", queued), ("claim", claimed), ("in_progress", inProgress), ("completed", completed)];
     }
 
     // With a reminder per lease (before proposal 3 of docs/performance.md) a job's life also cost a reminder upsert,
@@ -225,9 +230,11 @@ public sealed class StorageTripTests(StorageTripTests.CountingCluster world, ITe
     // stored as that attempt. It then wrote its VM's id, the job it took, "terminating" and the end ("write vmlease=5",
     // issue 19): the VM's id now rides the write of the job it took (a lease restarted before finds the VM by its lease
     // tag and ClientToken), and a termination confirmed in the same turn is written once, as the end (LeaseRestartTests).
+    // The claim is the lease's fourth write: the benchmark's zero-latency cloud makes VMs that never claim, so its
+    // writes per job leave it out (docs/performance.md). A job's in_progress is not written on its own ("write job=3" before).
     private static readonly List<string> Expected =
     [
-        "write job=2", "write organisation=3", "write retentionhour=2", "write usage=1", "write usagehour=1", "write vmlease=3",
+        "write job=2", "write organisation=3", "write retentionhour=2", "write usage=1", "write usagehour=1", "write vmlease=4",
     ];
 
     public sealed class CountingCluster : LifecycleCluster
