@@ -22,7 +22,8 @@ public sealed class LeaseRestartTests(LeaseRestartTests.RefusingCluster world) :
 
         await ReloadEverythingAsync();
 
-        // The reloaded lease resumes its launch with the same attempt: it finds the VM by its lease tag and keeps it.
+        // Nothing of the lease was stored (its order rides its next write): the organisation's check finds it unknown and
+        // orders it again as a repair, which looks for the VM by its lease tag before launching, and keeps it.
         var resumed = await world.LeaseReaches(leaseId, LeasePhase.Booting);
         Assert.Equal(launched.InstanceId, resumed.InstanceId);
         var vm = Assert.Single(world.Compute.Vms, v => v.LeaseId == leaseId);
@@ -47,9 +48,11 @@ public sealed class LeaseRestartTests(LeaseRestartTests.RefusingCluster world) :
         await ReloadEverythingAsync();
         world.Clock.Advance(launched.ExpiresAt!.Value - world.Clock.GetUtcNow() + TimeSpan.FromSeconds(1));
 
-        // Reloaded as launching, the lease either found its VM again first (and terminates it at the maximum lifetime)
-        // or is past its give-up time too (and cleans up every VM its tag finds): either way the VM goes.
-        var ended = await Eventually.Until(async () => (await world.Lease(leaseId).GetView())!, v => v.Phase.IsFinal(), $"lease {leaseId} ends");
+        // Nothing of the lease was stored (its order rides its next write): the organisation's check finds it unknown and
+        // orders it again, with the first order's time, so the repaired lease is past its lifetime at once and cleans up
+        // every VM its tag finds.
+        var ended = await Eventually.Until(async () => (await world.Lease(leaseId).GetView())!, v => v is not null && v.Phase.IsFinal(), $"lease {leaseId} ends");
+        Assert.Equal(launched.ExpiresAt, ended.ExpiresAt);
         Assert.NotNull(ended.EndReason);
         Assert.Equal(InstanceState.Terminated, vm.State);
         Assert.True(vm.TerminatedAt <= launched.ExpiresAt + LeaseWorldTimes.CheckPeriod, $"terminated at {vm.TerminatedAt:O}");
@@ -89,6 +92,38 @@ public sealed class LeaseRestartTests(LeaseRestartTests.RefusingCluster world) :
         var runs = await Eventually.Until(async () => (await usage.GetRuns(0, 10)).Items, r => r.Any(run => run.JobId == jobId), $"job {jobId} is billed");
         Assert.Single(runs, r => r.JobId == jobId);
         Assert.Single(world.Compute.Vms, v => v.LeaseId == leaseId);
+    }
+
+    [Fact]
+    public async Task The_VM_of_a_lease_lost_before_its_first_write_is_not_refused_and_gets_its_config_once_the_lease_is_repaired()
+    {
+        var installationId = await world.InstallAsync();
+        var leaseId = await world.QueueAsync(LifecycleCluster.NewJobId(), installationId);
+        var launched = await world.LeaseReaches(leaseId, LeasePhase.Booting);
+        var token = ClaimTokens.For(LifecycleCluster.ClaimKey, leaseId, 1);
+        await ReloadEverythingAsync();
+
+        // Until the repair, the VM's claims are answered "not yet" (its token proves the lease was ordered), never refused.
+        var answer = await Eventually.Until(
+            () => world.Lease(leaseId).Claim(new ClaimRequest { InstanceId = launched.InstanceId!, Token = token }),
+            a => a.Outcome is not ClaimOutcome.NotYet,
+            "the repaired lease grants the claim");
+        Assert.Equal(ClaimOutcome.Granted, answer.Outcome);
+        Assert.Single(world.Compute.Vms, v => v.LeaseId == leaseId);
+        Assert.Equal(launched.InstanceId, (await world.Lease(leaseId).GetView())!.InstanceId);
+    }
+
+    [Fact]
+    public async Task A_claim_for_a_lease_nobody_ordered_is_refused_and_one_with_its_own_token_is_asked_to_wait()
+    {
+        var stranger = Guid.NewGuid();
+        var own = await world.Lease(stranger).Claim(new ClaimRequest { InstanceId = "i-0123", Token = ClaimTokens.For(LifecycleCluster.ClaimKey, stranger, 1) });
+        var forged = await world.Lease(stranger).Claim(new ClaimRequest { InstanceId = "i-0123", Token = ClaimTokens.For(LifecycleCluster.ClaimKey, Guid.NewGuid(), 1) });
+
+        Assert.Equal(ClaimOutcome.NotYet, own.Outcome);
+        Assert.Null(own.EncodedJitConfig);
+        Assert.Equal(ClaimOutcome.UnknownLease, forged.Outcome);
+        Assert.Null(await world.Lease(stranger).GetView());
     }
 
     /// <summary>Every idle activation goes, as on a silo restart: the next call loads what storage holds.</summary>

@@ -21,4 +21,11 @@ public sealed record LeaseOrder
     // [Id(9)] is retired (DrivenByOrganisation, never shipped): never reuse it.
     /// <summary>When the lease stops retrying its launch: GitHub cancels the job it is for once queued 24 h.</summary>
     [Id(10)] public DateTimeOffset? GiveUpAt { get; init; }
+    /// <summary>
+    /// Sent again for a slot the organisation already held: an earlier activation may have launched a VM and died before
+    /// it stored the order, so the lease looks for that VM by its tag before launching and takes no warm-pool VM.
+    /// </summary>
+    [Id(11)] public bool Repair { get; init; }
+    /// <summary>When the organisation ordered the lease: its deadlines count from here, so a repaired order keeps the first's.</summary>
+    [Id(12)] public DateTimeOffset? OrderedAt { get; init; }
 }

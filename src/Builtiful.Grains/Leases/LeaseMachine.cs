@@ -104,8 +104,10 @@ public sealed class LeaseMachine(LeaseOptions options)
             case Forgotten:
                 step.Answer = Jobs.RetentionOutcome.Absent;
                 break;
-            case ClaimRequested:
-                step.Answer = ClaimOutcome.UnknownLease;
+            case ClaimRequested claim:
+                // A valid token names a lease that was ordered: its order may be unstored and lost with a silo, and the
+                // organisation orders it again within a check period, so the VM asks again rather than giving up.
+                step.Answer = claim.TokenMatches ? ClaimOutcome.NotYet : ClaimOutcome.UnknownLease;
                 break;
         }
     }
@@ -122,7 +124,11 @@ public sealed class LeaseMachine(LeaseOptions options)
         var lifetime = order.MaxLifetime is { } cap && cap < options.MaxLifetime ? cap : options.MaxLifetime;
         lease.Known = true;
 
-        // The order is stored as the first launch attempt, so that attempt needs no write of its own before its launch call.
+        // The order is the first launch attempt, and it is not written on its own: the organisation stored the slot before
+        // it ordered the lease, and orders it again (a repair) when its check finds the lease unknown. A repaired order
+        // looks for its VM by the lease tag before it launches, and the VM's claims wait for it meanwhile (NotYet). The
+        // order reaches storage with the lease's next write: a failed attempt, a pool take, the claim or the job it takes.
+        step.Write = LeaseWrite.Defer;
         lease.Phase = LeasePhase.Launching;
         lease.LaunchAttempts = 1;
         lease.InstallationId = order.InstallationId;
@@ -134,10 +140,18 @@ public sealed class LeaseMachine(LeaseOptions options)
         lease.AccountType = order.AccountType;
         lease.Repository = order.Repository;
         lease.RunnerGroupId = order.RunnerGroupId;
-        lease.RequestedAt = joined.At;
-        lease.BootDeadline = joined.At + options.BootDeadline;
-        lease.ExpiresAt = joined.At + lifetime;
-        lease.GiveUpAt = order.GiveUpAt ?? joined.At + options.LaunchGiveUpAfter;
+        var at = order.OrderedAt is { } orderedAt && orderedAt < joined.At ? orderedAt : joined.At;
+        lease.RequestedAt = at;
+        lease.BootDeadline = at + options.BootDeadline;
+        lease.ExpiresAt = at + lifetime;
+        lease.GiveUpAt = order.GiveUpAt ?? at + options.LaunchGiveUpAfter;
+        if (step.Now >= lease.ExpiresAt)
+        {
+            // A repair that comes after the first order's lifetime: any VM that order made goes, and the lease with it.
+            Fail(step, $"maximum lifetime reached at {lease.ExpiresAt:O} before the order was stored");
+            return;
+        }
+
         step.Commands.Add(new ScheduleLaunch(TimeSpan.Zero));
     }
 

@@ -13,8 +13,10 @@ public sealed partial class VmLeaseGrain
     {
         ArgumentNullException.ThrowIfNull(request);
         var key = claims.Value.KeyBytes();
-        var matches = Lease.Known && (ClaimTokens.Matches(key, LeaseId, Lease.LaunchAttempts, request.Token)
-            || (Lease.PoolVmId is { } poolVm && ClaimTokens.MatchesPoolVm(key, poolVm, request.Token)));
+        // An unknown lease's order may be unstored and lost with a silo: its first attempt's token still says it was ordered.
+        var matches = Lease.Known
+            ? ClaimTokens.Matches(key, LeaseId, Lease.LaunchAttempts, request.Token) || (Lease.PoolVmId is { } poolVm && ClaimTokens.MatchesPoolVm(key, poolVm, request.Token))
+            : ClaimTokens.Matches(key, LeaseId, 1, request.Token);
         try
         {
             var outcome = (ClaimOutcome)(await Run(new ClaimRequested(request.InstanceId, matches, _launchTimer is not null)))!;

@@ -239,7 +239,7 @@ public sealed partial class VmLeaseGrain
             return [known];
         }
 
-        if (Lease.LaunchAttempts == 0 || _firstAttemptStored)
+        if (Lease.LaunchAttempts == 0 || _firstAttemptFresh)
         {
             // No launch was ever sent: no VM can exist.
             return [];

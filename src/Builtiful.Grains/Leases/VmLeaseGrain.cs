@@ -27,8 +27,14 @@ public sealed partial class VmLeaseGrain(
 
     private IGrainTimer? _launchTimer;
 
-    /// <summary>This activation stored the order as the first launch attempt and has not sent that launch yet.</summary>
-    private bool _firstAttemptStored;
+    /// <summary>
+    /// This activation took a first order (not a repair) as the first launch attempt and has not sent that launch yet, so
+    /// no VM of this lease can exist: the launch may take a pool VM and need not look for an earlier one.
+    /// </summary>
+    private bool _firstAttemptFresh;
+
+    /// <summary>The order being taken is a repair (<see cref="LeaseOrder.Repair"/>): an earlier activation may have launched.</summary>
+    private bool _repairing;
     private IGrainTimer? _terminationTimer;
 
     /// <summary>The state holds a change the machine deferred (<see cref="LeaseWrite.Defer"/>): the next write stores it.</summary>
@@ -57,6 +63,7 @@ public sealed partial class VmLeaseGrain(
     public Task Request(LeaseOrder order)
     {
         ArgumentNullException.ThrowIfNull(order);
+        _repairing = order.Repair;
         return Run(new Ordered(order, _launchTimer is not null));
     }
 
@@ -169,8 +176,8 @@ public sealed partial class VmLeaseGrain(
     {
         if (!before.Known && after.Known)
         {
-            // The order was stored as the first launch attempt, which this activation now sends.
-            _firstAttemptStored = true;
+            // The order is the first launch attempt, which this activation now sends; a repair's may have been sent before.
+            _firstAttemptFresh = !_repairing;
         }
 
         if (before.JobId is null && after.JobId is { } jobId)
@@ -210,8 +217,8 @@ public sealed partial class VmLeaseGrain(
             {
                 _launchTimer?.Dispose();
                 _launchTimer = null;
-                var unsent = _firstAttemptStored;
-                _firstAttemptStored = false;
+                var unsent = _firstAttemptFresh;
+                _firstAttemptFresh = false;
                 return Run(new LaunchDue(unsent));
             }),
             new GrainTimerCreationOptions(delay, Timeout.InfiniteTimeSpan) { KeepAlive = true });

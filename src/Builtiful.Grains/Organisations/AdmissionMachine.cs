@@ -101,8 +101,9 @@ public sealed partial class AdmissionMachine(long installationId, OrganisationOp
         {
             if (duplicate.LeaseId is { } leaseId && org.Leases[leaseId] is { ForJob: { } pending, BoundJobId: null } slot && pending.JobId == request.JobId)
             {
-                // A redelivery after a failure may find the slot but a lease that was never created or never armed.
-                turn.Commands.Add(new OrderLease(leaseId, slot.MachineType, pending));
+                // A redelivery after a failure may find the slot but a lease that was never created, never armed, or launched
+                // and never stored: ordered again as a repair.
+                turn.Commands.Add(new OrderLease(leaseId, slot.MachineType, pending, Repair: true));
             }
 
             return duplicate;
@@ -195,6 +196,7 @@ public sealed partial class AdmissionMachine(long installationId, OrganisationOp
         var slot = new LeaseSlot
         {
             MachineType = job.MachineType, ForJob = job.ToPending(), RunnerLabels = [.. job.Labels], RunnerRepository = job.Repository,
+            OrderedAt = turn.Now,
         };
         var index = AdmissionIndex.Of(turn.State);
         turn.State.Leases[leaseId] = slot;

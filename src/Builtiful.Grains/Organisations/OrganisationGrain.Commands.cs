@@ -43,7 +43,7 @@ public sealed partial class OrganisationGrain
 
                 // A failed request keeps the slot: the lease may have been stored all the same (its answer lost); if not,
                 // the next tick, a redelivery or the organisation's next activation requests it again.
-                await RequestLeaseAsync(order.LeaseId, order.MachineType, order.Job);
+                await RequestLeaseAsync(order.LeaseId, order.MachineType, order.Job, order.Repair);
                 LogLeaseOrdered(logger, InstallationId, order.LeaseId, order.Job.JobId, order.MachineType.Label);
                 break;
             case ReleaseLease release:

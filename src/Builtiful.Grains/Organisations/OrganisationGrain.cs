@@ -155,9 +155,9 @@ public sealed partial class OrganisationGrain(
     /// Only for a lease whose slot is stored: the deadline reminder is registered before the lease can launch. The runner is
     /// registered as the slot records (its first job's labels and repository), whichever job the VM serves now.
     /// </summary>
-    private async Task RequestLeaseAsync(Guid leaseId, Builtiful.Machines.MachineType machineType, PendingJob job)
+    private async Task RequestLeaseAsync(Guid leaseId, Builtiful.Machines.MachineType machineType, PendingJob job, bool repair)
     {
-        var request = SendLeaseOrderAsync(leaseId, machineType, job);
+        var request = SendLeaseOrderAsync(leaseId, machineType, job, repair);
         _ordering[leaseId] = request;
         try
         {
@@ -193,7 +193,7 @@ public sealed partial class OrganisationGrain(
         }
     }
 
-    private async Task SendLeaseOrderAsync(Guid leaseId, Builtiful.Machines.MachineType machineType, PendingJob job)
+    private async Task SendLeaseOrderAsync(Guid leaseId, Builtiful.Machines.MachineType machineType, PendingJob job, bool repair)
     {
         var registered = Org.Leases.GetValueOrDefault(leaseId);
         await EnsureDrivingAsync();
@@ -209,6 +209,8 @@ public sealed partial class OrganisationGrain(
             Repository = registered?.RunnerRepository ?? job.Repository,
             RunnerGroupId = Limits.RunnerGroupId,
             GiveUpAt = job.QueuedAt + defaults.Value.QueuedJobLifetime,
+            Repair = repair,
+            OrderedAt = registered?.OrderedAt,
         });
     }
 

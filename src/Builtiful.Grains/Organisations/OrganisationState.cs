@@ -66,6 +66,8 @@ public sealed record LeaseSlot
     [Id(4)] public string? RunnerRepository { get; set; }
     /// <summary>A release or termination sent one way and not yet reported back; the tick sends it again when it is overdue.</summary>
     [Id(5)] public SlotRelease? Release { get; set; }
+    /// <summary>When the organisation ordered the slot's lease: its deadlines count from here, in every order of it (a repair too).</summary>
+    [Id(6)] public DateTimeOffset? OrderedAt { get; set; }
 
     /// <summary>Whether GitHub would give this VM's runner the job: same repository, and every label of the job among the runner's.</summary>
     public bool CanTake(string machineType, IReadOnlyList<string> labels, string? repository) =>

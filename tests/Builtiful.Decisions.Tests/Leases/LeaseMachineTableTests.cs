@@ -176,9 +176,28 @@ public sealed class LeaseMachineTableTests
     }
 
     [Fact]
-    public void A_claim_for_an_unknown_lease_is_refused()
+    public void A_claim_with_a_stranger_token_for_an_unknown_lease_is_refused()
     {
-        Assert.Equal(ClaimOutcome.UnknownLease, LeaseWorld.Machine.Decide(new LeaseState(), LeaseWorld.Events["claim"].Event, LeaseWorld.Soon).Answer);
+        Assert.Equal(ClaimOutcome.UnknownLease, LeaseWorld.Machine.Decide(new LeaseState(), LeaseWorld.Events["claim, wrong token"].Event, LeaseWorld.Soon).Answer);
+    }
+
+    [Fact]
+    public void A_claim_with_the_leases_own_token_for_an_unknown_lease_waits_for_the_repaired_order()
+    {
+        // The order is not written on its own: a lease whose activation died after its launch is unknown until the
+        // organisation orders it again, and its VM, whose token proves the lease was ordered, asks again meanwhile.
+        var decision = LeaseWorld.Machine.Decide(new LeaseState(), LeaseWorld.Events["claim"].Event, LeaseWorld.Soon);
+        Assert.Equal(ClaimOutcome.NotYet, decision.Answer);
+        Assert.Empty(decision.Commands);
+        Assert.False(decision.State.Known);
+    }
+
+    [Fact]
+    public void An_order_is_not_written_on_its_own()
+    {
+        var stored = LeaseWorld.Machine.Decide(new LeaseState(), new RetentionJoined(LeaseWorld.LeaseId, LeaseWorld.Order, LeaseWorld.Ordered), LeaseWorld.Ordered);
+        Assert.Equal(LeasePhase.Launching, stored.State.Phase);
+        Assert.Equal(LeaseWrite.Defer, stored.Write);
     }
 
     [Fact]
