@@ -121,6 +121,14 @@ public sealed partial class OrganisationGrain
         {
             await AfterOrderAsync(leaseId);
             var lease = await Lease(leaseId).GetView();
+            if (lease is null && Org.Leases.TryGetValue(leaseId, out var slot) && AdmissionMachine.IsAwaitingRunner(slot))
+            {
+                // Unknown is not gone: a lease's order rides its next write, so one that died after its launch is unknown
+                // while its VM runs. The tick's check orders it again (a repair, which finds that VM); freeing the slot here
+                // instead would race that repair and leave a live lease no slot checks.
+                continue;
+            }
+
             if (lease is null || lease.Phase.IsFinal())
             {
                 ended.Add(await EndedAsync(leaseId, lease));
