@@ -47,7 +47,7 @@ public sealed partial class VmLeaseGrain
 
     private static string Explain(ClaimOutcome outcome) => outcome switch
     {
-        ClaimOutcome.NotYet => "the lease does not know its VM yet or GitHub failed; claim again shortly",
+        ClaimOutcome.NotYet => "the lease does not know its VM yet (or is not yet ordered again after a restart), or GitHub failed; claim again shortly",
         ClaimOutcome.WrongToken => "the claim token is not this lease's",
         ClaimOutcome.WrongInstance => "the token belongs to another instance's lease; that VM is being terminated",
         ClaimOutcome.AlreadyClaimed => "this lease's runner config was claimed before; its VM is being terminated",
