@@ -41,6 +41,7 @@ public static class BurstScenario
             ["deliveries_answered"] = answered,
             ["failed_or_not_applied"] = run.Window.Failed,
             ["launched"] = run.Launched,
+            ["claim_failures"] = run.ClaimFailures,
             ["terminated"] = run.Terminated,
             ["seconds_until_last_terminated"] = Scenarios.R(seconds, 2),
             ["deliveries_per_s"] = Scenarios.R(answered / seconds, 0),

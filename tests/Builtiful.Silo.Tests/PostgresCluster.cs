@@ -204,9 +204,14 @@ public sealed class PostgresCluster : IAsyncDisposable
         return found!;
     }
 
-    public static Task<System.Text.Json.JsonElement> LeaseReachesAsync(BuiltifulInstance silo, string leaseId, string phase) =>
-        Eventually.Until(
-            async () => (await silo.AdminJsonAsync($"/api/v1/leases/{leaseId}"))!.Value,
-            l => l.GetProperty("phase").GetString() == phase,
-            $"lease {leaseId} is {phase}");
+    /// <summary>
+    /// A lease not found is "not yet": its order rides its next write, so a lease lost with its silo is unknown until its
+    /// organisation orders it again.
+    /// </summary>
+    public static async Task<System.Text.Json.JsonElement> LeaseReachesAsync(BuiltifulInstance silo, string leaseId, string phase, TimeSpan? timeout = null) =>
+        (await Eventually.Until(
+            () => silo.AdminJsonAsync($"/api/v1/leases/{leaseId}"),
+            l => l is { } lease && lease.GetProperty("phase").GetString() == phase,
+            $"lease {leaseId} is {phase}",
+            timeout))!.Value;
 }

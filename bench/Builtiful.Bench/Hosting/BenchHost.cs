@@ -73,7 +73,7 @@ public static class BenchHost
         builder.Services.AddSingleton(probe);
         if (builder.Configuration[WorldKey] != "simulated")
         {
-            builder.Services.AddSingleton<IComputeProvider>(new ZeroLatencyCloud(probe));
+            builder.Services.AddSingleton<IComputeProvider>(sp => new ZeroLatencyCloud(probe, sp.GetService<Simulation.Cloud.SimulatedInstanceIdentity>()));
             builder.Services.AddSingleton<IRunnerConfigSource>(new ZeroLatencyRunnerConfigs());
         }
 
@@ -239,7 +239,8 @@ public sealed record HostStats(
     double GcPauseMs,
     int ThreadCount,
     long JitMethods,
-    double JitMs)
+    double JitMs,
+    long ClaimFailures)
 {
     public static HostStats Capture(BenchProbe probe)
     {
@@ -257,6 +258,7 @@ public sealed record HostStats(
             GC.GetTotalPauseDuration().TotalMilliseconds,
             process.Threads.Count,
             System.Runtime.JitInfo.GetCompiledMethodCount(),
-            System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds);
+            System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds,
+            probe.ClaimFailures);
     }
 }

@@ -71,7 +71,8 @@ public sealed partial class LoadDriver
         await Task.WhenAll(workers);
         await feed;
         var queuedIn = queuedDone.Task.IsCompleted ? await queuedDone.Task : (TimeSpan?)null;
-        return new BurstRun(window.Summarise(), elapsed, queuedIn, now.Launches - before.Launches, now.Terminations - before.Terminations, now.CpuMs - before.CpuMs);
+        return new BurstRun(window.Summarise(), elapsed, queuedIn, now.Launches - before.Launches, now.Terminations - before.Terminations, now.CpuMs - before.CpuMs,
+            now.ClaimFailures - before.ClaimFailures);
     }
 
     /// <summary>
@@ -106,4 +107,5 @@ public sealed partial class LoadDriver
 }
 
 /// <summary>One burst: the answers, how long until every VM was terminated, the queued part alone, and the host's CPU in between.</summary>
-public sealed record BurstRun(WindowSummary Window, TimeSpan Elapsed, TimeSpan? QueuedIn, long Launched, long Terminated, double HostCpuMs);
+/// <summary>One burst's figures; <paramref name="ClaimFailures"/>: VMs whose claim was never granted (0 in a sound run).</summary>
+public sealed record BurstRun(WindowSummary Window, TimeSpan Elapsed, TimeSpan? QueuedIn, long Launched, long Terminated, double HostCpuMs, long ClaimFailures);

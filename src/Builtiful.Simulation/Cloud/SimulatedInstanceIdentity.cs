@@ -38,6 +38,13 @@ public sealed class SimulatedInstanceIdentity : IDisposable
     public static byte[] Document(SimulatedVm vm)
     {
         ArgumentNullException.ThrowIfNull(vm);
+        return Document(vm.InstanceId, vm.LaunchedAt);
+    }
+
+    /// <summary>The document IMDS would serve an instance of this cloud launched at <paramref name="launchedAt"/>.</summary>
+    public static byte[] Document(string instanceId, DateTimeOffset launchedAt)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(instanceId);
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
@@ -45,8 +52,8 @@ public sealed class SimulatedInstanceIdentity : IDisposable
             json.WriteString("accountId", AccountId);
             json.WriteString("architecture", "x86_64");
             json.WriteString("availabilityZone", Region + "a");
-            json.WriteString("instanceId", vm.InstanceId);
-            json.WriteString("pendingTime", vm.LaunchedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+            json.WriteString("instanceId", instanceId);
+            json.WriteString("pendingTime", launchedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
             json.WriteString("region", Region);
             json.WriteString("version", "2017-09-30");
             json.WriteEndObject();
