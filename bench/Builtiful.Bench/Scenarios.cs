@@ -76,6 +76,8 @@ public sealed class Scenarios(BenchOptions options, Deliveries deliveries, HostB
             ["Logging:LogLevel:Microsoft"] = "Warning",
             // Capacity is not what is measured: no job should wait in line for a free slot.
             ["Organisations:MaxConcurrentVms"] = "1000000",
+            // The VMs the driver plays claim their runner configs with documents it signs.
+            [LoadDriver.HostSetting.Key] = LoadDriver.HostSetting.Value!,
         };
         if (connectionString is not null)
         {

@@ -73,7 +73,7 @@ public static class BenchHost
         builder.Services.AddSingleton(probe);
         if (builder.Configuration[WorldKey] != "simulated")
         {
-            builder.Services.AddSingleton<IComputeProvider>(sp => new ZeroLatencyCloud(probe, sp.GetService<Simulation.Cloud.SimulatedInstanceIdentity>()));
+            builder.Services.AddSingleton<IComputeProvider>(new ZeroLatencyCloud(probe));
             builder.Services.AddSingleton<IRunnerConfigSource>(new ZeroLatencyRunnerConfigs());
         }
 
@@ -199,7 +199,8 @@ public static class BenchHost
                 line.Clear();
                 while (reader.TryRead(out var launch))
                 {
-                    line.Append(CultureInfo.InvariantCulture, $"{launch.JobId} {launch.RunnerName} {launch.DecisionMicros}\n");
+                    line.Append(CultureInfo.InvariantCulture,
+                        $"{launch.JobId} {launch.RunnerName} {launch.DecisionMicros} {launch.InstanceId} {launch.LeaseId:D} {launch.ClaimToken} {launch.LaunchedAt.UtcTicks}\n");
                 }
 
                 await context.Response.WriteAsync(line.ToString(), context.RequestAborted);
@@ -239,8 +240,7 @@ public sealed record HostStats(
     double GcPauseMs,
     int ThreadCount,
     long JitMethods,
-    double JitMs,
-    long ClaimFailures)
+    double JitMs)
 {
     public static HostStats Capture(BenchProbe probe)
     {
@@ -258,7 +258,6 @@ public sealed record HostStats(
             GC.GetTotalPauseDuration().TotalMilliseconds,
             process.Threads.Count,
             System.Runtime.JitInfo.GetCompiledMethodCount(),
-            System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds,
-            probe.ClaimFailures);
+            System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds);
     }
 }

@@ -6,8 +6,8 @@ namespace Builtiful.Bench.Hosting;
 
 /// <summary>
 /// The host-side instruments: when the gateway received each job's <c>queued</c> delivery, when the compute
-/// provider was asked to launch its VM, and a feed of runners online (their VM's claim granted) the load driver reads
-/// (it needs each lease's runner name to play GitHub's <c>in_progress</c> and <c>completed</c>).
+/// provider was asked to launch its VM, and a feed of launches the load driver reads (it plays each VM's claim, then
+/// GitHub's <c>in_progress</c> and <c>completed</c> for its runner).
 /// </summary>
 public sealed class BenchProbe
 {
@@ -48,29 +48,25 @@ public sealed class BenchProbe
 
     public void Received(long jobId) => _received[jobId] = Stopwatch.GetTimestamp();
 
-    /// <summary>The provider was asked to launch the job's VM; returns microseconds since its queued delivery arrived (-1 if unknown).</summary>
-    public long Launched(long jobId)
+    /// <summary>
+    /// The provider was asked to launch the job's VM: queues what its VM needs to claim its runner config (the driver plays
+    /// the VM, off the host's CPU) and microseconds since the job's queued delivery arrived (-1 if unknown).
+    /// </summary>
+    public void Launched(long jobId, string runnerName, string instanceId, Guid leaseId, string claimToken, DateTimeOffset launchedAt)
     {
         var now = Stopwatch.GetTimestamp();
         Interlocked.Increment(ref _launches);
-        return _received.TryRemove(jobId, out var received)
+        var decisionMicros = _received.TryRemove(jobId, out var received)
             ? (long)Stopwatch.GetElapsedTime(received, now).TotalMicroseconds
             : -1;
+        Volatile.Read(ref _feed)?.Writer.TryWrite(new LaunchRecord(jobId, runnerName, decisionMicros, instanceId, leaseId, claimToken, launchedAt));
     }
-
-    /// <summary>The VM's runner has its config (its claim was granted): the driver may now play GitHub's deliveries for it.</summary>
-    public void Online(long jobId, string runnerName, long decisionMicros) =>
-        Volatile.Read(ref _feed)?.Writer.TryWrite(new LaunchRecord(jobId, runnerName, decisionMicros));
-
-    public long ClaimFailures => Interlocked.Read(ref _claimFailures);
-
-    private long _claimFailures;
-
-    /// <summary>A VM's claim was not granted after its retries; its runner is let online anyway so the run can finish.</summary>
-    public void ClaimFailed() => Interlocked.Increment(ref _claimFailures);
 
     public void Terminated() => Interlocked.Increment(ref _terminations);
 }
 
-/// <summary>One launch: the job it was for, the runner it carries, and microseconds since its queued delivery arrived (-1 if unknown).</summary>
-public readonly record struct LaunchRecord(long JobId, string RunnerName, long DecisionMicros);
+/// <summary>
+/// One launch: the job it was for, the runner it carries, microseconds since its queued delivery arrived (-1 if unknown),
+/// and what its VM claims its runner config with (instance, lease, claim token, launch time for the identity document).
+/// </summary>
+public readonly record struct LaunchRecord(long JobId, string RunnerName, long DecisionMicros, string InstanceId, Guid LeaseId, string ClaimToken, DateTimeOffset LaunchedAt);

@@ -1,9 +1,6 @@
 using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Http.Json;
 using Builtiful.Providers;
 using Builtiful.Simulation;
-using Builtiful.Simulation.Cloud;
 
 namespace Builtiful.Bench.Hosting;
 
@@ -12,14 +9,10 @@ namespace Builtiful.Bench.Hosting;
 /// not a simulator: no boot timers, no simulated runner, no ever-growing list of VMs.
 /// The lease's idempotency token names the instance, so a retried launch finds the same VM. It keeps only what its
 /// tags need (lease and expiry), as a cloud keeps them outside the silo, and lists them for the reconciler.
-/// With the host's simulated instance identity, each VM claims its runner config at once, as a booted VM does, over
-/// HTTP at the host's claim endpoint (the lease writes the claim before the config leaves); its runner is online, and
-/// the driver plays its job's deliveries, only once the claim is granted.
+/// Each VM's claim of its runner config is played by the load driver (<see cref="BenchProbe.Launched"/>).
 /// </summary>
-public sealed class ZeroLatencyCloud(BenchProbe probe, SimulatedInstanceIdentity? identity = null) : IComputeProvider
+public sealed class ZeroLatencyCloud(BenchProbe probe) : IComputeProvider
 {
-    private static readonly HttpClient Claims = new() { Timeout = TimeSpan.FromSeconds(30) };
-
     private const string Prefix = "bench-";
     private readonly ConcurrentDictionary<string, (Guid Lease, DateTimeOffset ExpiresAt)> _running = new(StringComparer.Ordinal);
 
@@ -31,59 +24,11 @@ public sealed class ZeroLatencyCloud(BenchProbe probe, SimulatedInstanceIdentity
     public Task<LaunchedInstance> LaunchAsync(LaunchRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var decisionMicros = probe.Launched(request.JobId);
         var instanceId = Prefix + request.ClientToken;
         var launchedAt = DateTimeOffset.UtcNow;
         _running.TryAdd(instanceId, (request.LeaseId, request.ExpiresAt));
-        if (identity is null)
-        {
-            probe.Online(request.JobId, request.RunnerName, decisionMicros);
-        }
-        else
-        {
-            // After this answer: the lease takes the claim once it has recorded the VM this launch made.
-            _ = Task.Run(() => ClaimAsync(request, instanceId, launchedAt, decisionMicros), CancellationToken.None);
-        }
-
+        probe.Launched(request.JobId, request.RunnerName, instanceId, request.LeaseId, request.Claim.Token, launchedAt);
         return Task.FromResult(new LaunchedInstance(instanceId, launchedAt));
-    }
-
-    private async Task ClaimAsync(LaunchRequest request, string instanceId, DateTimeOffset launchedAt, long decisionMicros)
-    {
-        var document = SimulatedInstanceIdentity.Document(instanceId, launchedAt);
-        var body = new Dictionary<string, string>
-        {
-            ["leaseId"] = request.LeaseId.ToString("D"),
-            ["token"] = request.Claim.Token,
-            ["document"] = Convert.ToBase64String(document),
-            ["signature"] = identity!.Sign(document),
-        };
-        for (var attempt = 1; attempt <= 20; attempt++)
-        {
-            try
-            {
-                using var response = await Claims.PostAsJsonAsync(request.Claim.Url, body);
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    probe.Online(request.JobId, request.RunnerName, decisionMicros);
-                    return;
-                }
-
-                if (response.StatusCode != HttpStatusCode.ServiceUnavailable)
-                {
-                    break;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // The host is busy or restarting its listener: as a VM, ask again.
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(20 * attempt));
-        }
-
-        probe.ClaimFailed();
-        probe.Online(request.JobId, request.RunnerName, decisionMicros);
     }
 
     public Task TerminateAsync(string instanceId, CancellationToken cancellationToken)

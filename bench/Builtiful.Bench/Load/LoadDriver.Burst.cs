@@ -18,6 +18,7 @@ public sealed partial class LoadDriver
         using var stop = new CancellationTokenSource();
         var window = new Window();
         var before = await _host.StatsAsync();
+        var claimFailuresBefore = ClaimFailures;
         var feed = FollowLaunchesAsync(launch => work.Writer.TryWrite(new Work(launch.JobId, Stage.InProgress, launch.RunnerName)), stop.Token);
         for (var i = 0; i < jobs; i++)
         {
@@ -72,7 +73,7 @@ public sealed partial class LoadDriver
         await feed;
         var queuedIn = queuedDone.Task.IsCompleted ? await queuedDone.Task : (TimeSpan?)null;
         return new BurstRun(window.Summarise(), elapsed, queuedIn, now.Launches - before.Launches, now.Terminations - before.Terminations, now.CpuMs - before.CpuMs,
-            now.ClaimFailures - before.ClaimFailures);
+            ClaimFailures - claimFailuresBefore);
     }
 
     /// <summary>

@@ -54,6 +54,7 @@ public sealed partial class LoadDriver : IAsyncDisposable
     {
         _http.Dispose();
         _feedHttp.Dispose();
+        _claimSlots?.Dispose();
         await Task.CompletedTask;
     }
 
@@ -365,7 +366,7 @@ public sealed partial class LoadDriver : IAsyncDisposable
             {
                 if (launch.JobId >= firstJob)
                 {
-                    onLaunch(launch);
+                    _ = ClaimThenAsync(launch, onLaunch);
                 }
             }, cancellationToken);
         }
@@ -387,7 +388,8 @@ public sealed partial class LoadDriver : IAsyncDisposable
             {
                 var fields = line.Split(' ');
                 onLaunch(new Hosting.LaunchRecord(
-                    long.Parse(fields[0], CultureInfo.InvariantCulture), fields[1], long.Parse(fields[2], CultureInfo.InvariantCulture)));
+                    long.Parse(fields[0], CultureInfo.InvariantCulture), fields[1], long.Parse(fields[2], CultureInfo.InvariantCulture),
+                    fields[3], Guid.ParseExact(fields[4], "D"), fields[5], new DateTimeOffset(long.Parse(fields[6], CultureInfo.InvariantCulture), TimeSpan.Zero)));
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException && cancellationToken.IsCancellationRequested)

@@ -72,8 +72,23 @@ public sealed record VerifiedIdentity(string InstanceId, string Region, string? 
 /// Verifies an EC2 instance identity document against its region's AWS certificate: the base64 signature from
 /// IMDS <c>/latest/dynamic/instance-identity/signature</c> is RSA over the SHA-256 of the document's exact bytes.
 /// </summary>
-public sealed class IdentityDocuments(IOptionsMonitor<RunnerClaimOptions> options)
+public sealed class IdentityDocuments(IOptionsMonitor<RunnerClaimOptions> options) : IDisposable
 {
+    /// <summary>
+    /// Each configured certificate's public key, parsed once per configured value (PEM text or file path) instead of once
+    /// per claim: parsing the certificate and importing its key cost several times the signature check itself. A changed
+    /// setting is parsed afresh; a certificate file rewritten in place is read again on restart.
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<VerifyingKey>> _keys = new(StringComparer.Ordinal);
+
+    public void Dispose()
+    {
+        foreach (var key in _keys.Values.Where(k => k.IsValueCreated))
+        {
+            key.Value.Dispose();
+        }
+    }
+
     /// <summary>The identity, or null with the reason when the document or its signature does not hold.</summary>
     public (VerifiedIdentity? Identity, string? Refusal) Verify(byte[] document, byte[] signature)
     {
@@ -95,9 +110,8 @@ public sealed class IdentityDocuments(IOptionsMonitor<RunnerClaimOptions> option
             return (null, $"no identity certificate is configured for region '{region}' ({RunnerClaimOptions.Section}:IdentityCertificates:<region>)");
         }
 
-        using var certificate = Load(configured);
-        using var rsa = certificate.GetRSAPublicKey();
-        if (rsa is null || !rsa.VerifyData(document, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1))
+        var key = _keys.GetOrAdd(configured, c => new Lazy<VerifyingKey>(() => VerifyingKey.Load(c))).Value;
+        if (!key.Verifies(document, signature))
         {
             return (null, "the identity document's signature does not verify against the region's AWS certificate");
         }
@@ -116,4 +130,35 @@ public sealed class IdentityDocuments(IOptionsMonitor<RunnerClaimOptions> option
 
     internal static X509Certificate2 Load(string configured) =>
         X509Certificate2.CreateFromPem(configured.Contains("-----BEGIN", StringComparison.Ordinal) ? configured : File.ReadAllText(configured));
+}
+
+/// <summary>A certificate's RSA public key, verifying one signature at a time (an RSA instance is not safe to share across threads).</summary>
+internal sealed class VerifyingKey : IDisposable
+{
+    private readonly RSA? _rsa;
+    private readonly Lock _gate = new();
+
+    private VerifyingKey(RSA? rsa) => _rsa = rsa;
+
+    public static VerifyingKey Load(string configured)
+    {
+        using var certificate = IdentityDocuments.Load(configured);
+        return new VerifyingKey(certificate.GetRSAPublicKey());
+    }
+
+    /// <summary>False for a certificate without an RSA key, as for a signature that does not hold.</summary>
+    public bool Verifies(byte[] document, byte[] signature)
+    {
+        if (_rsa is null)
+        {
+            return false;
+        }
+
+        lock (_gate)
+        {
+            return _rsa.VerifyData(document, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        }
+    }
+
+    public void Dispose() => _rsa?.Dispose();
 }
