@@ -120,8 +120,10 @@ public sealed partial class OrganisationGrain(
             return new GoneLease(leaseId, known);
         }
 
+        // Read before the lease is asked: an interleaved start may take the slot's job meanwhile.
+        var jobId = slot.ForJob!.JobId;
         var ended = known ?? await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).GetView();
-        LogLeaseEndedUnused(logger, InstallationId, leaseId, slot.ForJob!.JobId, ended?.EndReason ?? "the lease is unknown");
+        LogLeaseEndedUnused(logger, InstallationId, leaseId, jobId, ended?.EndReason ?? "the lease is unknown");
         return new GoneLease(leaseId, ended);
     }
 
