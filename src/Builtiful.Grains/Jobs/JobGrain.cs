@@ -51,42 +51,50 @@ public sealed partial class JobGrain(
         }
 
         Record(jobEvent);
-        if (firstSeen)
-        {
-            // Indexed for retention before anything else is stored, so no record of this job can escape deletion.
-            await GrainFactory.GetGrain<IRetentionHourGrain>(RetentionKeys.Current(Job.InstallationId, Job.RecordedAt!.Value))
-                .AddJob(this.GetPrimaryKeyLong());
-        }
 
+        // Indexed for retention before the job's record is first written (below), so no record of this job can escape
+        // deletion; the index's shared write runs while the job asks for its runner.
+        var indexed = firstSeen
+            ? GrainFactory.GetGrain<IRetentionHourGrain>(RetentionKeys.Current(Job.InstallationId, Job.RecordedAt!.Value)).AddJob(this.GetPrimaryKeyLong())
+            : Task.CompletedTask;
         var outcome = JobEventOutcome.Applied;
-        switch (jobEvent.Action)
+        try
         {
-            case JobStatus.Queued when !Job.RunnerRequested && Job.RejectionReason is null:
-                outcome = await RequestRunnerAsync();
-                break;
-            case JobStatus.Waiting:
-                // A protection rule holds the job: a VM now would idle to its boot deadline while nobody approves.
-                LogAwaitingApproval(logger, this.GetPrimaryKeyLong());
-                break;
-            case JobStatus.InProgress:
-                Job.StartedAt ??= jobEvent.StartedAt ?? time.GetUtcNow();
-                await BindLeaseAsync(jobEvent.RunnerName);
-                break;
-            case JobStatus.Completed:
-                Job.StartedAt ??= jobEvent.StartedAt;
-                Job.Conclusion = jobEvent.Conclusion;
-                Job.CompletedAt ??= jobEvent.CompletedAt ?? time.GetUtcNow();
-                if (Job.LeaseId is null)
-                {
-                    // A job can finish without an in_progress ever arriving: bind from the runner it names.
+            switch (jobEvent.Action)
+            {
+                case JobStatus.Queued when !Job.RunnerRequested && Job.RejectionReason is null:
+                    outcome = await RequestRunnerAsync();
+                    break;
+                case JobStatus.Waiting:
+                    // A protection rule holds the job: a VM now would idle to its boot deadline while nobody approves.
+                    LogAwaitingApproval(logger, this.GetPrimaryKeyLong());
+                    break;
+                case JobStatus.InProgress:
+                    Job.StartedAt ??= jobEvent.StartedAt ?? time.GetUtcNow();
                     await BindLeaseAsync(jobEvent.RunnerName);
-                }
+                    break;
+                case JobStatus.Completed:
+                    Job.StartedAt ??= jobEvent.StartedAt;
+                    Job.Conclusion = jobEvent.Conclusion;
+                    Job.CompletedAt ??= jobEvent.CompletedAt ?? time.GetUtcNow();
+                    if (Job.LeaseId is null)
+                    {
+                        // A job can finish without an in_progress ever arriving: bind from the runner it names.
+                        await BindLeaseAsync(jobEvent.RunnerName);
+                    }
 
-                await FinishAsync();
-                await Usage.UsageRecording.RecordAsync(GrainFactory, this.GetPrimaryKeyLong(), Job, jobEvent);
-                break;
+                    await FinishAsync();
+                    await Usage.UsageRecording.RecordAsync(GrainFactory, this.GetPrimaryKeyLong(), Job, jobEvent);
+                    break;
+            }
+        }
+        catch
+        {
+            await ObservedAsync(indexed);
+            throw;
         }
 
+        await indexed;
         if (Storing(firstSeen, jobEvent.Action) == JobWrite.Defer)
         {
             _unwritten = true;
@@ -153,6 +161,19 @@ public sealed partial class JobGrain(
         }
 
         await base.OnDeactivateAsync(reason, cancellationToken);
+    }
+
+    /// <summary>Waits for a task whose failure does not matter any more: the delivery failed already, and that failure is reported.</summary>
+    private static async Task ObservedAsync(Task task)
+    {
+        try
+        {
+            await task;
+        }
+        catch (Exception)
+        {
+            // The retention add failed too; the delivery's own failure is the one its caller hears.
+        }
     }
 
     private async Task WriteAsync()
