@@ -22,7 +22,7 @@ public sealed class JobInProgressWriteTests(LeaseRestartTests.RefusingCluster wo
         var started = world.Clock.GetUtcNow();
 
         await world.Job(jobId).Apply(InProgress(jobId, installationId, leaseId, started));
-        await ReloadEverythingAsync();
+        await world.ReloadEverythingAsync();
 
         var job = (await world.Job(jobId).GetView())!;
         Assert.Equal(JobStatus.InProgress, job.Status);
@@ -44,7 +44,7 @@ public sealed class JobInProgressWriteTests(LeaseRestartTests.RefusingCluster wo
         world.Refusals.RefuseNext(((GrainReference)world.Job(jobId)).GrainId);
         Assert.Equal(JobEventOutcome.Applied, await world.Job(jobId).Apply(InProgress(jobId, installationId, leaseId, started)));
         Assert.Equal(LeasePhase.Busy, (await world.Lease(leaseId).GetView())!.Phase);
-        await ReloadEverythingAsync();
+        await world.ReloadEverythingAsync();
         var reloaded = (await world.Job(jobId).GetView())!;
         Assert.Equal(JobStatus.Queued, reloaded.Status);
         Assert.Null(reloaded.LeaseId);
@@ -73,7 +73,4 @@ public sealed class JobInProgressWriteTests(LeaseRestartTests.RefusingCluster wo
 
     private static WorkflowJobEvent InProgress(long jobId, long installationId, Guid leaseId, DateTimeOffset started) =>
         LifecycleCluster.JobEvent(jobId, installationId, JobStatus.InProgress, runnerName: RunnerNames.ForLease(leaseId)) with { StartedAt = started };
-
-    /// <summary>Every idle activation goes, as on a silo restart: the next call loads what storage holds.</summary>
-    private Task ReloadEverythingAsync() => world.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
 }

@@ -20,7 +20,7 @@ public sealed class LeaseRestartTests(LeaseRestartTests.RefusingCluster world) :
         var leaseId = await world.QueueAsync(LifecycleCluster.NewJobId(), installationId);
         var launched = await world.LeaseReaches(leaseId, LeasePhase.Booting);
 
-        await ReloadEverythingAsync();
+        await world.ReloadEverythingAsync();
 
         // Nothing of the lease was stored (its order rides its next write): the organisation's check finds it unknown and
         // orders it again as a repair, which looks for the VM by its lease tag before launching, and keeps it.
@@ -45,7 +45,7 @@ public sealed class LeaseRestartTests(LeaseRestartTests.RefusingCluster world) :
         var launched = await world.LeaseReaches(leaseId, LeasePhase.Booting);
         var vm = Assert.Single(world.Compute.Vms, v => v.LeaseId == leaseId);
 
-        await ReloadEverythingAsync();
+        await world.ReloadEverythingAsync();
         world.Clock.Advance(launched.ExpiresAt!.Value - world.Clock.GetUtcNow() + TimeSpan.FromSeconds(1));
 
         // Nothing of the lease was stored (its order rides its next write): the organisation's check finds it unknown and
@@ -77,7 +77,7 @@ public sealed class LeaseRestartTests(LeaseRestartTests.RefusingCluster world) :
         var completed = LifecycleCluster.JobEvent(jobId, installationId, JobStatus.Completed, runnerName: runner, conclusion: "success") with { StartedAt = started };
         await Assert.ThrowsAnyAsync<Exception>(() => world.Job(jobId).Apply(completed));
         Assert.Equal(InstanceState.Terminated, vm.State);
-        await ReloadEverythingAsync();
+        await world.ReloadEverythingAsync();
 
         // Nothing is redelivered: the organisation's look at its Busy VMs finds this one gone and the lease ends.
         var ended = await world.LeaseReaches(leaseId, LeasePhase.Terminated);
@@ -101,7 +101,7 @@ public sealed class LeaseRestartTests(LeaseRestartTests.RefusingCluster world) :
         var leaseId = await world.QueueAsync(LifecycleCluster.NewJobId(), installationId);
         var launched = await world.LeaseReaches(leaseId, LeasePhase.Booting);
         var token = ClaimTokens.For(LifecycleCluster.ClaimKey, leaseId, 1);
-        await ReloadEverythingAsync();
+        await world.ReloadEverythingAsync();
 
         // Until the repair, the VM's claims are answered "not yet" (its token proves the lease was ordered), never refused.
         var answer = await Eventually.Until(
@@ -119,7 +119,7 @@ public sealed class LeaseRestartTests(LeaseRestartTests.RefusingCluster world) :
         var installationId = await world.InstallAsync();
         var leaseId = await world.QueueAsync(LifecycleCluster.NewJobId(), installationId);
         var launched = await world.LeaseReaches(leaseId, LeasePhase.Booting);
-        await ReloadEverythingAsync();
+        await world.ReloadEverythingAsync();
         Assert.Null(await world.Lease(leaseId).GetView());
 
         // Unknown is not gone: the reconciler's look for ended leases leaves the slot to the repair. (In chaos, freeing it
@@ -146,9 +146,6 @@ public sealed class LeaseRestartTests(LeaseRestartTests.RefusingCluster world) :
         Assert.Equal(ClaimOutcome.UnknownLease, forged.Outcome);
         Assert.Null(await world.Lease(stranger).GetView());
     }
-
-    /// <summary>Every idle activation goes, as on a silo restart: the next call loads what storage holds.</summary>
-    private Task ReloadEverythingAsync() => world.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
 
     private static class LeaseWorldTimes
     {

@@ -128,6 +128,9 @@ public class LifecycleCluster : IAsyncLifetime
         await GitHub.DisposeAsync();
     }
 
+    /// <summary>Every idle activation goes, as on a silo restart: the next call loads what storage holds.</summary>
+    public Task ReloadEverythingAsync() => Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+
     public IJobGrain Job(long id) => Client.GetGrain<IJobGrain>(id);
 
     public IVmLeaseGrain Lease(Guid id) => Client.GetGrain<IVmLeaseGrain>(id);

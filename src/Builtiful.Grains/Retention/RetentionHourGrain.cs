@@ -127,9 +127,7 @@ public sealed class RetentionHourGrain(
         var remaining = Open;
         if (remaining == 0 && state.RecordExists)
         {
-            await _commit.ExclusiveAsync(() => state.ClearStateAsync());
-            state.State = new RetentionHourState();
-            DeactivateOnIdle();
+            await ClearAsync();
         }
         else if (remaining > 0 && removed > 0)
         {
@@ -144,13 +142,19 @@ public sealed class RetentionHourGrain(
         Hour.Pages.RemoveAt(Hour.Pages.Count - 1);
         if (Hour.Pages.Count == 0 && Open == 0 && state.RecordExists)
         {
-            await _commit.ExclusiveAsync(() => state.ClearStateAsync());
-            state.State = new RetentionHourState();
-            DeactivateOnIdle();
+            await ClearAsync();
             return;
         }
 
         await _commit.WriteAsync(() => state.WriteStateAsync());
+    }
+
+    /// <summary>The shard (or page) holds nothing more: its record goes, and so does the activation.</summary>
+    private async Task ClearAsync()
+    {
+        await _commit.ExclusiveAsync(() => state.ClearStateAsync());
+        state.State = new RetentionHourState();
+        DeactivateOnIdle();
     }
 
     private IRetentionHourGrain PageGrain(int page) => GrainFactory.GetGrain<IRetentionHourGrain>(RetentionKeys.Page(this.GetPrimaryKeyString(), page));
