@@ -76,9 +76,14 @@ public sealed class Scenarios(BenchOptions options, Deliveries deliveries, HostB
             ["Logging:LogLevel:Microsoft"] = "Warning",
             // Capacity is not what is measured: no job should wait in line for a free slot.
             ["Organisations:MaxConcurrentVms"] = "1000000",
-            // The VMs the driver plays claim their runner configs with documents it signs.
-            [LoadDriver.HostSetting.Key] = LoadDriver.HostSetting.Value!,
         };
+        if (extra?.GetValueOrDefault(Hosting.BenchHost.WorldKey) != "simulated")
+        {
+            // The VMs the driver plays claim their runner configs with documents it signs. A simulated world's VMs claim with
+            // their own cloud's documents, whose certificate the host trusts for the same region: this one must not replace it.
+            settings[LoadDriver.HostSetting.Key] = LoadDriver.HostSetting.Value!;
+        }
+
         if (connectionString is not null)
         {
             settings["ConnectionStrings:Builtiful"] = connectionString;

@@ -100,6 +100,13 @@ public static class StartsScenario
         var steady = await world.PhaseAsync(http, host.BaseAddress, steadyJobs, TimeSpan.FromSeconds(1 / rate));
         var refilledIn = pool is { } again ? await PoolMetrics.WaitIdleAsync(http, host.BaseAddress, again, TimeSpan.FromSeconds(60)) : null;
         var burstPhase = await world.PhaseAsync(http, host.BaseAddress, burst, TimeSpan.Zero);
+        if (steady.Started < steady.Jobs || burstPhase.Started < burstPhase.Jobs)
+        {
+            // Figures of jobs that never started would be silently missing: say so, with what the host said last.
+            await Console.Error.WriteLineAsync(
+                $"starts ({name}): only {steady.Started} of {steady.Jobs} steady and {burstPhase.Started} of {burstPhase.Jobs} burst jobs started; the host's last lines:\n{host.LastLines}");
+        }
+
         return new HostRun(name, steady, burstPhase, poolMetrics.Names, filledIn, refilledIn, host.LogLines);
     }
 
