@@ -147,6 +147,45 @@ public sealed class LeaseRestartTests(LeaseRestartTests.RefusingCluster world) :
         Assert.Null(await world.Lease(stranger).GetView());
     }
 
+    [Fact]
+    public async Task A_lease_restarted_without_the_job_its_runner_took_keeps_its_VM_while_GitHub_says_the_runner_is_busy_and_ends_with_the_job()
+    {
+        var installationId = await world.InstallAsync();
+        var jobId = LifecycleCluster.NewJobId();
+        var leaseId = await world.QueueAsync(jobId, installationId);
+        var launched = await world.LeaseReaches(leaseId, LeasePhase.Booting);
+
+        // The VM claims its config, its runner connects to GitHub, and GitHub hands it the job (its own record).
+        var claim = await world.Lease(leaseId).Claim(new ClaimRequest { InstanceId = launched.InstanceId!, Token = ClaimTokens.For(LifecycleCluster.ClaimKey, leaseId, 1) });
+        Assert.Equal(ClaimOutcome.Granted, claim.Outcome);
+        var session = world.GitHub.World.Connect(claim.EncodedJitConfig!)!;
+        await world.GitHub.World.QueueJobAsync(new Simulation.GitHub.JobSpec { Repository = LifecycleCluster.Repository(installationId), Labels = ["builtiful-2vcpu-ubuntu-2404"], JobId = jobId });
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        Assert.Equal(jobId, (await session.WaitForJobAsync(bound.Token))!.JobId);
+
+        // in_progress binds the lease in memory only; the silo's state is lost before anything else is written.
+        var runner = RunnerNames.ForLease(leaseId);
+        Assert.Equal(JobEventOutcome.Applied, await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.InProgress, runnerName: runner)));
+        Assert.Equal(LeasePhase.Busy, (await world.Lease(leaseId).GetView())!.Phase);
+        await world.ReloadEverythingAsync();
+        Assert.Equal(LeasePhase.Idle, (await world.Lease(leaseId).GetView())!.Phase);
+
+        // Past its boot deadline the Idle lease releases its runner, and GitHub refuses to remove a busy one: the VM stays.
+        world.Clock.Advance(LeaseWorldTimes.BootDeadline + LeaseWorldTimes.CheckPeriod);
+        await world.Lease(leaseId).Check();
+        Assert.Equal(LeasePhase.Idle, (await world.Lease(leaseId).GetView())!.Phase);
+        Assert.DoesNotContain(world.Compute.Vms, v => v.LeaseId == leaseId && v.TerminatedAt is not null);
+        Assert.Contains(world.GitHub.World.Runners, r => r.Name == runner && r.RemovedAt is null);
+
+        // The job's completed binds the lease and ends the VM; the end is stored with the job it ran.
+        await session.CompleteAsync("success");
+        Assert.Equal(JobEventOutcome.Applied, await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.Completed, runnerName: runner, conclusion: "success")));
+        await world.LeaseReaches(leaseId, LeasePhase.Terminated);
+        Assert.Single(world.Compute.Vms, v => v.LeaseId == leaseId && v.TerminatedAt is not null);
+        await world.ReloadEverythingAsync();
+        Assert.Equal(jobId, (await world.Lease(leaseId).GetView())!.JobId);
+    }
+
     private static class LeaseWorldTimes
     {
         public static readonly TimeSpan BootDeadline = new LeaseOptions().BootDeadline;

@@ -465,6 +465,10 @@ public sealed class LeaseMachine(LeaseOptions options)
         }
         else
         {
+            // A claimed runner's job is not written on its own: the job's end stores it (completed binds a lease that lost
+            // it, see JobCompleted), and a lease restarted without it reads Idle, whose release asks GitHub first, which
+            // refuses to remove a busy runner (KeptBusy), so the VM of a running job is never taken for idle.
+            step.Write = lease.Phase == LeasePhase.Idle ? LeaseWrite.Defer : LeaseWrite.WhenChanged;
             lease.JobId = jobId;
             lease.Phase = LeasePhase.Busy;
             lease.PendingRelease = null;

@@ -97,6 +97,36 @@ public sealed class LeaseWriteTests
     }
 
     [Fact]
+    public void A_bound_job_is_not_written_and_a_lease_restarted_without_it_keeps_its_VM_while_GitHub_says_the_runner_is_busy()
+    {
+        var idle = LeaseWorld.In(LeasePhase.Idle);
+        var bound = Machine.Decide(idle, new JobBound(7), LeaseWorld.Soon);
+        Assert.Equal(LeaseWrite.Defer, bound.Write);
+        Assert.Equal(BindOutcome.Bound, bound.Answer);
+        Assert.Equal(LeasePhase.Busy, bound.State.Phase);
+
+        // Restarted from the stored Idle past its boot deadline: the release asks GitHub to remove the runner first, and a
+        // busy runner (the job running) is kept, VM and all.
+        var late = idle.BootDeadline + TimeSpan.FromMinutes(1);
+        var check = Machine.Decide(idle, new DeadlineChecked(LaunchPending: false), late);
+        var removal = Assert.IsType<RemoveRunner>(Assert.Single(check.Commands));
+        Assert.Equal(RunnerRemovalPurpose.Release, removal.Purpose);
+        var kept = Machine.Decide(check.State, new RunnerRemoved(Builtiful.Providers.RunnerRemoval.Busy, removal.Reason, RunnerRemovalPurpose.Release), late);
+        Assert.Equal(ReleaseOutcome.KeptBusy, kept.Answer);
+        Assert.Empty(kept.Commands);
+        Assert.Equal(LeasePhase.Idle, kept.State.Phase);
+
+        // The job's completed binds it there and ends the VM; the end is written with the job.
+        var completed = Machine.Decide(kept.State, new JobCompleted(7), late);
+        Assert.Equal(7, completed.State.JobId);
+        Assert.Equal(new TerminateVm("i-1"), completed.Commands[^1]);
+        var ended = Machine.Decide(completed.State, new TerminationObserved(Gone: true), late);
+        Assert.Equal(LeasePhase.Terminated, ended.State.Phase);
+        Assert.Equal(7, ended.State.JobId);
+        Assert.NotEqual(LeaseWrite.Defer, ended.Write);
+    }
+
+    [Fact]
     public void No_decision_defers_a_crash_safety_point()
     {
         var phases = Enum.GetValues<LeasePhase>();
@@ -117,8 +147,13 @@ public sealed class LeaseWriteTests
                 Assert.True(lease.Known, why);
                 Assert.DoesNotContain(decision.Commands, c => c is LaunchVm or TakeFromPool or StartTerminationPoll or ReportEnded or MintRunnerConfig);
 
-                // What is deferred is only the VM's id (a launch's answer) or the start of a termination whose answer comes next.
-                Assert.True(decision.State.Phase == LeasePhase.Terminating ? decision.Commands[^1] is TerminateVm : @event is LaunchSucceeded, why);
+                // What is deferred is only the VM's id (a launch's answer), the job a claimed runner took, or the start of a
+                // termination whose answer comes next.
+                Assert.True(
+                    decision.State.Phase == LeasePhase.Terminating
+                        ? decision.Commands[^1] is TerminateVm
+                        : @event is LaunchSucceeded || (@event is JobBound && lease.Phase == LeasePhase.Idle && decision.State.Phase == LeasePhase.Busy),
+                    why);
                 Assert.Equal(lease.ExpiresAt, decision.State.ExpiresAt);
                 Assert.Equal(lease.Refused, decision.State.Refused);
             }
