@@ -89,3 +89,42 @@ public sealed class AdmissionReleaseTests
         Assert.DoesNotContain(world.Apply(new Tick()).Commands, c => c is ReleaseLease);
     }
 }
+
+/// <summary>Which of the organisation's decisions may ride its next write (issue 19), and which are written at once.</summary>
+public sealed class AdmissionWriteTests
+{
+    [Fact]
+    public void A_runner_taking_the_job_its_VM_was_launched_for_rides_the_next_write()
+    {
+        var world = new AdmissionWorld();
+        world.Queue(1);
+        var meant = world.State.Leases[LeaseNumber(1)].ForJob;
+        var started = world.Apply(new JobStarted(1, LeaseNumber(1)));
+
+        Assert.False(started.Changed);
+        Assert.True(started.Deferred);
+        Assert.Equal(1, world.State.Leases[LeaseNumber(1)].BoundJobId);
+
+        // Lost with the silo, the slot reads "launched for job 1" again: the job's end frees it (the VM is released,
+        // nothing is launched), and a lease's end that comes first sends job 1 back to the line, where Finished takes it out.
+        world.State.Leases[LeaseNumber(1)].BoundJobId = null;
+        world.State.Leases[LeaseNumber(1)].ForJob = meant;
+        var finished = world.Apply(new JobFinished(1));
+        Assert.True(finished.Changed);
+        Assert.DoesNotContain(finished.Commands, c => c is OrderLease);
+        Assert.Null(world.State.Leases[LeaseNumber(1)].ForJob);
+    }
+
+    [Fact]
+    public void A_runner_taking_another_job_than_its_VM_was_launched_for_is_written_at_once()
+    {
+        var world = new AdmissionWorld();
+        world.Queue(1);
+        world.Queue(2);
+        var started = world.Apply(new JobStarted(2, LeaseNumber(1)));
+
+        Assert.True(started.Changed);
+        Assert.False(started.Deferred);
+        Assert.Equal(2, world.State.Leases[LeaseNumber(1)].BoundJobId);
+    }
+}

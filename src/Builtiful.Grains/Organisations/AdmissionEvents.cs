@@ -92,11 +92,13 @@ public sealed record CheckLeases : AdmissionCommand;
 /// <summary>
 /// The new state (the same record, changed in place: storage stays as it is), whether it must be written, the commands to
 /// run after the write, the answer to a queued job, and whether the event applied at all (an operator's change to an
-/// organisation never seen does not).
+/// organisation never seen does not). <paramref name="Deferred"/>: changed, but no crash point; the changed pages stay
+/// marked and the next write stores them.
 /// </summary>
 public sealed record AdmissionDecision(
     OrganisationState State,
     IReadOnlyList<AdmissionCommand> Commands,
     bool Changed,
     Admission? Reply = null,
-    bool Applied = true);
+    bool Applied = true,
+    bool Deferred = false);

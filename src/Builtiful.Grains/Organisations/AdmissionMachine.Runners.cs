@@ -24,6 +24,7 @@ public sealed partial class AdmissionMachine
             // The runner took this job; the job the VM was launched for inherits this job's own VM if that VM's runner
             // can take it (GitHub gives a runner only its repository's jobs whose labels it has); otherwise that VM is surplus.
             var orphan = slot.ForJob is { } meantFor && meantFor.JobId != jobId ? meantFor : null;
+            var launchedForIt = slot.ForJob?.JobId == jobId;
             slot.BoundJobId = jobId;
             slot.ForJob = null;
             ReleaseOvertaken(slot);
@@ -50,7 +51,19 @@ public sealed partial class AdmissionMachine
                 index.Lined(orphan.JobId);
             }
 
-            turn.Changed = true;
+            if (launchedForIt && own?.Id == id)
+            {
+                // The runner took the job its VM was launched for: no crash point. Lost with the silo, the slot reads
+                // "launched for this job" again; the job's end (Finished) frees it as it frees a slot whose runner took
+                // another job, and the lease's end that comes first sends the job back to the line, where Finished
+                // takes it out again: at worst a VM for nothing, never a job without one. The next write stores it.
+                turn.Deferred = true;
+            }
+            else
+            {
+                turn.Changed = true;
+            }
+
             turn.Commands.Add(new CheckRunnerPolicy(id, jobId));
         }
         else if (own is { } mine)

@@ -60,7 +60,7 @@ public sealed partial class AdmissionMachine(long installationId, OrganisationOp
                 throw new ArgumentOutOfRangeException(nameof(@event), @event, "not an admission event");
         }
 
-        return new AdmissionDecision(state, turn.Commands, turn.Changed, turn.Reply, turn.Applied);
+        return new AdmissionDecision(state, turn.Commands, turn.Changed, turn.Reply, turn.Applied, turn.Deferred && !turn.Changed);
     }
 
     /// <summary>A job still queued at GitHub whose VM is not yet taken: the one stored slot that may be ordered again.</summary>
@@ -228,6 +228,9 @@ public sealed partial class AdmissionMachine(long installationId, OrganisationOp
         public DateTimeOffset Now { get; } = now;
         public List<AdmissionCommand> Commands { get; } = [];
         public bool Changed { get; set; }
+
+        /// <summary>Changed, but no crash point: written with the next change (<see cref="AdmissionDecision.Deferred"/>).</summary>
+        public bool Deferred { get; set; }
         public bool Applied { get; set; } = true;
         public Admission? Reply { get; set; }
     }
