@@ -137,9 +137,10 @@ public sealed partial class JobGrain(
 
     /// <summary>
     /// A job's record is written when it is first seen, when it is admitted or refused, and when it completes. Its
-    /// in_progress is not written on its own: it is no crash-safety point, since the lease stores the binding and the
-    /// organisation the start, and every later delivery carries what it said (<c>completed</c> names the runner and the
-    /// start again). A job restarted without it binds from <c>completed</c>, as a job whose in_progress never came.
+    /// in_progress is not written on its own: it is no crash-safety point. Every later delivery carries what it said
+    /// (<c>completed</c> names the runner and the start again), and a lease that lost the binding too keeps the VM of a
+    /// busy runner, since GitHub refuses to remove it. A job restarted without it binds from <c>completed</c>, as a job
+    /// whose in_progress never came.
     /// The change is stored by the job's next write, or when the activation goes (<see cref="OnDeactivateAsync"/>).
     /// </summary>
     internal static JobWrite Storing(bool firstSeen, JobStatus action) =>
