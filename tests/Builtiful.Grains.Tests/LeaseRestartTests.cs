@@ -156,7 +156,7 @@ public sealed class LeaseRestartTests(LeaseRestartTests.RefusingCluster world) :
         var launched = await world.LeaseReaches(leaseId, LeasePhase.Booting);
 
         // The VM claims its config, its runner connects to GitHub, and GitHub hands it the job (its own record).
-        var claim = await world.Lease(leaseId).Claim(new ClaimRequest { InstanceId = launched.InstanceId!, Token = ClaimTokens.For(LifecycleCluster.ClaimKey, leaseId, 1) });
+        var claim = await world.ClaimAsync(leaseId, launched.InstanceId!);
         Assert.Equal(ClaimOutcome.Granted, claim.Outcome);
         var session = world.GitHub.World.Connect(claim.EncodedJitConfig!)!;
         await world.GitHub.World.QueueJobAsync(new Simulation.GitHub.JobSpec { Repository = LifecycleCluster.Repository(installationId), Labels = ["builtiful-2vcpu-ubuntu-2404"], JobId = jobId });

@@ -232,6 +232,10 @@ public class LifecycleCluster : IAsyncLifetime
             $"pool {pool}'s first VM is launched"))!;
     }
 
+    /// <summary>The claim a lease's VM sends after boot, with its first launch attempt's token.</summary>
+    public Task<ClaimAnswer> ClaimAsync(Guid leaseId, string instanceId) =>
+        Lease(leaseId).Claim(new ClaimRequest { InstanceId = instanceId, Token = ClaimTokens.For(ClaimKey, leaseId, 1) });
+
     /// <summary>A lease the organisation already lists may not have stored its order yet (its view is null): that is "not yet".</summary>
     public Task<LeaseView> LeaseReaches(Guid leaseId, LeasePhase phase) =>
         Eventually.Until(async () => (await Lease(leaseId).GetView())!, v => v is not null && v.Phase == phase, $"lease {leaseId} is {phase}");

@@ -207,7 +207,7 @@ public sealed class StorageTripTests(StorageTripTests.CountingCluster world, ITe
         var queued = world.Counter.TakeSnapshot();
 
         // The booted VM claims its runner config, once: the claim is stored before the config leaves (single use).
-        var claim = await world.Lease(leaseId).Claim(new ClaimRequest { InstanceId = booting.InstanceId!, Token = ClaimTokens.For(LifecycleCluster.ClaimKey, leaseId, 1) });
+        var claim = await world.ClaimAsync(leaseId, booting.InstanceId!);
         Assert.Equal(ClaimOutcome.Granted, claim.Outcome);
         var claimed = world.Counter.TakeSnapshot();
 
