@@ -164,14 +164,14 @@ public sealed class UsageTests(LifecycleCluster world, ITestOutputHelper output)
         var month = Month(installationId, "2026-07");
 
         // The shard's write is stored, and its push to the month fails (the month's silo died): the caller sees the failure.
-        world.Lost.Fail(nameof(IUsageGrain.SetHour));
+        world.Lost.Fail(nameof(IUsageGrain.ReportHour));
         try
         {
             await Assert.ThrowsAnyAsync<Exception>(() => Record(installationId, run));
         }
         finally
         {
-            world.Lost.Succeed(nameof(IUsageGrain.SetHour));
+            world.Lost.Succeed(nameof(IUsageGrain.ReportHour));
         }
 
         Assert.Equal(0, (await month.GetView()).Jobs);
@@ -181,6 +181,40 @@ public sealed class UsageTests(LifecycleCluster world, ITestOutputHelper output)
         Assert.Equal(1, view.Jobs);
         Assert.Equal(4, view.TotalMinutes);
         Assert.Equal(TimeSpan.FromSeconds(20), view.QueueTimeP50);
+    }
+
+    [Fact]
+    public async Task A_month_whose_open_hour_was_not_settled_asks_the_hours_shard_before_it_answers()
+    {
+        var installationId = NewInstallation();
+        var at = new DateTimeOffset(2026, 9, 2, 16, 0, 0, TimeSpan.Zero);
+        var runs = new[] { Run(41, at, minutes: 2), Run(42, at.AddMinutes(3), minutes: 5), Run(43, at.AddMinutes(9), Large, minutes: 1) };
+        foreach (var run in runs)
+        {
+            Assert.True(await Record(installationId, run));
+        }
+
+        // The month stored the hour once, as open, with the first job's totals; the later reports were kept in memory.
+        // Both activations now end and the shard's settled report is lost, as when their silo dies.
+        world.Lost.Fail(nameof(IUsageGrain.ReportHour));
+        try
+        {
+            await world.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        }
+        finally
+        {
+            world.Lost.Succeed(nameof(IUsageGrain.ReportHour));
+        }
+
+        // A new month activation reads one job stored for the hour; the shard, read back from storage, has three.
+        var month = Month(installationId, "2026-09");
+        var view = await month.GetView();
+        Assert.Equal(3, view.Jobs);
+        Assert.Equal(2 + 5, view.Minutes[Small]);
+        Assert.Equal(1, view.Minutes[Large]);
+        var listed = await month.GetRuns(0, 10);
+        Assert.Equal(3, listed.Total);
+        Assert.Equal([43, 42, 41], listed.Items.Select(r => r.JobId));
     }
 
     [Fact]

@@ -1,12 +1,17 @@
 namespace Builtiful.Usage;
 
 /// <summary>
-/// An installation's month as per-hour totals, stored one state per day so that a job's write is one day's totals.
+/// An installation's month as per-hour totals, stored one state per day so that a write is one day's totals.
 /// Its view is summed from them; its runs are read from the hour shards a page spans, found by the hours' job counts.
+/// An hour whose shard is counting is stored once as open, not once per batch of jobs (see <see cref="ReportHour"/>):
+/// the readers ask open hours' shards for their totals first.
 /// </summary>
 public sealed class UsageGrain : Grain, IUsageGrain
 {
     private const int MaxDays = 31;
+
+    /// <summary>Open hours' shards asked at once by a read.</summary>
+    private const int ShardReadsInFlight = 8;
 
     private readonly IPersistentState<UsageDayState>[] days;
 
@@ -32,7 +37,9 @@ public sealed class UsageGrain : Grain, IUsageGrain
         return Task.CompletedTask;
     }
 
-    public async Task SetHour(int hourIndex, UsageHourTotals totals)
+    public Task SetHour(int hourIndex, UsageHourTotals totals) => ReportHour(hourIndex, totals, settled: true);
+
+    public async Task ReportHour(int hourIndex, UsageHourTotals totals, bool settled)
     {
         ArgumentNullException.ThrowIfNull(totals);
         var (_, month) = UsageMonth.ParseKey(this.GetPrimaryKeyString());
@@ -43,30 +50,54 @@ public sealed class UsageGrain : Grain, IUsageGrain
         }
 
         var day = days[hourIndex / 24];
-        if (day.State.Hours.TryGetValue(hourIndex, out var held) && held.Jobs > totals.Jobs)
+        var commit = commits[hourIndex / 24];
+        var known = day.State.Hours.TryGetValue(hourIndex, out var held);
+        if (known && held!.Jobs > totals.Jobs)
         {
-            // Totals pushed before the ones held, arriving late: the held ones, or the write carrying them, count.
-            await commits[hourIndex / 24].Settled;
+            // Totals reported before the ones held, arriving late: the held ones, or the write carrying them, count.
+            await commit.Settled;
             return;
         }
 
+        var wasOpen = day.State.Open.Contains(hourIndex);
         day.State.Hours[hourIndex] = totals;
         hours[hourIndex] = totals;
+        bool write;
+        if (settled)
+        {
+            day.State.Open.Remove(hourIndex);
+            write = !known || wasOpen || held!.Jobs != totals.Jobs;
+        }
+        else
+        {
+            // Open and stored as open (or queued to be, by a write this report waits for): readers ask the shard, so
+            // the newer totals need not be stored; the next write of this day carries them anyway.
+            day.State.Open.Add(hourIndex);
+            write = !wasOpen;
+        }
+
+        if (!write)
+        {
+            await commit.Settled;
+            return;
+        }
+
         try
         {
-            await commits[hourIndex / 24].WriteAsync(() => day.WriteStateAsync());
+            await commit.WriteAsync(() => day.WriteStateAsync());
         }
         catch
         {
             // Not stored: this activation no longer knows what storage holds; the next one reads it, and the hour's
-            // shard pushes its totals again on its caller's retry.
+            // shard reports its totals again on its caller's retry.
             DeactivateOnIdle();
             throw;
         }
     }
 
-    public Task<UsageView> GetView()
+    public async Task<UsageView> GetView()
     {
+        await RefreshOpenHoursAsync();
         var (installationId, month) = UsageMonth.ParseKey(this.GetPrimaryKeyString());
         var minutes = new SortedDictionary<string, long>(StringComparer.Ordinal);
         var byType = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -90,7 +121,7 @@ public sealed class UsageGrain : Grain, IUsageGrain
             }
         }
 
-        return Task.FromResult(new UsageView
+        return new UsageView
         {
             Month = month,
             InstallationId = installationId,
@@ -101,11 +132,12 @@ public sealed class UsageGrain : Grain, IUsageGrain
             QueueTimeAverage = queueCount == 0 ? null : TimeSpan.FromTicks(queueTicks / queueCount),
             DurationAverage = jobs == 0 ? null : TimeSpan.FromTicks(durationTicks / jobs),
             Conclusions = conclusions,
-        });
+        };
     }
 
     public async Task<JobRunPage> GetRuns(int offset, int limit)
     {
+        await RefreshOpenHoursAsync();
         var (installationId, month) = UsageMonth.ParseKey(this.GetPrimaryKeyString());
         var total = hours.Values.Sum(h => h.Jobs);
         var items = new List<JobRun>();
@@ -131,6 +163,37 @@ public sealed class UsageGrain : Grain, IUsageGrain
         }
 
         return new JobRunPage(items, total);
+    }
+
+    /// <summary>
+    /// Takes the totals of every open hour from its shard (activating it when it is not active): what the shard has
+    /// stored is the truth, and the month may hold less of it (reports kept in memory only, or lost with a silo). The
+    /// answers are kept in memory; the shard reports them as settled when it deactivates. A shard that cannot answer
+    /// fails the read: a short total is never given as the month's.
+    /// </summary>
+    private async Task RefreshOpenHoursAsync()
+    {
+        var open = days.SelectMany(d => d.State.Open).ToList();
+        if (open.Count == 0)
+        {
+            return;
+        }
+
+        var (installationId, month) = UsageMonth.ParseKey(this.GetPrimaryKeyString());
+        foreach (var chunk in open.Chunk(ShardReadsInFlight))
+        {
+            var answers = await Task.WhenAll(chunk.Select(hourIndex =>
+                GrainFactory.GetGrain<IUsageHourGrain>(UsageHour.Key(installationId, month, hourIndex)).GetTotals()));
+            foreach (var (hourIndex, totals) in chunk.Zip(answers))
+            {
+                var day = days[hourIndex / 24];
+                if (!day.State.Hours.TryGetValue(hourIndex, out var held) || held.Jobs <= totals.Jobs)
+                {
+                    day.State.Hours[hourIndex] = totals;
+                    hours[hourIndex] = totals;
+                }
+            }
+        }
     }
 
     private static void Add<TValue>(IDictionary<string, TValue> sum, IReadOnlyDictionary<string, TValue> part)

@@ -6,8 +6,9 @@ namespace Builtiful.Usage;
 
 /// <summary>
 /// One installation's counted jobs of one UTC hour. Counting is idempotent by job id here; after each write the
-/// shard sets its hour's totals on the month's <see cref="IUsageGrain"/>, and a retried call sets them again, so a
-/// crash between the two writes converges on the retry.
+/// shard reports its hour's totals to the month's <see cref="IUsageGrain"/> as open (stored there once per activation;
+/// the month asks an open hour's shard when it is read), and a retried call reports them again, so a crash between the
+/// two converges on the retry. Deactivating, the shard reports its totals as settled.
 /// </summary>
 /// <remarks>
 /// The shard's own state holds the open page: the last jobs counted, at most <see cref="UsageOptions.HourPageSize"/>.
@@ -31,6 +32,12 @@ public sealed partial class UsageHourGrain(
 
     /// <summary>The pushes of the hour's totals to the month, one at a time and shared the same way.</summary>
     private readonly GroupCommit _push = new();
+
+    /// <summary>The month holds this hour as open because of this activation: it hears the settled totals at the end.</summary>
+    private bool _reported;
+
+    /// <summary>A write failed: what storage holds is unknown here, so the settled totals are left to the next activation.</summary>
+    private bool _uncertain;
 
     private (long InstallationId, string Month, int HourIndex)? parsedKey;
 
@@ -96,6 +103,7 @@ public sealed partial class UsageHourGrain(
             // Not counted: its caller's retry counts it. A write carries whatever was decided when it started, so this
             // activation may no longer know what storage holds; the next one reads it.
             Hour.Jobs.Remove(run.JobId);
+            _uncertain = true;
             DeactivateOnIdle();
             throw;
         }
@@ -121,6 +129,7 @@ public sealed partial class UsageHourGrain(
                 }
                 catch
                 {
+                    _uncertain = true;
                     DeactivateOnIdle();
                     throw;
                 }
@@ -134,6 +143,36 @@ public sealed partial class UsageHourGrain(
         }
 
         return changed;
+    }
+
+    public Task<UsageHourTotals> GetTotals()
+    {
+        // Asked by the month for an hour it holds as open: it is settled by this activation's end.
+        _reported = true;
+        return Task.FromResult(tally.ToTotals());
+    }
+
+    /// <summary>
+    /// Settles the hour at the month with the totals of every job stored, unless a write failed (the next activation,
+    /// which reads storage, reports then). Best effort: a report lost here leaves the hour open, and the month's next
+    /// read asks a new activation of this shard.
+    /// </summary>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (!_reported || _uncertain)
+        {
+            return;
+        }
+
+        try
+        {
+            await _push.Settled;
+            await Month.ReportHour(Key.HourIndex, tally.ToTotals(), settled: true).WaitAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogSettleFailed(logger, this.GetPrimaryKeyString(), ex.Message);
+        }
     }
 
     /// <summary>
@@ -235,10 +274,14 @@ public sealed partial class UsageHourGrain(
     }
 
     /// <summary>
-    /// Sets the hour's totals on the month. Pushes asked for while one is in flight share the next, which takes the
-    /// totals when it starts: every job counted before the ask is in them.
+    /// Reports the hour's totals to the month as open. Pushes asked for while one is in flight share the next, which
+    /// takes the totals when it starts: every job counted before the ask is in them.
     /// </summary>
-    private Task PushTotals() => _push.WriteAsync(() => Month.SetHour(Key.HourIndex, tally.ToTotals()));
+    private Task PushTotals()
+    {
+        _reported = true;
+        return _push.WriteAsync(() => Month.ReportHour(Key.HourIndex, tally.ToTotals(), settled: false));
+    }
 
     internal static UsageHourTotals Totals(IEnumerable<CountedJob> jobs)
     {
@@ -256,6 +299,9 @@ public sealed partial class UsageHourGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} counted in usage {UsageKey}: {Minutes} min on {MachineType}")]
     private static partial void LogCounted(ILogger logger, long jobId, string usageKey, long minutes, string machineType);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Usage {UsageKey} could not settle its totals at the month ({Reason}); the month's next read asks the shard")]
+    private static partial void LogSettleFailed(ILogger logger, string usageKey, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Usage {UsageKey} sealed page {Page} with {Jobs} jobs")]
     private static partial void LogSealed(ILogger logger, string usageKey, int page, int jobs);

@@ -2,13 +2,19 @@ namespace Builtiful.Usage;
 
 /// <summary>
 /// One day of an installation's month (states <c>usage-day-01</c> to <c>usage-day-31</c>): the totals of each of its
-/// hours, as that hour's shard last set them. A job's write touches one day, so it does not grow with the month.
+/// hours, as that hour's shard last reported them. A job's write touches one day, so it does not grow with the month.
 /// </summary>
 [GenerateSerializer, Alias("builtiful.usage-day-state")]
 public sealed record UsageDayState
 {
     /// <summary>By hour index in the month (see <see cref="UsageHour.IndexInMonth"/>).</summary>
     [Id(0)] public Dictionary<int, UsageHourTotals> Hours { get; set; } = [];
+
+    /// <summary>
+    /// Hours whose shard was counting when their totals were stored: it may hold more jobs than <see cref="Hours"/>
+    /// says, so the month asks it before answering. An hour leaves this set when its shard reports settled totals.
+    /// </summary>
+    [Id(1)] public HashSet<int> Open { get; set; } = [];
 }
 
 /// <summary>
