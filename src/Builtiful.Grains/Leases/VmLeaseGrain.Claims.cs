@@ -19,7 +19,7 @@ public sealed partial class VmLeaseGrain
             : ClaimTokens.Matches(key, LeaseId, 1, request.Token);
         try
         {
-            var outcome = (ClaimOutcome)(await Run(new ClaimRequested(request.InstanceId, matches, _launchTimer is not null)))!;
+            var outcome = (ClaimOutcome)(await Run(new ClaimRequested(request.InstanceId, matches, LaunchPending)))!;
             LogClaim(logger, LeaseId, request.InstanceId, outcome);
             return outcome == ClaimOutcome.Granted && _minted is { } config
                 ? new ClaimAnswer { Outcome = outcome, Reason = "granted", RunnerName = config.RunnerName, EncodedJitConfig = config.EncodedJitConfig, ExpiresAt = Lease.ExpiresAt }

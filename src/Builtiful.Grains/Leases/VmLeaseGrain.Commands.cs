@@ -19,8 +19,7 @@ public sealed partial class VmLeaseGrain
                 ScheduleLaunch(launch.Delay);
                 return null;
             case CancelLaunch:
-                _launchTimer?.Dispose();
-                _launchTimer = null;
+                DropScheduledLaunch();
                 return null;
             case LaunchVm launch:
                 return await LaunchAsync(launch);

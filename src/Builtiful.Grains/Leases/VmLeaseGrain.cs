@@ -20,12 +20,23 @@ public sealed partial class VmLeaseGrain(
     IOptions<ClaimOptions> claims,
     IOptions<Pools.PoolsOptions> pools,
     IClaimAddress claimAddress,
+    Telemetry.LeaseCensus census,
     [FromKeyedServices(BuiltifulClock.Key)] TimeProvider time,
-    ILogger<VmLeaseGrain> logger) : Grain, IVmLeaseGrain
+    ILogger<VmLeaseGrain> logger) : Grain, IVmLeaseGrain, IVmLeaseLaunch
 {
     private readonly LeaseMachine _machine = new(options.Value);
 
+    /// <summary>A later launch attempt (a retry's backoff, a launch budget's wait): a timer.</summary>
     private IGrainTimer? _launchTimer;
+
+    /// <summary>
+    /// A launch due now, sent to this lease as a one-way call that runs after the current turn. Not a timer: a grain
+    /// timer leaves its registration (a few hundred bytes) on the activation after it has fired, for the lease's life.
+    /// </summary>
+    private bool _launchQueued;
+
+    /// <summary>This activation has a launch scheduled (queued or on a timer).</summary>
+    private bool LaunchPending => _launchQueued || _launchTimer is not null;
 
     /// <summary>
     /// This activation took a first order (not a repair) as the first launch attempt and has not sent that launch yet, so
@@ -50,10 +61,34 @@ public sealed partial class VmLeaseGrain(
     private Guid LeaseId => this.GetPrimaryKey();
 
     /// <summary>A lease deactivated by a failed call may have stored its order but not launched: any activation resumes the launch.</summary>
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _storedInstanceId = Lease.InstanceId;
-        return Run(new Activated());
+        try
+        {
+            await Run(new Activated());
+        }
+        catch
+        {
+            // An activation that fails is not deactivated: it leaves the census here.
+            Census(null);
+            throw;
+        }
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        Census(null);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The phase this activation is counted in by the silo's <see cref="Telemetry.LeaseCensus"/>.</summary>
+    private LeasePhase? _counted;
+
+    private void Census(LeasePhase? phase)
+    {
+        census.Move(_counted, phase);
+        _counted = phase;
     }
 
     /// <summary>The VM the stored record names: set from storage and after each write that succeeded.</summary>
@@ -64,7 +99,7 @@ public sealed partial class VmLeaseGrain(
     {
         ArgumentNullException.ThrowIfNull(order);
         _repairing = order.Repair;
-        return Run(new Ordered(order, _launchTimer is not null));
+        return Run(new Ordered(order, LaunchPending));
     }
 
     public async Task<Jobs.RetentionOutcome> Forget() => (Jobs.RetentionOutcome)(await Run(new Forgotten()))!;
@@ -119,7 +154,7 @@ public sealed partial class VmLeaseGrain(
 
     public async Task<LeaseCheck> Check()
     {
-        await Run(new DeadlineChecked(_launchTimer is not null));
+        await Run(new DeadlineChecked(LaunchPending));
         return !Lease.Known ? LeaseCheck.Unknown : Lease.Phase.IsFinal() ? LeaseCheck.Ended : LeaseCheck.Live;
     }
 
@@ -131,41 +166,48 @@ public sealed partial class VmLeaseGrain(
     private async Task<Enum?> Run(LeaseEvent first)
     {
         Enum? answer = null;
-        var events = new Queue<LeaseEvent>([first]);
-        while (events.TryDequeue(out var @event))
+        try
         {
-            var before = Lease;
-            var decision = _machine.Decide(before, @event, time.GetUtcNow());
-            answer = decision.Answer ?? answer;
-            var changed = decision.State != before;
-            if (changed)
+            var events = new Queue<LeaseEvent>([first]);
+            while (events.TryDequeue(out var @event))
             {
-                state.State = decision.State;
-            }
-
-            if (changed && decision.Write == LeaseWrite.Defer)
-            {
-                _unwritten = true;
-            }
-            else if (changed || (decision.Write == LeaseWrite.Flush && _unwritten))
-            {
-                await state.WriteStateAsync();
-                _unwritten = false;
-                _storedInstanceId = state.State.InstanceId;
-            }
-
-            if (changed)
-            {
-                Note(before, decision.State);
-            }
-
-            foreach (var command in decision.Commands)
-            {
-                if (await ExecuteAsync(command) is { } outcome)
+                var before = Lease;
+                var decision = _machine.Decide(before, @event, time.GetUtcNow());
+                answer = decision.Answer ?? answer;
+                var changed = decision.State != before;
+                if (changed)
                 {
-                    events.Enqueue(outcome);
+                    state.State = decision.State;
+                }
+
+                if (changed && decision.Write == LeaseWrite.Defer)
+                {
+                    _unwritten = true;
+                }
+                else if (changed || (decision.Write == LeaseWrite.Flush && _unwritten))
+                {
+                    await state.WriteStateAsync();
+                    _unwritten = false;
+                    _storedInstanceId = state.State.InstanceId;
+                }
+
+                if (changed)
+                {
+                    Note(before, decision.State);
+                }
+
+                foreach (var command in decision.Commands)
+                {
+                    if (await ExecuteAsync(command) is { } outcome)
+                    {
+                        events.Enqueue(outcome);
+                    }
                 }
             }
+        }
+        finally
+        {
+            Census(Telemetry.LeaseCensus.Counted(Lease));
         }
 
         return answer;
@@ -211,18 +253,53 @@ public sealed partial class VmLeaseGrain(
 
     private void ScheduleLaunch(TimeSpan delay)
     {
-        _launchTimer?.Dispose();
+        DropScheduledLaunch();
+        if (delay <= TimeSpan.Zero)
+        {
+            _launchQueued = true;
+            GrainFactory.GetGrain<IVmLeaseLaunch>(LeaseId).LaunchDue().Ignore();
+            return;
+        }
+
         _launchTimer = this.RegisterGrainTimer(
-            () => DeactivateOnFailure(() =>
+            () =>
             {
                 _launchTimer?.Dispose();
                 _launchTimer = null;
-                var unsent = _firstAttemptFresh;
-                _firstAttemptFresh = false;
-                return Run(new LaunchDue(unsent));
-            }),
+                return LaunchNow();
+            },
             new GrainTimerCreationOptions(delay, Timeout.InfiniteTimeSpan) { KeepAlive = true });
     }
+
+    /// <summary>
+    /// A queued launch that is still wanted runs; one cancelled or replaced meanwhile does nothing (a launch queued again
+    /// after a cancel runs once, on the first of its calls to arrive). A call reaching a later activation does nothing
+    /// either: that activation resumes the launch itself.
+    /// </summary>
+    Task IVmLeaseLaunch.LaunchDue()
+    {
+        if (!_launchQueued)
+        {
+            return Task.CompletedTask;
+        }
+
+        _launchQueued = false;
+        return LaunchNow();
+    }
+
+    private void DropScheduledLaunch()
+    {
+        _launchQueued = false;
+        _launchTimer?.Dispose();
+        _launchTimer = null;
+    }
+
+    private Task LaunchNow() => DeactivateOnFailure(() =>
+    {
+        var unsent = _firstAttemptFresh;
+        _firstAttemptFresh = false;
+        return Run(new LaunchDue(unsent));
+    });
 
     private void ArmTerminationPoll() => _terminationTimer ??= this.RegisterGrainTimer(
         _ => Lease.Phase == LeasePhase.Terminating ? DeactivateOnFailure(() => Run(new TerminationPollDue())) : Task.CompletedTask,

@@ -1,84 +1,55 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Builtiful.Leases;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace Builtiful.Telemetry;
 
 /// <summary>
-/// The gauge <c>builtiful.leases</c>: live leases activated on this silo, by phase. Every call into a lease (its
-/// organisation's deadline checks included) refreshes what the census knows, so no phase change needs its own hook; a lease not seen
-/// for three check periods has moved to another silo or gone and is no longer counted here.
+/// The gauge <c>builtiful.leases</c>: live leases activated on this silo, by phase. Each lease activation moves itself
+/// here when it activates, when its phase changes and when it deactivates, so the census is exact and keeps nothing
+/// per lease (a lease that moves to another silo is counted there; one lost with its silo is counted nowhere).
 /// </summary>
-public sealed class LeaseCensus : IIncomingGrainCallFilter
+public sealed class LeaseCensus
 {
     private static readonly LeasePhase[] LivePhases = [.. Enum.GetValues<LeasePhase>().Where(p => !p.IsFinal())];
 
-    private readonly ConcurrentDictionary<Guid, (LeasePhase Phase, DateTimeOffset SeenAt)> _leases = new();
-    private readonly TimeProvider _time;
-    private readonly TimeSpan _forgetAfter;
+    private readonly int[] _counts = new int[Enum.GetValues<LeasePhase>().Max(p => (int)p) + 1];
 
-    public LeaseCensus(IMeterFactory meters, IOptions<LeaseOptions> options, [FromKeyedServices(BuiltifulClock.Key)] TimeProvider time)
+    public LeaseCensus(IMeterFactory meters)
     {
         ArgumentNullException.ThrowIfNull(meters);
-        ArgumentNullException.ThrowIfNull(options);
-        _time = time;
-        _forgetAfter = options.Value.CheckPeriod * 3;
         meters.Create(BuiltifulMetrics.MeterName).CreateObservableGauge(
             "builtiful.leases", Measure, "{lease}", "Live leases activated on this silo, by phase; sum over silos for the cluster.");
     }
 
-    public Task Invoke(IIncomingGrainCallContext context)
+    /// <summary>The phase a lease activation is counted in: its own while live, none once ended or while unknown.</summary>
+    public static LeasePhase? Counted(LeaseState lease)
     {
-        ArgumentNullException.ThrowIfNull(context);
-
-        // Every grain call passes here; only calls into leases need waiting for (no state machine for the others).
-        return context.TargetContext.GrainInstance is IVmLeaseGrain lease ? InvokeLeaseAsync(context, lease) : context.Invoke();
+        ArgumentNullException.ThrowIfNull(lease);
+        return lease.Known && !lease.Phase.IsFinal() ? lease.Phase : null;
     }
 
-    private async Task InvokeLeaseAsync(IIncomingGrainCallContext context, IVmLeaseGrain lease)
-    {
-        try
-        {
-            await context.Invoke();
-        }
-        finally
-        {
-            if (await lease.GetView() is { } view)
-            {
-                Observe(view.Id, view.Phase);
-            }
-        }
-    }
+    /// <summary>Live leases activated on this silo in the phase.</summary>
+    public int Count(LeasePhase phase) => Volatile.Read(ref _counts[(int)phase]);
 
-    private void Observe(Guid leaseId, LeasePhase phase)
+    /// <summary>One lease activation leaves <paramref name="from"/> and enters <paramref name="to"/>; null is neither.</summary>
+    public void Move(LeasePhase? from, LeasePhase? to)
     {
-        if (phase.IsFinal())
+        if (from == to)
         {
-            _leases.TryRemove(leaseId, out _);
+            return;
         }
-        else
+
+        if (from is { } left)
         {
-            _leases[leaseId] = (phase, _time.GetUtcNow());
+            Interlocked.Decrement(ref _counts[(int)left]);
+        }
+
+        if (to is { } entered)
+        {
+            Interlocked.Increment(ref _counts[(int)entered]);
         }
     }
 
-    private IEnumerable<Measurement<int>> Measure()
-    {
-        var now = _time.GetUtcNow();
-        var counts = LivePhases.ToDictionary(p => p, _ => 0);
-        foreach (var (leaseId, seen) in _leases)
-        {
-            if (now - seen.SeenAt > _forgetAfter)
-            {
-                _leases.TryRemove(leaseId, out _);
-                continue;
-            }
-
-            counts[seen.Phase]++;
-        }
-
-        return counts.Select(c => new Measurement<int>(c.Value, new KeyValuePair<string, object?>("phase", c.Key.ToWire())));
-    }
+    private IEnumerable<Measurement<int>> Measure() =>
+        LivePhases.Select(p => new Measurement<int>(Count(p), new KeyValuePair<string, object?>("phase", p.ToWire())));
 }
