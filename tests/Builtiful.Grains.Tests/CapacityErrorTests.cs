@@ -31,8 +31,7 @@ public sealed class CapacityErrorTests(CapacityErrorTests.Cloud world) : IClassF
         Assert.DoesNotContain(world.Compute.Vms, vm => vm.LeaseId == leaseId);
 
         // Capacity returns: the same lease launches, and the job runs on it.
-        world.SiloConfiguration["Simulation:Faults:LaunchCapacityErrorRate"] = "0";
-        world.SiloConfiguration.Reload();
+        world.Change("Simulation:Faults:LaunchCapacityErrorRate", "0");
         await Eventually.Until(() => Task.FromResult(world.Compute.Vms.Count(vm => vm.LeaseId == leaseId)), n => n == 1, "the VM is launched once capacity returns");
         await world.RunOnLeaseAsync(jobId, installationId, leaseId);
         var ran = await world.Job(jobId).GetView();

@@ -57,8 +57,8 @@ public class LifecycleCluster : IAsyncLifetime
         })
         .Build();
 
-    /// <summary>The silos' configuration: a test may change a setting and <c>Reload()</c> it (e.g. a cloud's fault rate).</summary>
-    public IConfigurationRoot SiloConfiguration { get; private set; } = null!;
+    private IConfigurationRoot _siloConfiguration = null!;
+    private IConfigurationProvider _changes = null!;
 
     /// <summary>Settings a derived cluster adds to <see cref="Configuration"/>.</summary>
     protected virtual IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>();
@@ -69,11 +69,28 @@ public class LifecycleCluster : IAsyncLifetime
     /// </summary>
     public SimulatedGitHubHost GitHub { get; private set; } = null!;
 
+    /// <summary>
+    /// Changes one of this cluster's settings while it runs (e.g. a cloud's fault rate) and reloads, so options monitors
+    /// see it. Only this cluster's own layer is written: setting a key on the root would also write it into the shared
+    /// <see cref="Configuration"/> that every other test's cluster is reading at the same time.
+    /// </summary>
+    public void Change(string key, string? value)
+    {
+        _changes.Set(key, value);
+        _siloConfiguration.Reload();
+    }
+
     public async Task InitializeAsync()
     {
         GitHub = await SimulatedGitHubHost.StartAsync(new SimulatedGitHubOptions(), "lifecycle-webhook-secret", Clock, null, CancellationToken.None);
-        var configuration = new ConfigurationBuilder().AddConfiguration(Configuration).AddInMemoryCollection(Settings).AddInMemoryCollection(GitHub.AppSettings).Build();
-        SiloConfiguration = configuration;
+        var configuration = new ConfigurationBuilder()
+            .AddConfiguration(Configuration)
+            .AddInMemoryCollection(Settings)
+            .AddInMemoryCollection(GitHub.AppSettings)
+            .AddInMemoryCollection()
+            .Build();
+        _siloConfiguration = configuration;
+        _changes = configuration.Providers.Last();
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>
         {
