@@ -84,7 +84,7 @@ public sealed class DatabaseReadinessCheck(IConfiguration configuration, IServic
             timeout.CancelAfter(Readiness.CheckTimeout);
             // The host's own pool when it has one, so the probe sees what the providers see.
             var shared = services.GetService<NpgsqlDataSource>();
-            await using var owned = shared is null ? NpgsqlDataSource.Create(connectionString) : null;
+            await using var owned = shared is null ? PostgresDatabase.CreateDataSource(connectionString) : null;
             await using var command = (shared ?? owned!).CreateCommand("SELECT 1");
             await command.ExecuteScalarAsync(timeout.Token);
             return HealthCheckResult.Healthy("PostgreSQL answers");

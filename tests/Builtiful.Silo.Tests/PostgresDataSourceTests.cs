@@ -1,0 +1,56 @@
+using Npgsql;
+
+namespace Builtiful.Silo.Tests;
+
+/// <summary>
+/// The cluster's pool on a real PostgreSQL server, as the server sees its one pooled connection: it is not reset when it
+/// returns to the pool (no <c>DISCARD ALL</c>; a session setting made on one use is still there on the next) and a
+/// statement used twice is prepared on the server, unless the operator's connection string says otherwise.
+/// </summary>
+public sealed class PostgresDataSourceTests(PostgresServer postgres) : IClassFixture<PostgresServer>
+{
+    [Theory]
+    [InlineData("pool_default", "", "kept")]
+    [InlineData("pool_reset", ";No Reset On Close=false", "")]
+    [InlineData("pool_reset_other_spelling", ";noresetonclose=false", "")]
+    [InlineData("pool_no_reset", ";No Reset On Close=true", "kept")]
+    public async Task A_pooled_connection_is_reset_only_when_the_connection_string_asks(string name, string setting, string expected)
+    {
+        var database = await postgres.CreateDatabaseAsync(name);
+        await using var pool = PostgresDatabase.CreateDataSource(database + ";Maximum Pool Size=1" + setting);
+
+        var first = await SessionAsync(pool, "SELECT pg_backend_pid(), set_config('builtiful.probe', 'kept', false)");
+        var second = await SessionAsync(pool, "SELECT pg_backend_pid(), coalesce(current_setting('builtiful.probe', true), '')");
+
+        Assert.Equal(first.Backend, second.Backend); // the same server session both times: the pool's only connection
+        Assert.Equal(expected, second.Value);
+    }
+
+    [Theory]
+    [InlineData("prepare_default", "", 1)]
+    [InlineData("prepare_off", ";Max Auto Prepare=0", 0)]
+    [InlineData("prepare_after_five", ";Auto Prepare Min Usages=5", 0)]
+    public async Task A_statement_used_twice_is_prepared_on_the_server_unless_the_connection_string_says_otherwise(string name, string setting, int expected)
+    {
+        var database = await postgres.CreateDatabaseAsync(name);
+        await using var pool = PostgresDatabase.CreateDataSource(database + ";Maximum Pool Size=1" + setting);
+        const string Statement = "SELECT pg_backend_pid(), 'probe'";
+
+        var first = await SessionAsync(pool, Statement);
+        var second = await SessionAsync(pool, Statement);
+        var prepared = await SessionAsync(pool, $"SELECT pg_backend_pid(), count(*)::text FROM pg_prepared_statements WHERE statement = '{Statement.Replace("'", "''", StringComparison.Ordinal)}'");
+
+        Assert.Equal(first.Backend, prepared.Backend);
+        Assert.Equal(second.Backend, prepared.Backend);
+        Assert.Equal(expected.ToString(System.Globalization.CultureInfo.InvariantCulture), prepared.Value);
+    }
+
+    private static async Task<(int Backend, string Value)> SessionAsync(NpgsqlDataSource pool, string sql)
+    {
+        await using var connection = await pool.OpenConnectionAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        return (reader.GetInt32(0), reader.GetString(1));
+    }
+}
