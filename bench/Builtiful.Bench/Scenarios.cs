@@ -54,6 +54,12 @@ public sealed record BenchOptions
         : Quick ? TimeSpan.FromSeconds(postgres ? 10 : 20)
         : TimeSpan.FromSeconds(90);
     public TimeSpan LifecycleWarmup => Quick ? TimeSpan.FromSeconds(2) : TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The decision run warms up at its rate for at least <see cref="LifecycleWarmup"/>, then until the JIT has settled,
+    /// at most this long, as the ingest run does; its JSON says whether it settled and gives its per-second timeline.
+    /// </summary>
+    public TimeSpan LifecycleMaxWarmup => WarmupOverride is { } w ? w * 3 : Quick ? TimeSpan.FromSeconds(15) : TimeSpan.FromSeconds(60);
     public TimeSpan LifecycleMeasure => MeasureOverride ?? (Quick ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(30));
     public TimeSpan JobRunTime => Quick ? TimeSpan.FromMilliseconds(500) : TimeSpan.FromSeconds(2);
 
@@ -176,8 +182,8 @@ public sealed class Scenarios(BenchOptions options, Deliveries deliveries, HostB
             ["jit_settled_before_window"] = result.JitSettled,
             ["jit_ms_per_s_in_window"] = R(result.JitMs / w.Seconds, 1),
             ["jit_methods_in_window"] = result.JitMethods,
-            ["timeline"] = new JsonArray([.. result.Timeline.Select(p => (JsonNode)new JsonArray(p.AtSeconds, p.AnsweredPerSecond, p.HostCpuMsPerSecond, p.JitMsPerSecond, p.Gen2))]),
-            ["timeline_columns"] = "seconds since start, answers/s, host CPU ms/s, JIT ms/s, gen-2 GCs",
+            ["timeline"] = Timeline(result.Timeline),
+            ["timeline_columns"] = TimelineColumns,
             ["host_log_lines"] = session.Host.LogLines,
         };
     }
@@ -237,7 +243,7 @@ public sealed class Scenarios(BenchOptions options, Deliveries deliveries, HostB
 
         var before = await session.Host.StatsAsync();
         var databaseBefore = await PgActivity.ReadAsync(session.ConnectionString);
-        var result = await session.Driver.LifecycleAsync(rate, options.LifecycleWarmup, options.LifecycleMeasure, options.JobRunTime, session.Postmaster);
+        var result = await session.Driver.LifecycleAsync(rate, options.LifecycleWarmup, options.LifecycleMaxWarmup, options.LifecycleMeasure, options.JobRunTime, session.Postmaster);
         var after = await session.Host.StatsAsync();
         var databaseAfter = await PgActivity.ReadAsync(session.ConnectionString);
         var w = result.Window;
@@ -273,11 +279,20 @@ public sealed class Scenarios(BenchOptions options, Deliveries deliveries, HostB
             ["idle_postgres_cpu_ms_per_s"] = idleCpu.PostgresMs is { } idlePg ? R(idlePg / idleCpu.Seconds, 1) : null,
             ["postgres_per_job"] = databaseBefore is not null && databaseAfter is not null ? DatabaseJson(databaseAfter - databaseBefore, lifecycleJobs) : null,
             ["cpu"] = CpuJson(result.Cpu),
+            ["warmup_s"] = R(result.WarmedUp.TotalSeconds, 1),
+            ["jit_settled_before_window"] = result.JitSettled,
             ["jit_ms_per_s_in_window"] = R((after.JitMs - before.JitMs) / w.Seconds, 1),
             ["jit_methods_in_window"] = after.JitMethods - before.JitMethods,
+            ["timeline"] = Timeline(result.Timeline),
+            ["timeline_columns"] = TimelineColumns,
             ["host_log_lines"] = session.Host.LogLines,
         };
     }
+
+    private const string TimelineColumns = "seconds since start, answers/s, host CPU ms/s, JIT ms/s, gen-2 GCs";
+
+    private static JsonArray Timeline(IEnumerable<TimelinePoint> points) =>
+        new([.. points.Select(p => (JsonNode)new JsonArray(p.AtSeconds, p.AnsweredPerSecond, p.HostCpuMsPerSecond, p.JitMsPerSecond, p.Gen2))]);
 
     /// <summary>The HTTP floor on this host: signed deliveries to a route that only reads the body and checks the signature.</summary>
     public async Task<JsonObject> FloorAsync(HostSession session)

@@ -162,7 +162,7 @@ public sealed partial class LoadDriver : IAsyncDisposable
     /// <paramref name="jobRunTime"/>. Decision latency is measured inside the host, from the gateway receiving the
     /// <c>queued</c> delivery to the compute provider's launch call.
     /// </summary>
-    public async Task<LifecycleResult> LifecycleAsync(double jobsPerSecond, TimeSpan warmup, TimeSpan measure, TimeSpan jobRunTime, int? postmaster)
+    public async Task<LifecycleResult> LifecycleAsync(double jobsPerSecond, TimeSpan warmup, TimeSpan maxWarmup, TimeSpan measure, TimeSpan jobRunTime, int? postmaster)
     {
         using var stop = new CancellationTokenSource();
         var window = new Window();
@@ -198,15 +198,21 @@ public sealed partial class LoadDriver : IAsyncDisposable
         var cpu = new CpuMeter(_host, postmaster);
         var interval = TimeSpan.FromSeconds(1 / jobsPerSecond);
         var clock = Stopwatch.StartNew();
-        var total = warmup + measure;
+        // Warm up at the rate for at least the given time, then until the JIT has (nearly) finished compiling what this
+        // rate makes hot, bounded by maxWarmup, as the ingest run does: a window that still compiles measures warm-up.
+        var timeline = new List<TimelinePoint>();
+        var sampler = SampleTimelineAsync(window, timeline, clock, stop.Token);
+        TimeSpan? measureFrom = null;
         long sent = 0;
         long measuredSent = 0;
         var measuring = false;
-        while (clock.Elapsed < total)
+        var settled = false;
+        while (measureFrom is not { } from || clock.Elapsed < from + measure)
         {
-            if (!measuring && clock.Elapsed >= warmup)
+            if (!measuring && clock.Elapsed >= warmup && ((settled = Settled(timeline)) || clock.Elapsed >= maxWarmup))
             {
                 measuring = true;
+                measureFrom = clock.Elapsed;
                 await cpu.StartAsync();
                 window.Open();
             }
@@ -248,8 +254,14 @@ public sealed partial class LoadDriver : IAsyncDisposable
 
         await stop.CancelAsync();
         await feed;
+        await sampler;
         var missing = measuredJobs.Count;
-        return new LifecycleResult(window.Summarise(), Summary.Of([.. decisions]), used, measuredSent, missing, Interlocked.Read(ref launched));
+        return new LifecycleResult(window.Summarise(), Summary.Of([.. decisions]), used, measuredSent, missing, Interlocked.Read(ref launched))
+        {
+            WarmedUp = measureFrom ?? TimeSpan.Zero,
+            JitSettled = settled,
+            Timeline = [.. timeline],
+        };
     }
 
     /// <summary>Queues <paramref name="jobs"/> new jobs as fast as the host takes them and waits until every one has its VM launched.</summary>
@@ -492,4 +504,14 @@ public sealed record IngestResult(WindowSummary Window, CpuWindow Cpu, TimeSpan 
 /// <summary>One second of a run: answers per second, host CPU and JIT milliseconds per second, gen-2 collections.</summary>
 public sealed record TimelinePoint(double AtSeconds, double AnsweredPerSecond, double HostCpuMsPerSecond, double JitMsPerSecond, int Gen2);
 
-public sealed record LifecycleResult(WindowSummary Window, Summary Decision, CpuWindow Cpu, long MeasuredJobs, long NeverLaunched, long Launched);
+public sealed record LifecycleResult(WindowSummary Window, Summary Decision, CpuWindow Cpu, long MeasuredJobs, long NeverLaunched, long Launched)
+{
+    /// <summary>How long the rate ran before the window opened.</summary>
+    public TimeSpan WarmedUp { get; init; }
+
+    /// <summary>Whether the JIT had settled when the window opened (else the warm-up reached its bound).</summary>
+    public bool JitSettled { get; init; }
+
+    /// <summary>Each second of the run, warm-up included.</summary>
+    public IReadOnlyList<TimelinePoint> Timeline { get; init; } = [];
+}
