@@ -3,7 +3,7 @@ namespace Builtiful.Postgres.Tests;
 [Collection(PostgresCollection.Name)]
 public sealed class SchemaMigratorTests(PostgresServer server)
 {
-    private static readonly string[] BundledVersions = ["0001", "0002", "0003", "0004", "0005"];
+    private static readonly string[] BundledVersions = ["0001", "0002", "0003", "0004", "0005", "0006"];
 
     [Fact]
     public async Task An_empty_database_is_migrated_once_and_the_second_run_applies_nothing()
@@ -41,7 +41,7 @@ public sealed class SchemaMigratorTests(PostgresServer server)
     {
         var database = await server.CreateDatabaseAsync("migrate_broken");
         var broken = new MigrationScript(
-            "0006",
+            "0007",
             "broken",
             """
             CREATE TABLE half_done (id integer PRIMARY KEY);
@@ -51,9 +51,9 @@ public sealed class SchemaMigratorTests(PostgresServer server)
         var error = await Assert.ThrowsAsync<MigrationFailedException>(
             () => new SchemaMigrator([.. BundledMigrations.Load(), broken]).MigrateAsync(database, CancellationToken.None));
 
-        Assert.Equal("0006_broken", error.ScriptName);
+        Assert.Equal("0007_broken", error.ScriptName);
         Assert.Equal("42P01", error.SqlState);
-        Assert.Contains("0006_broken", error.Message, StringComparison.Ordinal);
+        Assert.Contains("0007_broken", error.Message, StringComparison.Ordinal);
         Assert.Contains("relation \"no_such_table\" does not exist", error.Message, StringComparison.Ordinal);
         Assert.Contains("SQLSTATE 42P01", error.Message, StringComparison.Ordinal);
         Assert.Contains("at line 2, column 38", error.Message, StringComparison.Ordinal);

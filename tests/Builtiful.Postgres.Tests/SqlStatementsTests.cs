@@ -44,7 +44,7 @@ public sealed class SqlStatementsTests
         {
             var statements = SqlStatements.Split(script.Sql);
             Assert.NotEmpty(statements);
-            Assert.All(statements, s => Assert.Matches(@"^\s*(?:--[^\n]*\n\s*)*(CREATE|INSERT)\b", s.Text));
+            Assert.All(statements, s => Assert.Matches(@"^\s*(?:--[^\n]*\n\s*)*(CREATE|INSERT|ALTER)\b", s.Text));
         }
     }
 }
