@@ -19,7 +19,7 @@ public sealed class GrainStateLayoutTests(PostgresServer server)
         var toast = await Sql.ScalarAsync<string>(database, "SELECT reltoastrelid::regclass::text FROM pg_class WHERE relname = 'orleansstorage'");
         Assert.NotNull(toast);
 
-        // A 6 KB state (an organisation page, a usage hour's open page) written three times, and a 12 KB one once.
+        // A 6 KB state written three times, and a 12 KB one once.
         var page = RandomNumberGenerator.GetBytes(6_000);
         var version = await WriteAsync(database, grain: 1, expected: null, page);
         version = await WriteAsync(database, grain: 1, expected: version, RandomNumberGenerator.GetBytes(6_000));
