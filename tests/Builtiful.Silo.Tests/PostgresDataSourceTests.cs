@@ -3,17 +3,19 @@ using Npgsql;
 namespace Builtiful.Silo.Tests;
 
 /// <summary>
-/// The cluster's pool on a real PostgreSQL server, as the server sees its one pooled connection: it is not reset when it
-/// returns to the pool (no <c>DISCARD ALL</c>; a session setting made on one use is still there on the next) and a
-/// statement used twice is prepared on the server, unless the operator's connection string says otherwise.
+/// The cluster's pool on a real PostgreSQL server, as the server sees it: many open connections' commands share a few
+/// server connections (multiplexing); unmultiplexed, a connection is not reset when it returns to the pool (no
+/// <c>DISCARD ALL</c>; a session setting made on one use is still there on the next); a statement used twice is prepared
+/// on the server; each unless the operator's connection string says otherwise.
 /// </summary>
 public sealed class PostgresDataSourceTests(PostgresServer postgres) : IClassFixture<PostgresServer>
 {
     [Theory]
     [InlineData("pool_default", "", "kept")]
-    [InlineData("pool_reset", ";No Reset On Close=false", "")]
-    [InlineData("pool_reset_other_spelling", ";noresetonclose=false", "")]
-    [InlineData("pool_no_reset", ";No Reset On Close=true", "kept")]
+    [InlineData("pool_not_multiplexed", ";Multiplexing=false", "kept")]
+    [InlineData("pool_reset", ";Multiplexing=false;No Reset On Close=false", "")]
+    [InlineData("pool_reset_other_spelling", ";multiplexing=false;noresetonclose=false", "")]
+    [InlineData("pool_no_reset", ";Multiplexing=false;No Reset On Close=true", "kept")]
     public async Task A_pooled_connection_is_reset_only_when_the_connection_string_asks(string name, string setting, string expected)
     {
         var database = await postgres.CreateDatabaseAsync(name);
@@ -43,6 +45,43 @@ public sealed class PostgresDataSourceTests(PostgresServer postgres) : IClassFix
         Assert.Equal(first.Backend, prepared.Backend);
         Assert.Equal(second.Backend, prepared.Backend);
         Assert.Equal(expected.ToString(System.Globalization.CultureInfo.InvariantCulture), prepared.Value);
+    }
+
+    [Fact]
+    public async Task Commands_of_many_open_connections_share_the_pool_s_server_connections()
+    {
+        var database = await postgres.CreateDatabaseAsync("pool_multiplexed");
+        await using var pool = PostgresDatabase.CreateDataSource(database + ";Maximum Pool Size=2;Timeout=2");
+        var connections = new List<NpgsqlConnection>();
+        try
+        {
+            // Twenty callers hold a connection open at once, as twenty grains' storage calls do; unmultiplexed, the third
+            // would wait for one of two server connections and time out.
+            for (var i = 0; i < 20; i++)
+            {
+                connections.Add(await pool.OpenConnectionAsync());
+            }
+
+            var backends = await Task.WhenAll(connections.Select(async connection =>
+            {
+                await using var command = new NpgsqlCommand("SELECT pg_backend_pid()", connection);
+                return (int)(await command.ExecuteScalarAsync())!;
+            }));
+
+            Assert.InRange(backends.Distinct().Count(), 1, 2);
+        }
+        finally
+        {
+            foreach (var connection in connections)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+
+        await using var unmultiplexed = PostgresDatabase.CreateDataSource(database + ";Maximum Pool Size=2;Timeout=2;Multiplexing=false");
+        await using var first = await unmultiplexed.OpenConnectionAsync();
+        await using var second = await unmultiplexed.OpenConnectionAsync();
+        await Assert.ThrowsAnyAsync<NpgsqlException>(async () => await unmultiplexed.OpenConnectionAsync());
     }
 
     private static async Task<(int Backend, string Value)> SessionAsync(NpgsqlDataSource pool, string sql)
