@@ -49,32 +49,34 @@ public static class PostgresDatabase
     public static NpgsqlDataSource CreateDataSource(string connectionString)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
-        if (!Names(connectionString, nameof(NpgsqlConnectionStringBuilder.Multiplexing)))
+        var given = SettingsGiven(connectionString);
+        var settings = builder.ConnectionStringBuilder;
+        if (!given.Contains(nameof(settings.Multiplexing)))
         {
-            builder.ConnectionStringBuilder.Multiplexing = true;
+            settings.Multiplexing = true;
         }
 
-        if (!Names(connectionString, nameof(NpgsqlConnectionStringBuilder.NoResetOnClose)))
+        if (!given.Contains(nameof(settings.NoResetOnClose)))
         {
-            builder.ConnectionStringBuilder.NoResetOnClose = true;
+            settings.NoResetOnClose = true;
         }
 
-        if (!Names(connectionString, nameof(NpgsqlConnectionStringBuilder.MaxAutoPrepare)))
+        if (!given.Contains(nameof(settings.MaxAutoPrepare)))
         {
-            builder.ConnectionStringBuilder.MaxAutoPrepare = AutoPreparedStatements;
-            if (!Names(connectionString, nameof(NpgsqlConnectionStringBuilder.AutoPrepareMinUsages)))
+            settings.MaxAutoPrepare = AutoPreparedStatements;
+            if (!given.Contains(nameof(settings.AutoPrepareMinUsages)))
             {
-                builder.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
+                settings.AutoPrepareMinUsages = 2;
             }
         }
 
         return builder.Build();
     }
 
-    /// <summary>Whether the connection string gives a setting itself, in either of Npgsql's spellings (<c>No Reset On Close</c>, <c>NoResetOnClose</c>).</summary>
-    private static bool Names(string connectionString, string setting)
+    /// <summary>The settings the connection string gives itself, by property name: either of Npgsql's spellings (<c>No Reset On Close</c>, <c>NoResetOnClose</c>).</summary>
+    private static HashSet<string> SettingsGiven(string connectionString)
     {
         var given = new DbConnectionStringBuilder { ConnectionString = connectionString };
-        return given.Keys.Cast<string>().Any(key => string.Equals(key.Replace(" ", "", StringComparison.Ordinal), setting, StringComparison.OrdinalIgnoreCase));
+        return given.Keys.Cast<string>().Select(key => key.Replace(" ", "", StringComparison.Ordinal)).ToHashSet(StringComparer.OrdinalIgnoreCase);
     }
 }

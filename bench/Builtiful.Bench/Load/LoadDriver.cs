@@ -205,13 +205,11 @@ public sealed partial class LoadDriver : IAsyncDisposable
         TimeSpan? measureFrom = null;
         long sent = 0;
         long measuredSent = 0;
-        var measuring = false;
         var settled = false;
         while (measureFrom is not { } from || clock.Elapsed < from + measure)
         {
-            if (!measuring && clock.Elapsed >= warmup && ((settled = Settled(timeline)) || clock.Elapsed >= maxWarmup))
+            if (measureFrom is null && clock.Elapsed >= warmup && ((settled = Settled(timeline)) || clock.Elapsed >= maxWarmup))
             {
-                measuring = true;
                 measureFrom = clock.Elapsed;
                 await cpu.StartAsync();
                 window.Open();
@@ -222,7 +220,7 @@ public sealed partial class LoadDriver : IAsyncDisposable
             for (; sent < due; sent++)
             {
                 var job = NewJob();
-                if (measuring)
+                if (measureFrom is not null)
                 {
                     measuredJobs[job.JobId] = 0;
                     measuredSent++;
