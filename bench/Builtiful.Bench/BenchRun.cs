@@ -329,9 +329,11 @@ internal static class BenchRun
                     }
 
                     micro["postgres_grain_storage"] = new JsonArray([.. storage.Rows.Select(r => (JsonNode)r.ToJson())]);
-                    micro["postgres_encryption_ratio_write"] = storage.Ratio("PostgreSQL write (encrypted)", "PostgreSQL write (plain)");
-                    micro["postgres_encryption_ratio_read"] = storage.Ratio("PostgreSQL read (encrypted)", "PostgreSQL read (plain)");
-                    MicroTables.Add("Grain-state write/read on PostgreSQL, with and without encryption", storage);
+                    micro["postgres_encryption_ratio_write"] = storage.Ratio("PostgreSQL write (Orleans sealed)", "PostgreSQL write (Orleans plain)");
+                    micro["postgres_encryption_ratio_read"] = storage.Ratio("PostgreSQL read (Orleans sealed)", "PostgreSQL read (Orleans plain)");
+                    micro["postgres_builtiful_storage_ratio_write"] = storage.Ratio("PostgreSQL write (Builtiful)", "PostgreSQL write (Orleans sealed)");
+                    micro["postgres_builtiful_storage_ratio_read"] = storage.Ratio("PostgreSQL read (Builtiful)", "PostgreSQL read (Orleans sealed)");
+                    MicroTables.Add("Grain-state write/read on PostgreSQL: Orleans' provider plain and sealed, Builtiful's sealed", storage);
                     if (storage.Failure is not null)
                     {
                         throw new InvalidOperationException(storage.Failure);

@@ -117,35 +117,71 @@ public static class BuiltifulServices
             }
 
             silo.Services.AddPostgresDataSource(connectionString);
-            silo.AddAdoNetGrainStorage(SealedStorageName, o => o.Invariant = PostgresDatabase.Invariant);
-            silo.Services.AddOptions<AdoNetGrainStorageOptions>(SealedStorageName).Configure<NpgsqlDataSource>((o, ds) => o.DataSource = ds);
+            if (StorageProvider(configuration) == PostgresStorageProvider.Builtiful)
+            {
+                silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Grains, (sp, _) => new PostgresGrainStorage(
+                    sp.GetRequiredService<NpgsqlDataSource>(),
+                    sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
+                    sp.GetRequiredService<GrainStateCipher>(),
+                    sp.GetRequiredService<Orleans.Serialization.Serializer>(),
+                    sp.GetRequiredService<ILogger<PostgresGrainStorage>>()));
+            }
+            else
+            {
+                // Orleans' own provider on the same table and rows, with the encryption around it: the operator's fallback.
+                silo.AddAdoNetGrainStorage(SealedStorageName, o => o.Invariant = PostgresDatabase.Invariant);
+                silo.Services.AddOptions<AdoNetGrainStorageOptions>(SealedStorageName).Configure<NpgsqlDataSource>((o, ds) => o.DataSource = ds);
+                silo.Services.AddOptions<AdoNetGrainStorageOptions>(SealedStorageName)
+                    .Configure<Orleans.Serialization.Serializer>((o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
+                AddSealing(silo.Services);
+            }
+
             silo.UseAdoNetReminderService(o => o.Invariant = PostgresDatabase.Invariant);
             silo.Services.AddOptions<AdoNetReminderTableOptions>().Configure<NpgsqlDataSource>((o, ds) => o.DataSource = ds);
         }
         else
         {
+            // Orleans' own version-tolerant binary format, as on PostgreSQL: the [Id]s on state records are the storage contract.
             silo.Services.AddKeyedSingleton<IGrainStorage>(encrypted ? SealedStorageName : StorageNames.Grains, (sp, _) =>
                 new EmbeddedGrainStorage(new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>())));
             silo.UseInMemoryReminderService();
-        }
-
-        // Orleans' own version-tolerant binary format: the [Id]s on state records are the storage contract.
-        var storageName = encrypted ? SealedStorageName : StorageNames.Grains;
-        silo.Services.AddOptions<AdoNetGrainStorageOptions>(storageName)
-            .Configure<Orleans.Serialization.Serializer>((o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
-        if (encrypted)
-        {
-            silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Grains, (sp, _) => new EncryptedGrainStorage(
-                sp.GetRequiredKeyedService<IGrainStorage>(SealedStorageName),
-                sp.GetRequiredService<GrainStateCipher>(),
-                sp.GetRequiredService<Orleans.Serialization.Serializer>()));
+            if (encrypted)
+            {
+                AddSealing(silo.Services);
+            }
         }
 
         return silo;
     }
 
-    /// <summary>The storage underneath the encryption; grains never name it.</summary>
+    /// <summary>Grains' storage seals each state and hands it to the storage named <see cref="SealedStorageName"/>.</summary>
+    private static void AddSealing(IServiceCollection services) =>
+        services.AddKeyedSingleton<IGrainStorage>(StorageNames.Grains, (sp, _) => new EncryptedGrainStorage(
+            sp.GetRequiredKeyedService<IGrainStorage>(SealedStorageName),
+            sp.GetRequiredService<GrainStateCipher>(),
+            sp.GetRequiredService<Orleans.Serialization.Serializer>()));
+
+    /// <summary>The storage underneath the encryption when it is a separate layer (embedded, or Orleans' provider on PostgreSQL); grains never name it.</summary>
     public const string SealedStorageName = "builtiful-sealed";
+
+    /// <summary>The configuration key that picks the grain storage on PostgreSQL (<see cref="PostgresStorageProvider"/>).</summary>
+    public const string StorageProviderKey = "Storage:Provider";
+
+    /// <summary>Which grain storage a PostgreSQL cluster uses; an unknown name stops the silo with the names it accepts.</summary>
+    public static PostgresStorageProvider StorageProvider(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var given = configuration[StorageProviderKey];
+        if (string.IsNullOrWhiteSpace(given))
+        {
+            return PostgresStorageProvider.Builtiful;
+        }
+
+        return !char.IsAsciiDigit(given.Trim()[0]) && Enum.TryParse<PostgresStorageProvider>(given, ignoreCase: true, out var provider)
+            ? provider
+            : throw new OptionsValidationException(StorageProviderKey, typeof(PostgresStorageProvider),
+                [$"{StorageProviderKey} '{given}' is not a grain storage: use {string.Join(" or ", Enum.GetNames<PostgresStorageProvider>())}"]);
+    }
 
     /// <summary>
     /// The silo: PostgreSQL clustering when a database is configured, localhost clustering otherwise, on configurable

@@ -3,16 +3,21 @@ using BenchmarkDotNet.Configs;
 using Builtiful.Jobs;
 using Builtiful.Silo;
 using Builtiful.Testing;
+using Builtiful.Silo.Storage;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Orleans.Configuration;
 using Orleans.Storage;
 
 namespace Builtiful.Bench.Micro;
 
 /// <summary>
-/// Issue 3, item 6: one job record written and read through the silo's own grain storage on PostgreSQL, with and
-/// without encryption. Both go through the same Orleans ADO.NET provider, pool and table; "plain" is the provider
-/// underneath the encryption (<see cref="BuiltifulServices.SealedStorageName"/>) given the job state directly,
-/// "encrypted" is the storage grains use (<see cref="StorageNames.Grains"/>), which seals the state first.
+/// One job record written and read on PostgreSQL by each grain storage a cluster can use, on the same pool and table:
+/// "Orleans plain" is Orleans' ADO.NET provider given the job state directly (no encryption; the floor of issue 3,
+/// item 6), "Orleans sealed" is that provider under <see cref="EncryptedGrainStorage"/> (<c>Storage:Provider=Orleans</c>),
+/// and "Builtiful" is <see cref="PostgresGrainStorage"/>, the default, which seals the same record.
 /// </summary>
 [MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
@@ -23,11 +28,14 @@ public class PostgresGrainStorageBenchmarks
     private static BuiltifulInstance? s_host;
     private IGrainStorage _plain = null!;
     private IGrainStorage _encrypted = null!;
-    // Distinct keys: the ADO.NET provider keys a row by state name and grain key, not by grain type.
+    private IGrainStorage _builtiful = null!;
+    // Distinct keys: a row is keyed by state name and grain key, not by grain type.
     private readonly GrainId _plainId = GrainId.Create("job", "4242424201");
     private readonly GrainId _encryptedId = GrainId.Create("job", "4242424202");
+    private readonly GrainId _builtifulId = GrainId.Create("job", "4242424203");
     private GrainState<JobState> _plainWrite = null!;
     private GrainState<JobState> _encryptedWrite = null!;
+    private GrainState<JobState> _builtifulWrite = null!;
 
     // One key for every setup: BenchmarkDotNet starts a host per benchmark, and each must open the others' records.
     private static readonly string Key = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
@@ -61,43 +69,68 @@ public class PostgresGrainStorageBenchmarks
             ["Logging:LogLevel:Orleans.Runtime.Silo"] = "Critical",
             ["Logging:LogLevel:Microsoft"] = "Critical",
             ["Storage:EncryptionKeys:0:Key"] = Key,
+            [BuiltifulServices.StorageProviderKey] = nameof(PostgresStorageProvider.Orleans),
         }));
-        _plain = s_host.App.Services.GetRequiredKeyedService<IGrainStorage>(BuiltifulServices.SealedStorageName);
-        _encrypted = s_host.App.Services.GetRequiredKeyedService<IGrainStorage>(StorageNames.Grains);
+        var services = s_host.App.Services;
+        _plain = services.GetRequiredKeyedService<IGrainStorage>(BuiltifulServices.SealedStorageName);
+        _encrypted = services.GetRequiredKeyedService<IGrainStorage>(StorageNames.Grains);
+        _builtiful = new PostgresGrainStorage(
+            services.GetRequiredService<NpgsqlDataSource>(),
+            services.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
+            services.GetRequiredService<GrainStateCipher>(),
+            services.GetRequiredService<Orleans.Serialization.Serializer>(),
+            NullLogger<PostgresGrainStorage>.Instance);
         // BenchmarkDotNet sets up once per benchmark: read first, so a record an earlier setup wrote is updated at its version.
         _plainWrite = new GrainState<JobState>(new JobState());
         _encryptedWrite = new GrainState<JobState>(new JobState());
+        _builtifulWrite = new GrainState<JobState>(new JobState());
         await _plain.ReadStateAsync(StateName, _plainId, _plainWrite);
         await _encrypted.ReadStateAsync(StateName, _encryptedId, _encryptedWrite);
+        await _builtiful.ReadStateAsync(StateName, _builtifulId, _builtifulWrite);
         _plainWrite.State = GrainStateCipherBenchmarks.SampleJob();
         _encryptedWrite.State = GrainStateCipherBenchmarks.SampleJob();
+        _builtifulWrite.State = GrainStateCipherBenchmarks.SampleJob();
         await WritePlainAsync();
         await WriteEncryptedAsync();
-        var check = new GrainState<JobState>(new JobState());
-        await _encrypted.ReadStateAsync(StateName, _encryptedId, check);
-        if (check.State?.HeadSha != _encryptedWrite.State?.HeadSha)
+        await WriteBuiltifulAsync();
+        foreach (var (storage, id, written) in new[] { (_encrypted, _encryptedId, _encryptedWrite), (_builtiful, _builtifulId, _builtifulWrite) })
         {
-            throw new InvalidOperationException("The encrypted job record does not round-trip through PostgreSQL.");
+            var check = new GrainState<JobState>(new JobState());
+            await storage.ReadStateAsync(StateName, id, check);
+            if (check.State?.HeadSha != written.State?.HeadSha)
+            {
+                throw new InvalidOperationException($"The sealed job record does not round-trip through PostgreSQL with {storage.GetType().Name}.");
+            }
         }
     }
 
-    [Benchmark(Baseline = true, Description = "PostgreSQL write (plain)")]
+    [Benchmark(Baseline = true, Description = "PostgreSQL write (Orleans plain)")]
     [BenchmarkCategory("write")]
     public void WritePlain() => WritePlainAsync().GetAwaiter().GetResult();
 
-    [Benchmark(Description = "PostgreSQL write (encrypted)")]
+    [Benchmark(Description = "PostgreSQL write (Orleans sealed)")]
     [BenchmarkCategory("write")]
     public void WriteEncrypted() => WriteEncryptedAsync().GetAwaiter().GetResult();
 
-    [Benchmark(Baseline = true, Description = "PostgreSQL read (plain)")]
+    [Benchmark(Description = "PostgreSQL write (Builtiful)")]
+    [BenchmarkCategory("write")]
+    public void WriteBuiltiful() => WriteBuiltifulAsync().GetAwaiter().GetResult();
+
+    [Benchmark(Baseline = true, Description = "PostgreSQL read (Orleans plain)")]
     [BenchmarkCategory("read")]
     public void ReadPlain() => _plain.ReadStateAsync(StateName, _plainId, new GrainState<JobState>(new JobState())).GetAwaiter().GetResult();
 
-    [Benchmark(Description = "PostgreSQL read (encrypted)")]
+    [Benchmark(Description = "PostgreSQL read (Orleans sealed)")]
     [BenchmarkCategory("read")]
     public void ReadEncrypted() => _encrypted.ReadStateAsync(StateName, _encryptedId, new GrainState<JobState>(new JobState())).GetAwaiter().GetResult();
+
+    [Benchmark(Description = "PostgreSQL read (Builtiful)")]
+    [BenchmarkCategory("read")]
+    public void ReadBuiltiful() => _builtiful.ReadStateAsync(StateName, _builtifulId, new GrainState<JobState>(new JobState())).GetAwaiter().GetResult();
 
     private Task WritePlainAsync() => _plain.WriteStateAsync(StateName, _plainId, _plainWrite);
 
     private Task WriteEncryptedAsync() => _encrypted.WriteStateAsync(StateName, _encryptedId, _encryptedWrite);
+
+    private Task WriteBuiltifulAsync() => _builtiful.WriteStateAsync(StateName, _builtifulId, _builtifulWrite);
 }

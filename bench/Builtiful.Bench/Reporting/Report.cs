@@ -156,7 +156,7 @@ public static class Report
 
         if (results["micro"] is JsonObject micro)
         {
-            foreach (var key in new[] { "encryption_cpu_ratio_write", "encryption_cpu_ratio_read", "postgres_encryption_ratio_write", "postgres_encryption_ratio_read" })
+            foreach (var key in new[] { "encryption_cpu_ratio_write", "encryption_cpu_ratio_read", "postgres_encryption_ratio_write", "postgres_encryption_ratio_read", "postgres_builtiful_storage_ratio_write", "postgres_builtiful_storage_ratio_read" })
             {
                 if (micro[key] is { } ratio)
                 {
