@@ -28,7 +28,7 @@ public class PostgresGrainStorageBenchmarks
     private static BuiltifulInstance? s_host;
     private IGrainStorage _plain = null!;
     private IGrainStorage _encrypted = null!;
-    private IGrainStorage _builtiful = null!;
+    private PostgresGrainStorage _builtiful = null!;
     // Distinct keys: a row is keyed by state name and grain key, not by grain type.
     private readonly GrainId _plainId = GrainId.Create("job", "4242424201");
     private readonly GrainId _encryptedId = GrainId.Create("job", "4242424202");
@@ -93,7 +93,7 @@ public class PostgresGrainStorageBenchmarks
         await WritePlainAsync();
         await WriteEncryptedAsync();
         await WriteBuiltifulAsync();
-        foreach (var (storage, id, written) in new[] { (_encrypted, _encryptedId, _encryptedWrite), (_builtiful, _builtifulId, _builtifulWrite) })
+        foreach (var (storage, id, written) in new (IGrainStorage, GrainId, GrainState<JobState>)[] { (_encrypted, _encryptedId, _encryptedWrite), (_builtiful, _builtifulId, _builtifulWrite) })
         {
             var check = new GrainState<JobState>(new JobState());
             await storage.ReadStateAsync(StateName, id, check);
