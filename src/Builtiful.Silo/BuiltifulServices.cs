@@ -177,8 +177,9 @@ public static class BuiltifulServices
             return PostgresStorageProvider.Builtiful;
         }
 
-        return !char.IsAsciiDigit(given.Trim()[0]) && Enum.TryParse<PostgresStorageProvider>(given, ignoreCase: true, out var provider)
-            ? provider
+        // By name only: Enum.TryParse would also take numbers, defined or not.
+        return Enum.GetNames<PostgresStorageProvider>().FirstOrDefault(n => n.Equals(given.Trim(), StringComparison.OrdinalIgnoreCase)) is { } name
+            ? Enum.Parse<PostgresStorageProvider>(name)
             : throw new OptionsValidationException(StorageProviderKey, typeof(PostgresStorageProvider),
                 [$"{StorageProviderKey} '{given}' is not a grain storage: use {string.Join(" or ", Enum.GetNames<PostgresStorageProvider>())}"]);
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Builtiful.Silo.Storage;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -199,16 +200,33 @@ public sealed class PostgresGrainStorageTests(PostgresServer postgres)
             "the organisation read from the old provider's rows takes a new job");
     }
 
-    [Fact]
-    public async Task An_unknown_storage_provider_refuses_to_start_and_names_the_choices()
+    [Theory]
+    [InlineData("Cassandra")]
+    [InlineData("1")]
+    [InlineData("-1")]
+    public async Task An_unknown_storage_provider_refuses_to_start_and_names_the_choices(string given)
     {
         await using var cluster = await PostgresCluster.CreateAsync(postgres);
         var settings = cluster.Settings();
-        settings[BuiltifulServices.StorageProviderKey] = "Cassandra";
+        settings[BuiltifulServices.StorageProviderKey] = given;
 
         var refused = await Assert.ThrowsAsync<OptionsValidationException>(() => BuiltifulInstance.StartAsync(settings));
 
-        Assert.Contains("Storage:Provider 'Cassandra' is not a grain storage: use Builtiful or Orleans", refused.Message, StringComparison.Ordinal);
+        Assert.Contains($"Storage:Provider '{given}' is not a grain storage: use Builtiful or Orleans", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null, PostgresStorageProvider.Builtiful)]
+    [InlineData(" ", PostgresStorageProvider.Builtiful)]
+    [InlineData("builtiful", PostgresStorageProvider.Builtiful)]
+    [InlineData(" ORLEANS ", PostgresStorageProvider.Orleans)]
+    public void The_storage_provider_is_named_in_any_case_and_defaults_to_Builtiful_s(string? given, PostgresStorageProvider expected)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { [BuiltifulServices.StorageProviderKey] = given })
+            .Build();
+
+        Assert.Equal(expected, BuiltifulServices.StorageProvider(configuration));
     }
 
     private static async Task<BuiltifulInstance> StartOnOrleansProviderAsync(PostgresCluster cluster)
