@@ -67,20 +67,7 @@ public sealed partial class PostgresGrainStorage(
         var expected = Version(grainState.ETag);
         var record = cipher.Seal(serializer.SerializeToArray(grainState.State), EncryptedGrainStorage.Identity(stateName, grainId));
         var payload = serializer.SerializeToArray(new SealedState { Record = record });
-        int? stored;
-        try
-        {
-            await using var command = Command(WriteSql, key);
-            command.Parameters.Add(VersionParameter(expected));
-            command.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = payload, NpgsqlDbType = NpgsqlDbType.Bytea });
-            stored = await command.ExecuteScalarAsync() is int version ? version : null;
-        }
-        catch (Exception e)
-        {
-            LogFailed(logger, e, "write", stateName, grainId);
-            throw;
-        }
-
+        var stored = await StoreAsync("write", WriteSql, key, expected, payload, grainId);
         grainState.ETag = Moved("write", stateName, grainId, expected, stored);
         grainState.RecordExists = true;
     }
@@ -102,21 +89,30 @@ public sealed partial class PostgresGrainStorage(
 
         var key = Key(stateName, grainId);
         var expected = Version(grainState.ETag);
-        int? stored;
+        var stored = await StoreAsync("clear", ClearSql, key, expected, null, grainId);
+        grainState.ETag = Moved("clear", stateName, grainId, expected, stored);
+        grainState.RecordExists = false;
+    }
+
+    /// <summary>Runs a write or clear at the version the caller read; the row's new version, or null when no row changed.</summary>
+    private async Task<int?> StoreAsync(string operation, string sql, RowKey key, int? expected, byte[]? payload, GrainId grainId)
+    {
         try
         {
-            await using var command = Command(ClearSql, key);
+            await using var command = Command(sql, key);
             command.Parameters.Add(VersionParameter(expected));
-            stored = await command.ExecuteScalarAsync() is int version ? version : null;
+            if (payload is not null)
+            {
+                command.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = payload, NpgsqlDbType = NpgsqlDbType.Bytea });
+            }
+
+            return await command.ExecuteScalarAsync() is int version ? version : null;
         }
         catch (Exception e)
         {
-            LogFailed(logger, e, "clear", stateName, grainId);
+            LogFailed(logger, e, operation, key.Type, grainId);
             throw;
         }
-
-        grainState.ETag = Moved("clear", stateName, grainId, expected, stored);
-        grainState.RecordExists = false;
     }
 
     /// <summary>The row's payload (null when never stored or cleared) and version (null when never stored).</summary>
