@@ -18,15 +18,14 @@ public sealed class EncryptedGrainStorage(IGrainStorage inner, GrainStateCipher 
         grainState.RecordExists = sealedState.RecordExists;
         if (sealedState.RecordExists && sealedState.State is { Record.Length: > 0 } record)
         {
-            grainState.State = serializer.Deserialize<T>(cipher.Open(record.Record, Identity(stateName, grainId)));
+            grainState.State = OpenState<T>(serializer, cipher, record.Record, stateName, grainId);
         }
     }
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         ArgumentNullException.ThrowIfNull(grainState);
-        var plaintext = serializer.SerializeToArray(grainState.State);
-        var sealedState = new GrainState<SealedState>(new SealedState { Record = cipher.Seal(plaintext, Identity(stateName, grainId)) })
+        var sealedState = new GrainState<SealedState>(new SealedState { Record = SealState(serializer, cipher, grainState.State, stateName, grainId) })
         {
             ETag = grainState.ETag,
             RecordExists = grainState.RecordExists,
@@ -44,6 +43,14 @@ public sealed class EncryptedGrainStorage(IGrainStorage inner, GrainStateCipher 
         grainState.ETag = sealedState.ETag;
         grainState.RecordExists = sealedState.RecordExists;
     }
+
+    /// <summary>A state serialized and sealed to its grain and state name: the record a <see cref="SealedState"/> holds.</summary>
+    internal static byte[] SealState<T>(Serializer serializer, GrainStateCipher cipher, T state, string stateName, GrainId grainId) =>
+        cipher.Seal(serializer.SerializeToArray(state), Identity(stateName, grainId));
+
+    /// <summary>A sealed record opened for its grain and state name (any mismatch throws) and deserialized.</summary>
+    internal static T? OpenState<T>(Serializer serializer, GrainStateCipher cipher, byte[] record, string stateName, GrainId grainId) =>
+        serializer.Deserialize<T>(cipher.Open(record, Identity(stateName, grainId)));
 
     /// <summary>The authenticated identity of a record: which grain, which state.</summary>
     public static string Identity(string stateName, GrainId grainId) => $"{grainId}/{stateName}";

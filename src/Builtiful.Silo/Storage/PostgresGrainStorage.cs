@@ -51,12 +51,12 @@ public sealed partial class PostgresGrainStorage(
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         ArgumentNullException.ThrowIfNull(grainState);
-        var (payload, version) = await ReadRowAsync(stateName, grainId);
+        var (payload, version) = await ReadRowAsync(Key(stateName, grainId), grainId);
         grainState.ETag = version?.ToString(CultureInfo.InvariantCulture);
         grainState.RecordExists = payload is not null;
         if (payload is not null && serializer.Deserialize<SealedState>(payload) is { Record.Length: > 0 } sealedState)
         {
-            grainState.State = serializer.Deserialize<T>(cipher.Open(sealedState.Record, EncryptedGrainStorage.Identity(stateName, grainId)));
+            grainState.State = EncryptedGrainStorage.OpenState<T>(serializer, cipher, sealedState.Record, stateName, grainId);
         }
     }
 
@@ -65,7 +65,7 @@ public sealed partial class PostgresGrainStorage(
         ArgumentNullException.ThrowIfNull(grainState);
         var key = Key(stateName, grainId);
         var expected = Version(grainState.ETag);
-        var record = cipher.Seal(serializer.SerializeToArray(grainState.State), EncryptedGrainStorage.Identity(stateName, grainId));
+        var record = EncryptedGrainStorage.SealState(serializer, cipher, grainState.State, stateName, grainId);
         var payload = serializer.SerializeToArray(new SealedState { Record = record });
         var stored = await StoreAsync("write", WriteSql, key, expected, payload, grainId);
         grainState.ETag = Moved("write", stateName, grainId, expected, stored);
@@ -75,10 +75,11 @@ public sealed partial class PostgresGrainStorage(
     public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         ArgumentNullException.ThrowIfNull(grainState);
+        var key = Key(stateName, grainId);
         if (!grainState.RecordExists && string.IsNullOrWhiteSpace(grainState.ETag))
         {
             // Nothing read yet: what is there, if anything, is what the clear must name.
-            var (payload, version) = await ReadRowAsync(stateName, grainId);
+            var (payload, version) = await ReadRowAsync(key, grainId);
             if (payload is null)
             {
                 return;
@@ -87,7 +88,6 @@ public sealed partial class PostgresGrainStorage(
             grainState.ETag = version?.ToString(CultureInfo.InvariantCulture);
         }
 
-        var key = Key(stateName, grainId);
         var expected = Version(grainState.ETag);
         var stored = await StoreAsync("clear", ClearSql, key, expected, null, grainId);
         grainState.ETag = Moved("clear", stateName, grainId, expected, stored);
@@ -116,9 +116,8 @@ public sealed partial class PostgresGrainStorage(
     }
 
     /// <summary>The row's payload (null when never stored or cleared) and version (null when never stored).</summary>
-    private async Task<(byte[]? Payload, int? Version)> ReadRowAsync(string stateName, GrainId grainId)
+    private async Task<(byte[]? Payload, int? Version)> ReadRowAsync(RowKey key, GrainId grainId)
     {
-        var key = Key(stateName, grainId);
         try
         {
             await using var command = Command(ReadSql, key);
@@ -129,7 +128,7 @@ public sealed partial class PostgresGrainStorage(
         }
         catch (Exception e)
         {
-            LogFailed(logger, e, "read", stateName, grainId);
+            LogFailed(logger, e, "read", key.Type, grainId);
             throw;
         }
     }
@@ -138,13 +137,7 @@ public sealed partial class PostgresGrainStorage(
     internal RowKey Key(string stateName, GrainId grainId)
     {
         ArgumentException.ThrowIfNullOrEmpty(stateName);
-        if (stateName.Contains('`', StringComparison.Ordinal))
-        {
-            // Orleans' provider rewrites generic type names before using them; a state name never is one.
-            throw new ArgumentException($"'{stateName}' is not a state name: state names hold no generic arity marker.", nameof(stateName));
-        }
-
-        var typeHash = _typeHashes.GetOrAdd(stateName, static name => (int)StableHash.ComputeHash(Encoding.UTF8.GetBytes(name)));
+        var typeHash = _typeHashes.GetOrAdd(stateName, TypeHash);
         if (grainId.TryGetGuidKey(out var guid, out var extension))
         {
             Span<byte> bytes = stackalloc byte[16];
@@ -162,6 +155,12 @@ public sealed partial class PostgresGrainStorage(
         var text = grainId.Key.ToString();
         return new RowKey(IdHash([], text), typeHash, 0, 0, stateName, text);
     }
+
+    /// <summary>The state name's hash, checked and computed once per name.</summary>
+    private static int TypeHash(string stateName) => stateName.Contains('`', StringComparison.Ordinal)
+        // Orleans' provider rewrites generic type names before using them; a state name never is one.
+        ? throw new ArgumentException($"'{stateName}' is not a state name: state names hold no generic arity marker.", nameof(stateName))
+        : (int)StableHash.ComputeHash(Encoding.UTF8.GetBytes(stateName));
 
     /// <summary>
     /// The provider's grain id hash: the key's bytes (a number's or a GUID's little-endian bytes, then the extension's
