@@ -14,6 +14,8 @@ public sealed class UnavailableClusterTests
         { new TimeoutException("Response did not arrive on time in 00:00:30"), true },
         { new SiloUnavailableException("The target silo became unavailable"), true },
         { new GatewayTooBusyException(), true },
+        { new Orleans.Runtime.Messaging.ConnectionFailedException("Unable to connect to endpoint S127.0.0.1:30000:0"), true },
+        { new Orleans.Networking.Shared.SocketConnectionException("Connection refused"), true },
         { new Orleans.Storage.InconsistentStateException("ETag mismatch", "1", "2"), true },
         { new OrleansException("Storage write failed", new FakeDbException("connection refused")), true },
         { new AggregateException(new SiloUnavailableException()), true },

@@ -204,13 +204,16 @@ public static partial class WebhookEndpoint
     private const string RetryAfterSeconds = "30";
 
     /// <summary>
-    /// Failures of the cluster or its storage rather than of the delivery: no silo or gateway answered, a call timed out,
-    /// the gateway was too busy, the database refused a grain's read or write, or a grain's stored state changed under it
-    /// (it reloads). Anything else is a bug and stays a 500.
+    /// Failures of the cluster or its storage rather than of the delivery: no silo or gateway answered or took the
+    /// connection, a call timed out, the gateway was too busy, the database refused a grain's read or write, or a grain's
+    /// stored state changed under it (it reloads). Anything else is a bug and stays a 500.
     /// </summary>
     public static bool IsUnavailable(Exception ex) => ex switch
     {
         TimeoutException or SiloUnavailableException or OrleansMessageRejectionException or GatewayTooBusyException
+            // The client's connection to a silo's gateway failed or was refused (a silo just stopped, before the client
+            // dropped it from its gateways).
+            or Orleans.Runtime.Messaging.ConnectionFailedException or Orleans.Networking.Shared.SocketConnectionException
             or System.Data.Common.DbException or Orleans.Storage.InconsistentStateException => true,
         OrleansException { InnerException: { } inner } => IsUnavailable(inner),
         AggregateException { InnerExceptions.Count: 1 } aggregate => IsUnavailable(aggregate.InnerExceptions[0]),
