@@ -84,6 +84,70 @@ public sealed class PostgresDataSourceTests(PostgresServer postgres) : IClassFix
         await Assert.ThrowsAnyAsync<NpgsqlException>(async () => await unmultiplexed.OpenConnectionAsync());
     }
 
+    [Theory]
+    [InlineData("servers_default", "", PostgresDatabase.MultiplexedServerConnections)]
+    [InlineData("servers_given", ";Maximum Pool Size=8", 8)]
+    [InlineData("servers_given_other_spelling", ";maxpoolsize=8", 8)]
+    [InlineData("servers_minimum_above", ";Minimum Pool Size=6", 6)]
+    public async Task A_multiplexed_pool_opens_at_most_four_server_connections_unless_the_connection_string_says(string name, string setting, int bound)
+    {
+        var database = await postgres.CreateDatabaseAsync(name);
+        await using var pool = PostgresDatabase.CreateDataSource(database + setting);
+
+        // Eighty callers at once, each command holding its server connection for 300 ms: the pool opens more server
+        // connections while all it has are busy, up to its bound and no further (how many below the bound it reaches is
+        // Npgsql's timing; it pipelines the rest onto busy ones).
+        var backends = await Task.WhenAll(Enumerable.Range(0, 80).Select(async _ =>
+        {
+            await using var command = pool.CreateCommand("SELECT pg_backend_pid() FROM pg_sleep(0.3)");
+            return (int)(await command.ExecuteScalarAsync())!;
+        }));
+
+        var opened = await ServerConnectionsAsync(postgres, name);
+        Assert.InRange(opened, 1, bound);
+        Assert.InRange(backends.Distinct().Count(), 1, bound);
+        if (bound > PostgresDatabase.MultiplexedServerConnections)
+        {
+            // The connection string's own bound replaced the default, rather than the default capping it.
+            Assert.True(opened > PostgresDatabase.MultiplexedServerConnections, $"{opened} server connections under {bound}");
+        }
+    }
+
+    [Fact]
+    public async Task An_unmultiplexed_pool_keeps_npgsql_s_bound()
+    {
+        var database = await postgres.CreateDatabaseAsync("servers_unmultiplexed");
+        await using var pool = PostgresDatabase.CreateDataSource(database + ";Multiplexing=false;Timeout=2");
+        var connections = new List<NpgsqlConnection>();
+        try
+        {
+            // Each caller holds a server connection of its own: four would make the fifth wait and time out.
+            for (var i = 0; i < 10; i++)
+            {
+                connections.Add(await pool.OpenConnectionAsync());
+            }
+
+            Assert.Equal(10, await ServerConnectionsAsync(postgres, "servers_unmultiplexed"));
+        }
+        finally
+        {
+            foreach (var connection in connections)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>The server's own count of client connections to a database (other than the one asking).</summary>
+    private static async Task<int> ServerConnectionsAsync(PostgresServer server, string database)
+    {
+        await using var connection = new NpgsqlConnection(server.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*)::int FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'", connection);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = database });
+        return (int)(await command.ExecuteScalarAsync())!;
+    }
+
     private static async Task<(int Backend, string Value)> SessionAsync(NpgsqlDataSource pool, string sql)
     {
         await using var connection = await pool.OpenConnectionAsync();
