@@ -4,9 +4,9 @@ namespace Builtiful.Silo.Tests;
 
 /// <summary>
 /// The cluster's pool on a real PostgreSQL server, as the server sees it: many open connections' commands share a few
-/// server connections (multiplexing); unmultiplexed, a connection is not reset when it returns to the pool (no
-/// <c>DISCARD ALL</c>; a session setting made on one use is still there on the next); a statement used twice is prepared
-/// on the server; each unless the operator's connection string says otherwise.
+/// server connections (multiplexing), at most one per processor (at least two); unmultiplexed, a connection is not reset
+/// when it returns to the pool (no <c>DISCARD ALL</c>; a session setting made on one use is still there on the next); a
+/// statement used twice is prepared on the server; each unless the operator's connection string says otherwise.
 /// </summary>
 public sealed class PostgresDataSourceTests(PostgresServer postgres) : IClassFixture<PostgresServer>
 {
@@ -85,14 +85,17 @@ public sealed class PostgresDataSourceTests(PostgresServer postgres) : IClassFix
     }
 
     [Theory]
-    [InlineData("servers_default", "", PostgresDatabase.MultiplexedServerConnections)]
-    [InlineData("servers_given", ";Maximum Pool Size=8", 8)]
-    [InlineData("servers_given_other_spelling", ";maxpoolsize=8", 8)]
-    [InlineData("servers_minimum_above", ";Minimum Pool Size=6", 6)]
-    public async Task A_multiplexed_pool_opens_at_most_four_server_connections_unless_the_connection_string_says(string name, string setting, int bound)
+    [InlineData("servers_default", null)]
+    [InlineData("servers_given", "Maximum Pool Size")]
+    [InlineData("servers_given_other_spelling", "maxpoolsize")]
+    [InlineData("servers_minimum_above", "Minimum Pool Size")]
+    public async Task A_multiplexed_pool_opens_a_server_connection_per_processor_unless_the_connection_string_says(string name, string? setting)
     {
+        Assert.Equal(Math.Max(2, Environment.ProcessorCount), PostgresDatabase.MultiplexedServerConnections);
+        // A bound the connection string gives (or a minimum above the default, which raises it) is above the default.
+        var bound = setting is null ? PostgresDatabase.MultiplexedServerConnections : PostgresDatabase.MultiplexedServerConnections + 3;
         var database = await postgres.CreateDatabaseAsync(name);
-        await using var pool = PostgresDatabase.CreateDataSource(database + setting);
+        await using var pool = PostgresDatabase.CreateDataSource(database + (setting is null ? "" : $";{setting}={bound}"));
 
         // Eighty callers at once, each command holding its server connection for 300 ms: the pool opens more server
         // connections while all it has are busy, up to its bound and no further (how many below the bound it reaches is
@@ -121,13 +124,13 @@ public sealed class PostgresDataSourceTests(PostgresServer postgres) : IClassFix
         var connections = new List<NpgsqlConnection>();
         try
         {
-            // Each caller holds a server connection of its own: four would make the fifth wait and time out.
-            for (var i = 0; i < 10; i++)
+            // Each caller holds a server connection of its own: under the multiplexed default, the third on two cores would wait and time out.
+            for (var i = 0; i < PostgresDatabase.MultiplexedServerConnections + 8; i++)
             {
                 connections.Add(await pool.OpenConnectionAsync());
             }
 
-            Assert.Equal(10, await ServerConnectionsAsync(postgres, "servers_unmultiplexed"));
+            Assert.Equal(PostgresDatabase.MultiplexedServerConnections + 8, await ServerConnectionsAsync(postgres, "servers_unmultiplexed"));
         }
         finally
         {
