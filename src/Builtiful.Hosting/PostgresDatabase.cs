@@ -29,26 +29,12 @@ public static class PostgresDatabase
     public const int AutoPreparedStatements = 32;
 
     /// <summary>
-    /// How many server connections a multiplexed pool opens at most unless the connection string says (<c>Maximum Pool
-    /// Size</c>): one per processor of this silo, at least two.
-    /// </summary>
-    public static int MultiplexedServerConnections => Math.Max(2, Environment.ProcessorCount);
-
-    /// <summary>
-    /// The cluster's pool for a connection string, with four defaults the connection string can override:
+    /// The cluster's pool for a connection string, with three defaults the connection string can override:
     /// <list type="bullet">
     /// <item>commands are multiplexed (<c>Multiplexing=true</c>): the grain storage and Orleans' providers issue a command
     /// (Orleans' providers on a connection of their own) per grain-state read or write, and instead of each holding a server connection for its round trip, the commands of all callers
     /// are written to a few server connections as they come, back to back, and their answers read in order. The
     /// server runs the same statements with far fewer wake-ups and connections; a transaction still holds its own;</item>
-    /// <item>multiplexed, the pool opens at most one server connection per processor of the silo, at least two
-    /// (<c>Maximum Pool Size</c>; Npgsql's default is 100). A multiplexed pool opens another server connection whenever
-    /// the open ones are all busy, so under load it grew to some 35, each woken for a command or two where fewer would
-    /// each take a run of them: on the bench's two cores PostgreSQL spent 934 µs of CPU per delivery at 100, 454 at
-    /// eight, 401 at four and 365 at two. Each connection is one server process, so a silo's statements can use as many
-    /// database cores as the silo has cores, more than the about half a database core per silo core they need; a fleet
-    /// opens that many per silo, well inside the server's <c>max_connections</c>. Unmultiplexed, each call holds a
-    /// connection, so the bound stays Npgsql's;</item>
     /// <item>a connection returned to the pool is not reset (<c>No Reset On Close=true</c>; with multiplexing off). Npgsql would otherwise send
     /// <c>DISCARD ALL</c> before its next command: one more statement and transaction per grain-state read or write
     /// (Orleans' providers take a pooled connection per operation), and it drops the plans PL/pgSQL caches, so every
@@ -70,12 +56,6 @@ public static class PostgresDatabase
             settings.Multiplexing = true;
         }
 
-        if (settings.Multiplexing && !given.Contains(nameof(settings.MaxPoolSize)) && !given.Contains("MaximumPoolSize"))
-        {
-            // An operator's larger minimum raises the bound with it (Npgsql refuses a minimum above the maximum).
-            settings.MaxPoolSize = Math.Max(MultiplexedServerConnections, settings.MinPoolSize);
-        }
-
         if (!given.Contains(nameof(settings.NoResetOnClose)))
         {
             settings.NoResetOnClose = true;
@@ -93,7 +73,7 @@ public static class PostgresDatabase
         return builder.Build();
     }
 
-    /// <summary>The settings the connection string gives itself, by name without spaces: <c>No Reset On Close</c> and <c>NoResetOnClose</c> are one.</summary>
+    /// <summary>The settings the connection string gives itself, by property name: either of Npgsql's spellings (<c>No Reset On Close</c>, <c>NoResetOnClose</c>).</summary>
     private static HashSet<string> SettingsGiven(string connectionString)
     {
         var given = new DbConnectionStringBuilder { ConnectionString = connectionString };
