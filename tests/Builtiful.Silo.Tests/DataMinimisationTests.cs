@@ -106,7 +106,7 @@ public sealed partial class DataMinimisationTests(PostgresServer postgres, ITest
         Assert.Empty(hits);
     }
 
-    private static async Task RunEveryJobToCompletionAsync(BuiltifulInstance silo, List<(long InstallationId, long JobId, string Repository)> jobs)
+    private async Task RunEveryJobToCompletionAsync(BuiltifulInstance silo, List<(long InstallationId, long JobId, string Repository)> jobs)
     {
         var started = new HashSet<Guid>();
         await Eventually.Until(async () =>
@@ -117,7 +117,9 @@ public sealed partial class DataMinimisationTests(PostgresServer postgres, ITest
                 foreach (var id in organisation.GetProperty("leaseIds").EnumerateArray().Select(l => l.GetGuid()))
                 {
                     var lease = (await silo.AdminJsonAsync($"/api/v1/leases/{id}"))!.Value;
-                    if (lease.GetProperty("phase").GetString() is "booting" or "idle" && lease.GetProperty("runnerName").GetString() is { } runner && started.Add(id))
+                    // A runner runs its job only once GitHub has issued its JIT config (a lease names its runner before it asks).
+                    if (lease.GetProperty("phase").GetString() is "booting" or "idle" && lease.GetProperty("runnerName").GetString() is { } runner
+                        && ConfigIssuedFor(runner) && started.Add(id))
                     {
                         // What GitHub reports once the runner on the VM takes the job and finishes it.
                         var jobId = lease.GetProperty("launchedForJobId").GetInt64();
@@ -146,6 +148,11 @@ public sealed partial class DataMinimisationTests(PostgresServer postgres, ITest
 
         Assert.Equal(jobs.Count, started.Count);
     }
+
+    /// <summary>Whether the fake GitHub has handed out a JIT config for this runner.</summary>
+    private bool ConfigIssuedFor(string runner) => _gitHub.Secrets
+        .Where(s => !s.StartsWith("ghs_", StringComparison.Ordinal))
+        .Any(s => JsonDocument.Parse(Convert.FromBase64String(s)).RootElement.GetProperty("runner").GetString() == runner);
 
     private sealed record Secret(string Kind, string Value);
 
