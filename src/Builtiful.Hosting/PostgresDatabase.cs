@@ -32,8 +32,9 @@ public static class PostgresDatabase
     /// The cluster's pool for a connection string, with three defaults the connection string can override:
     /// <list type="bullet">
     /// <item>commands are multiplexed (<c>Multiplexing=true</c>): the grain storage and Orleans' providers issue a command
-    /// (Orleans' providers on a connection of their own) per grain-state read or write, and instead of each holding a server connection for its round trip, the commands of all callers
-    /// are written to a few server connections as they come, back to back, and their answers read in order. The
+    /// (Orleans' providers on a connection of their own) per grain-state read or write, and instead of each holding a
+    /// server connection for its round trip, the commands of all callers are written to a few server connections as they
+    /// come, back to back, and their answers read in order. The
     /// server runs the same statements with far fewer wake-ups and connections; a transaction still holds its own;</item>
     /// <item>a connection returned to the pool is not reset (<c>No Reset On Close=true</c>; with multiplexing off). Npgsql would otherwise send
     /// <c>DISCARD ALL</c> before its next command: one more statement and transaction per grain-state read or write

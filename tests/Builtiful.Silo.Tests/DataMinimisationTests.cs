@@ -151,8 +151,17 @@ public sealed partial class DataMinimisationTests(PostgresServer postgres, ITest
 
     /// <summary>Whether the fake GitHub has handed out a JIT config for this runner.</summary>
     private bool ConfigIssuedFor(string runner) => _gitHub.Secrets
-        .Where(s => !s.StartsWith("ghs_", StringComparison.Ordinal))
-        .Any(s => JsonDocument.Parse(Convert.FromBase64String(s)).RootElement.GetProperty("runner").GetString() == runner);
+        .Where(s => !IsInstallationToken(s))
+        .Any(s => JitConfig(s).GetProperty("runner").GetString() == runner);
+
+    private static bool IsInstallationToken(string handedOut) => handedOut.StartsWith("ghs_", StringComparison.Ordinal);
+
+    /// <summary>What a JIT config the fake GitHub handed out holds (base64 JSON: the runner's name and its credential).</summary>
+    private static JsonElement JitConfig(string handedOut)
+    {
+        using var document = JsonDocument.Parse(Convert.FromBase64String(handedOut));
+        return document.RootElement.Clone();
+    }
 
     private sealed record Secret(string Kind, string Value);
 
@@ -167,14 +176,14 @@ public sealed partial class DataMinimisationTests(PostgresServer postgres, ITest
         };
         foreach (var handedOut in _gitHub.Secrets.Distinct())
         {
-            if (handedOut.StartsWith("ghs_", StringComparison.Ordinal))
+            if (IsInstallationToken(handedOut))
             {
                 secrets.Add(new("installation token", handedOut));
                 continue;
             }
 
             secrets.Add(new("JIT runner config", handedOut));
-            var inner = JsonDocument.Parse(Convert.FromBase64String(handedOut)).RootElement;
+            var inner = JitConfig(handedOut);
             secrets.Add(new("JIT runner credential", inner.GetProperty("secret").GetString()!));
         }
 

@@ -119,7 +119,11 @@ public sealed class PostgresDataSourceTests(PostgresServer postgres) : IClassFix
 
             // The pool serves again: a command that meets a connection the restart broke fails, a later one is answered,
             // and then twenty in a row are (a wedged pool answers none of them, nor fails them).
-            await ServesAgainAsync(pool).WaitAsync(TimeSpan.FromSeconds(60));
+            using (var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+            {
+                await ServesAgainAsync(pool, deadline.Token).WaitAsync(deadline.Token);
+            }
+
             for (var i = 0; i < 20; i++)
             {
                 Assert.True(await AnsweredAsync(pool).WaitAsync(TimeSpan.FromSeconds(30)));
@@ -131,9 +135,10 @@ public sealed class PostgresDataSourceTests(PostgresServer postgres) : IClassFix
         Assert.True(failures > 0, "the restarts broke no command: they did not happen under load");
     }
 
-    private static async Task ServesAgainAsync(NpgsqlDataSource pool)
+    /// <summary>Asks until the pool answers; a wedged pool neither answers nor fails, so the caller bounds the wait.</summary>
+    private static async Task ServesAgainAsync(NpgsqlDataSource pool, CancellationToken deadline)
     {
-        while (true)
+        while (!deadline.IsCancellationRequested)
         {
             try
             {
