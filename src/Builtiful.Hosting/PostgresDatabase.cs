@@ -49,14 +49,38 @@ public static class PostgresDatabase
     /// </summary>
     public static NpgsqlDataSource CreateDataSource(string connectionString)
     {
-        var builder = new NpgsqlDataSourceBuilder(connectionString);
-        var given = SettingsGiven(connectionString);
+        var builder = Builder(connectionString, out var given);
         var settings = builder.ConnectionStringBuilder;
         if (!given.Contains(nameof(settings.Multiplexing)))
         {
             settings.Multiplexing = true;
         }
 
+        return builder.Build();
+    }
+
+    /// <summary>
+    /// A pool of exactly <paramref name="connections"/> unmultiplexed server connections for a caller that batches its
+    /// own statements onto them (the grain storage's <c>PostgresStatementBatcher</c>), with the cluster pool's other
+    /// defaults. Whatever the connection string says of <c>Multiplexing</c> and <c>Maximum Pool Size</c> is the cluster
+    /// pool's; here each of the caller's lanes holds at most one connection, so the pool never makes a caller wait.
+    /// </summary>
+    public static NpgsqlDataSource CreateBatchingDataSource(string connectionString, int connections)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(connections, 1);
+        var builder = Builder(connectionString, out _);
+        var settings = builder.ConnectionStringBuilder;
+        settings.Multiplexing = false;
+        settings.MinPoolSize = 0;
+        settings.MaxPoolSize = connections;
+        return builder.Build();
+    }
+
+    private static NpgsqlDataSourceBuilder Builder(string connectionString, out HashSet<string> given)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        given = SettingsGiven(connectionString);
+        var settings = builder.ConnectionStringBuilder;
         if (!given.Contains(nameof(settings.NoResetOnClose)))
         {
             settings.NoResetOnClose = true;
@@ -71,7 +95,7 @@ public static class PostgresDatabase
             }
         }
 
-        return builder.Build();
+        return builder;
     }
 
     /// <summary>The settings the connection string gives itself, by property name: either of Npgsql's spellings (<c>No Reset On Close</c>, <c>NoResetOnClose</c>).</summary>

@@ -119,8 +119,11 @@ public static class BuiltifulServices
             silo.Services.AddPostgresDataSource(connectionString);
             if (StorageProvider(configuration) == PostgresStorageProvider.Builtiful)
             {
+                var connections = StorageConnections(configuration);
+                silo.Services.TryAddSingleton(sp => new PostgresStatementBatcher(
+                    connectionString, connections, sp.GetRequiredService<ILogger<PostgresStatementBatcher>>()));
                 silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Grains, (sp, _) => new PostgresGrainStorage(
-                    sp.GetRequiredService<NpgsqlDataSource>(),
+                    sp.GetRequiredService<PostgresStatementBatcher>(),
                     sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
                     sp.GetRequiredService<GrainStateCipher>(),
                     sp.GetRequiredService<Orleans.Serialization.Serializer>(),
@@ -163,6 +166,33 @@ public static class BuiltifulServices
 
     /// <summary>The storage underneath the encryption when it is a separate layer (embedded, or Orleans' provider on PostgreSQL); grains never name it.</summary>
     public const string SealedStorageName = "builtiful-sealed";
+
+    /// <summary>The configuration key for how many server connections Builtiful's grain storage batches its statements onto.</summary>
+    public const string StorageConnectionsKey = "Storage:Connections";
+
+    /// <summary>The most <see cref="StorageConnectionsKey"/> takes: more lanes than this only makes batches smaller.</summary>
+    public const int MaxStorageConnections = 64;
+
+    /// <summary>
+    /// How many server connections (<see cref="PostgresStatementBatcher"/> lanes) a silo's grain storage uses: the
+    /// configured number, or one per core and at least two. A value that is not a whole number from 1 to
+    /// <see cref="MaxStorageConnections"/> stops the silo and says so.
+    /// </summary>
+    public static int StorageConnections(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var given = configuration[StorageConnectionsKey];
+        if (string.IsNullOrWhiteSpace(given))
+        {
+            return Math.Max(2, Environment.ProcessorCount);
+        }
+
+        return int.TryParse(given.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var connections)
+            && connections is >= 1 and <= MaxStorageConnections
+            ? connections
+            : throw new OptionsValidationException(StorageConnectionsKey, typeof(int),
+                [$"{StorageConnectionsKey} '{given}' is not a number of server connections: give a whole number from 1 to {MaxStorageConnections}"]);
+    }
 
     /// <summary>The configuration key that picks the grain storage on PostgreSQL (<see cref="PostgresStorageProvider"/>).</summary>
     public const string StorageProviderKey = "Storage:Provider";

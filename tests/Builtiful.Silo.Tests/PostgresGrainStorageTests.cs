@@ -40,7 +40,8 @@ public sealed class PostgresGrainStorageTests(PostgresServer postgres)
         await using var cluster = await PostgresCluster.CreateAsync(postgres);
         var silo = await StartOnOrleansProviderAsync(cluster);
         var orleans = silo.App.Services.GetRequiredKeyedService<IGrainStorage>(StorageNames.Grains);
-        var builtiful = Builtiful(silo);
+        await using var batcher = Batcher(cluster);
+        var builtiful = Builtiful(silo, batcher);
         Assert.IsType<EncryptedGrainStorage>(orleans);
         var grainId = Key(keyKind);
 
@@ -112,7 +113,8 @@ public sealed class PostgresGrainStorageTests(PostgresServer postgres)
         await using var cluster = await PostgresCluster.CreateAsync(postgres);
         var silo = await StartOnOrleansProviderAsync(cluster);
         var orleans = silo.App.Services.GetRequiredKeyedService<IGrainStorage>(StorageNames.Grains);
-        var builtiful = Builtiful(silo);
+        await using var batcher = Batcher(cluster);
+        var builtiful = Builtiful(silo, batcher);
         var grainId = Key("guid");
 
         // Clearing what was never stored stores nothing.
@@ -151,7 +153,8 @@ public sealed class PostgresGrainStorageTests(PostgresServer postgres)
     {
         var serializer = new ServiceCollection().AddSerializer().BuildServiceProvider().GetRequiredService<Serializer>();
         var cipher = new GrainStateCipher(Options.Create(new StorageEncryptionOptions { EncryptionKeys = [new EncryptionKey { Id = "one", Key = PostgresCluster.KeyOne }] }));
-        await using var nowhere = NpgsqlDataSource.Create($"Host=127.0.0.1;Port={ClosedPort()};Username=builtiful;Timeout=2;Multiplexing=true");
+        await using var nowhere = new PostgresStatementBatcher(
+            $"Host=127.0.0.1;Port={ClosedPort()};Username=builtiful;Timeout=2", 2, NullLogger<PostgresStatementBatcher>.Instance);
         var storage = new PostgresGrainStorage(nowhere, "service", cipher, serializer, NullLogger<PostgresGrainStorage>.Instance);
         var state = new GrainState<List<string>>(["kept"]) { ETag = "7", RecordExists = true };
 
@@ -236,13 +239,16 @@ public sealed class PostgresGrainStorageTests(PostgresServer postgres)
         return await cluster.StartSiloAsync(settings);
     }
 
-    /// <summary>Builtiful's storage on the silo's own pool, service id, keys and serializer.</summary>
-    private static PostgresGrainStorage Builtiful(BuiltifulInstance silo) => new(
-        silo.App.Services.GetRequiredService<NpgsqlDataSource>(),
+    /// <summary>Builtiful's storage beside a silo on Orleans' provider: the silo's database, service id, keys and serializer.</summary>
+    private static PostgresGrainStorage Builtiful(BuiltifulInstance silo, PostgresStatementBatcher batcher) => new(
+        batcher,
         silo.App.Services.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
         silo.App.Services.GetRequiredService<GrainStateCipher>(),
         silo.App.Services.GetRequiredService<Serializer>(),
         NullLogger<PostgresGrainStorage>.Instance);
+
+    private static PostgresStatementBatcher Batcher(PostgresCluster cluster) =>
+        new(cluster.ConnectionString, 2, NullLogger<PostgresStatementBatcher>.Instance);
 
     private static GrainId Key(string kind) => kind switch
     {

@@ -26,6 +26,7 @@ public class PostgresGrainStorageBenchmarks
 {
     private const string StateName = "job";
     private static BuiltifulInstance? s_host;
+    private static PostgresStatementBatcher? s_batcher;
     private IGrainStorage _plain = null!;
     private IGrainStorage _encrypted = null!;
     private PostgresGrainStorage _builtiful = null!;
@@ -50,6 +51,12 @@ public class PostgresGrainStorageBenchmarks
     /// <summary>The host is shared by the four benchmarks (BenchmarkDotNet sets up once per benchmark); the orchestrator stops it.</summary>
     public static async Task StopHostAsync()
     {
+        if (s_batcher is not null)
+        {
+            await s_batcher.DisposeAsync();
+            s_batcher = null;
+        }
+
         if (s_host is not null)
         {
             await s_host.KillAsync();
@@ -74,8 +81,9 @@ public class PostgresGrainStorageBenchmarks
         var services = s_host.App.Services;
         _plain = services.GetRequiredKeyedService<IGrainStorage>(BuiltifulServices.SealedStorageName);
         _encrypted = services.GetRequiredKeyedService<IGrainStorage>(StorageNames.Grains);
+        s_batcher ??= new PostgresStatementBatcher(connectionString, 2, NullLogger<PostgresStatementBatcher>.Instance);
         _builtiful = new PostgresGrainStorage(
-            services.GetRequiredService<NpgsqlDataSource>(),
+            s_batcher,
             services.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
             services.GetRequiredService<GrainStateCipher>(),
             services.GetRequiredService<Orleans.Serialization.Serializer>(),

@@ -23,14 +23,15 @@ namespace Builtiful.Silo.Storage;
 /// write), lets Npgsql rewrite the named parameters into positional ones, reads its answer through a delegate and a
 /// list, and its storage wraps a state that <see cref="EncryptedGrainStorage"/> has already serialized in a second
 /// <c>GrainState</c>. Here the statements are fixed and positional, the parameters typed, the type hash computed once
-/// per state name, and the command goes straight to the cluster's (multiplexed) data source.</para>
+/// per state name, and the statement goes to the <see cref="PostgresStatementBatcher"/>, which sends it with the other
+/// grains' statements waiting at the time in one round trip.</para>
 /// <para>Optimistic concurrency: a write or clear names the version it read (its ETag); a stale one changes no row and
 /// throws <see cref="InconsistentStateException"/>, so a stale duplicate activation cannot overwrite its successor. A
 /// first write (no ETag) inserts, and loses to a row already there. A clear keeps the row and its version, with no
 /// payload, so a later write is still guarded.</para>
 /// </remarks>
 public sealed partial class PostgresGrainStorage(
-    NpgsqlDataSource database, string serviceId, GrainStateCipher cipher, Serializer serializer, ILogger<PostgresGrainStorage> logger) : IGrainStorage
+    PostgresStatementBatcher batcher, string serviceId, GrainStateCipher cipher, Serializer serializer, ILogger<PostgresGrainStorage> logger) : IGrainStorage
 {
     // The unique index leads with the two hashes, so every statement names them first.
     private const string KeyPredicate =
@@ -99,14 +100,14 @@ public sealed partial class PostgresGrainStorage(
     {
         try
         {
-            await using var command = Command(sql, key);
+            var command = Command(sql, key);
             command.Parameters.Add(VersionParameter(expected));
             if (payload is not null)
             {
                 command.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = payload, NpgsqlDbType = NpgsqlDbType.Bytea });
             }
 
-            return await command.ExecuteScalarAsync() is int version ? version : null;
+            return (await batcher.RunAsync(command)).Version;
         }
         catch (Exception e)
         {
@@ -120,11 +121,8 @@ public sealed partial class PostgresGrainStorage(
     {
         try
         {
-            await using var command = Command(ReadSql, key);
-            await using var reader = await command.ExecuteReaderAsync();
-            return await reader.ReadAsync()
-                ? (reader.IsDBNull(0) ? null : reader.GetFieldValue<byte[]>(0), reader.GetInt32(1))
-                : (null, null);
+            var row = await batcher.RunAsync(Command(ReadSql, key));
+            return (row.Payload, row.Version);
         }
         catch (Exception e)
         {
@@ -191,9 +189,9 @@ public sealed partial class PostgresGrainStorage(
         return hash;
     }
 
-    private NpgsqlCommand Command(string sql, RowKey key)
+    private NpgsqlBatchCommand Command(string sql, RowKey key)
     {
-        var command = database.CreateCommand(sql);
+        var command = new NpgsqlBatchCommand(sql);
         var parameters = command.Parameters;
         parameters.Add(new NpgsqlParameter<int> { TypedValue = key.IdHash });
         parameters.Add(new NpgsqlParameter<int> { TypedValue = key.TypeHash });
