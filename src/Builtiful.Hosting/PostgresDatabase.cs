@@ -31,11 +31,11 @@ public static class PostgresDatabase
     /// <summary>
     /// The cluster's pool for a connection string, with three defaults the connection string can override:
     /// <list type="bullet">
-    /// <item>commands are multiplexed (<c>Multiplexing=true</c>): the grain storage and Orleans' providers issue a command
-    /// (Orleans' providers on a connection of their own) per grain-state read or write, and instead of each holding a
-    /// server connection for its round trip, the commands of all callers are written to a few server connections as they
-    /// come, back to back, and their answers read in order. The
-    /// server runs the same statements with far fewer wake-ups and connections; a transaction still holds its own;</item>
+    /// <item>commands are multiplexed (<c>Multiplexing=true</c>): Orleans' providers (membership, reminders, and grain
+    /// state with <c>Storage:Provider=Orleans</c>) take a connection of their own per operation, and instead of each
+    /// holding a server connection for its round trip, the commands of all callers are written to a few server
+    /// connections as they come, back to back, and their answers read in order; a transaction still holds its own.
+    /// Builtiful's grain storage batches its statements on a pool of its own (<see cref="CreateBatchingDataSource"/>);</item>
     /// <item>a connection returned to the pool is not reset (<c>No Reset On Close=true</c>; with multiplexing off). Npgsql would otherwise send
     /// <c>DISCARD ALL</c> before its next command: one more statement and transaction per grain-state read or write
     /// (Orleans' providers take a pooled connection per operation), and it drops the plans PL/pgSQL caches, so every
