@@ -6,7 +6,7 @@ namespace Builtiful.Silo.Storage;
 /// </summary>
 public enum PostgresStorageProvider
 {
-    /// <summary>The default: <see cref="PostgresGrainStorage"/>, fixed typed statements on the cluster's pool.</summary>
+    /// <summary>The default: <see cref="PostgresGrainStorage"/>, fixed typed statements, batched by <see cref="PostgresStatementBatcher"/> on connections of its own.</summary>
     Builtiful,
 
     /// <summary>Orleans' ADO.NET provider under <see cref="EncryptedGrainStorage"/>: the fallback, and the baseline it is measured against.</summary>
