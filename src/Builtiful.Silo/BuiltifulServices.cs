@@ -121,7 +121,8 @@ public static class BuiltifulServices
             {
                 var connections = StorageConnections(configuration);
                 silo.Services.TryAddSingleton(sp => new PostgresStatementBatcher(
-                    connectionString, connections, sp.GetRequiredService<ILogger<PostgresStatementBatcher>>()));
+                    connectionString, connections, sp.GetRequiredService<ILogger<PostgresStatementBatcher>>(),
+                    sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
                 silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Grains, (sp, _) => new PostgresGrainStorage(
                     sp.GetRequiredService<PostgresStatementBatcher>(),
                     sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,

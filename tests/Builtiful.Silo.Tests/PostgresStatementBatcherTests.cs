@@ -1,6 +1,9 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Text;
 using Builtiful.Silo.Storage;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -20,13 +23,16 @@ public sealed class PostgresStatementBatcherTests(PostgresServer postgres) : ICl
     public async Task Statements_that_wait_together_go_in_one_transaction_and_each_caller_gets_its_own_answer()
     {
         var database = await postgres.CreateDatabaseAsync("batch_together");
-        await using var batcher = Batcher(database, connections: 1);
+        using var meter = new StorageMeter();
+        await using var batcher = Batcher(database, connections: 1, meter.Factory);
         await using var holder = await HoldLaneAsync(database, batcher);
 
         // Thirty statements arrive while the only lane waits on the lock: its next batch holds them all.
         var answers = Enumerable.Range(0, 30).Select(i => batcher.RunAsync(Tagged($"caller-{i}"))).ToList();
+        Assert.Equal([30], meter.Observe("builtiful.storage.statements_waiting"));
         await holder.ReleaseAsync();
         var rows = await Task.WhenAll(answers);
+        Assert.Equal([1, 30], meter.Values("builtiful.storage.batch_statements"));
 
         Assert.Equal(Enumerable.Range(0, 30).Select(i => $"caller-{i}"), rows.Select(r => Encoding.UTF8.GetString(r.Payload!)));
         Assert.Single(rows.Select(r => r.Version).Distinct()); // one transaction on the server, for the thirty
@@ -38,7 +44,8 @@ public sealed class PostgresStatementBatcherTests(PostgresServer postgres) : ICl
     {
         var database = await postgres.CreateDatabaseAsync("batch_failure");
         await ExecuteAsync(database, "CREATE TABLE probe (id integer PRIMARY KEY)");
-        await using var batcher = Batcher(database, connections: 1);
+        using var meter = new StorageMeter();
+        await using var batcher = Batcher(database, connections: 1, meter.Factory);
         await using var holder = await HoldLaneAsync(database, batcher);
 
         var inserts = Enumerable.Range(1, 10).Select(i => batcher.RunAsync(Insert(i))).ToList();
@@ -55,6 +62,8 @@ public sealed class PostgresStatementBatcherTests(PostgresServer postgres) : ICl
         var duplicate = await Assert.ThrowsAsync<PostgresException>(() => batcher.RunAsync(Insert(3)));
         Assert.Equal(PostgresErrorCodes.UniqueViolation, duplicate.SqlState);
         Assert.Equal(21, (await batcher.RunAsync(Insert(21))).Version);
+        Assert.Contains(21, meter.Values("builtiful.storage.batch_statements"));
+        Assert.Equal(["refused", "refused"], meter.Kinds("builtiful.storage.failed_batches"));
     }
 
     [Fact]
@@ -92,7 +101,8 @@ public sealed class PostgresStatementBatcherTests(PostgresServer postgres) : ICl
     public async Task The_batcher_serves_again_after_the_server_restarts_under_load()
     {
         var database = await postgres.CreateDatabaseAsync("batch_restart");
-        await using var batcher = Batcher(database + ";Timeout=5;Command Timeout=10", connections: 2);
+        using var meter = new StorageMeter();
+        await using var batcher = Batcher(database + ";Timeout=5;Command Timeout=10", connections: 2, meter.Factory);
         using var stop = new CancellationTokenSource();
         var failures = 0;
         var callers = Enumerable.Range(0, 40).Select(async _ =>
@@ -129,6 +139,7 @@ public sealed class PostgresStatementBatcherTests(PostgresServer postgres) : ICl
         await stop.CancelAsync();
         await Task.WhenAll(callers).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.True(failures > 0, "the restarts broke no statement: they did not happen under load");
+        Assert.Contains("broken", meter.Kinds("builtiful.storage.failed_batches"));
     }
 
     [Theory]
@@ -163,8 +174,65 @@ public sealed class PostgresStatementBatcherTests(PostgresServer postgres) : ICl
         Assert.Contains($"Storage:Connections '{given}' is not a number of server connections: give a whole number from 1 to 64", refused.Message, StringComparison.Ordinal);
     }
 
-    private static PostgresStatementBatcher Batcher(string connectionString, int connections) =>
-        new(connectionString, connections, NullLogger<PostgresStatementBatcher>.Instance);
+    private static PostgresStatementBatcher Batcher(string connectionString, int connections, IMeterFactory? meters = null) =>
+        new(connectionString, connections, NullLogger<PostgresStatementBatcher>.Instance, meters);
+
+    /// <summary>The instruments of one batcher's meter (its own meter factory), as an exporter would read them.</summary>
+    private sealed class StorageMeter : IDisposable
+    {
+        private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        private readonly MeterListener _listener = new();
+        private readonly ConcurrentQueue<(string Instrument, long Value, string? Kind)> _measured = new();
+
+        public StorageMeter()
+        {
+            Factory = _services.GetRequiredService<IMeterFactory>();
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (ReferenceEquals(instrument.Meter.Scope, Factory) && instrument.Meter.Name == PostgresStatementBatcher.MeterName)
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => Record(instrument, value, tags));
+            _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => Record(instrument, value, tags));
+            _listener.Start();
+        }
+
+        public IMeterFactory Factory { get; }
+
+        public IReadOnlyList<long> Values(string instrument) => [.. _measured.Where(m => m.Instrument == instrument).Select(m => m.Value)];
+
+        public IReadOnlyList<string?> Kinds(string instrument) => [.. _measured.Where(m => m.Instrument == instrument).Select(m => m.Kind)];
+
+        /// <summary>Reads the observable instruments now, as a scrape does.</summary>
+        public IReadOnlyList<long> Observe(string instrument)
+        {
+            var before = _measured.Count(m => m.Instrument == instrument);
+            _listener.RecordObservableInstruments();
+            return [.. Values(instrument).Skip(before)];
+        }
+
+        private void Record(Instrument instrument, long value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            string? kind = null;
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "kind")
+                {
+                    kind = tag.Value as string;
+                }
+            }
+
+            _measured.Enqueue((instrument.Name, value, kind));
+        }
+
+        public void Dispose()
+        {
+            _listener.Dispose();
+            _services.Dispose();
+        }
+    }
 
     /// <summary>A statement answering (the caller's tag, the server transaction that ran it).</summary>
     private static NpgsqlBatchCommand Tagged(string tag) => new("SELECT convert_to($1, 'UTF8'), txid_current()::integer")

@@ -1,4 +1,5 @@
 using System.Data;
+using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using Builtiful.Hosting;
 using Npgsql;
@@ -28,19 +29,40 @@ public sealed partial class PostgresStatementBatcher : IAsyncDisposable
     /// <summary>The most statements a batch holds (a grain-state write carries about a kilobyte).</summary>
     public const int MaxBatch = 64;
 
+    /// <summary>The batcher's meter: batch sizes, failed batches by kind, statements waiting for a lane.</summary>
+    public const string MeterName = "Builtiful.Storage";
+
     private readonly NpgsqlDataSource _database;
     private readonly ILogger _logger;
     private readonly Channel<Statement> _waiting = Channel.CreateUnbounded<Statement>(new UnboundedChannelOptions { SingleWriter = false, SingleReader = false });
     private readonly Task[] _lanes;
+    private static readonly KeyValuePair<string, object?> Refused = new("kind", "refused");
+    private static readonly KeyValuePair<string, object?> Broken = new("kind", "broken");
+    private readonly Histogram<int>? _batchSizes;
+    private readonly Counter<long>? _failedBatches;
 
     /// <param name="connectionString">The cluster's database; its own pool settings are ignored (see <see cref="PostgresDatabase.CreateBatchingDataSource"/>).</param>
     /// <param name="connections">How many lanes, each with at most one server connection open.</param>
-    public PostgresStatementBatcher(string connectionString, int connections, ILogger<PostgresStatementBatcher> logger)
+    /// <param name="logger">Where refused batches are reported.</param>
+    /// <param name="meters">Where the instruments of <see cref="MeterName"/> are created; none without it.</param>
+    public PostgresStatementBatcher(string connectionString, int connections, ILogger<PostgresStatementBatcher> logger, IMeterFactory? meters = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(connections, 1);
         _database = PostgresDatabase.CreateBatchingDataSource(connectionString, connections);
         _logger = logger;
         Connections = connections;
+        if (meters?.Create(MeterName) is { } meter)
+        {
+            _batchSizes = meter.CreateHistogram(
+                "builtiful.storage.batch_statements", "{statement}", "Grain-state statements sent to PostgreSQL in one round trip, per batch.",
+                tags: null, advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64] });
+            _failedBatches = meter.CreateCounter<long>(
+                "builtiful.storage.failed_batches", "{batch}",
+                "Batches that did not all succeed, by kind: refused (the server refused a statement; in a batch of several, each was then sent again alone) or broken (no connection, or it broke: every statement of the batch failed).");
+            meter.CreateObservableGauge(
+                "builtiful.storage.statements_waiting", () => _waiting.Reader.Count, "{statement}", "Grain-state statements waiting for a lane.");
+        }
+
         _lanes = [.. Enumerable.Range(0, connections).Select(_ => Task.Run(RunLaneAsync))];
     }
 
@@ -85,41 +107,67 @@ public sealed partial class PostgresStatementBatcher : IAsyncDisposable
     /// <summary>Answers every statement of the batch, whatever happens: this is a lane's whole life, so it never throws.</summary>
     private async Task RunBatchAsync(List<Statement> batch)
     {
+        NpgsqlConnection? connection = null;
         try
         {
-            await using var connection = await _database.OpenConnectionAsync().ConfigureAwait(false);
+            connection = await _database.OpenConnectionAsync().ConfigureAwait(false);
+            _batchSizes?.Record(batch.Count);
+            StoredRow[] rows;
             try
             {
-                var rows = await ExecuteAsync(connection, batch).ConfigureAwait(false);
-                for (var i = 0; i < batch.Count; i++)
-                {
-                    batch[i].TrySetResult(rows[i]);
-                }
-
-                return;
+                rows = await ExecuteAsync(connection, batch).ConfigureAwait(false);
             }
             catch (PostgresException e) when (batch.Count > 1 && connection.FullState == ConnectionState.Open)
             {
                 // One statement failed: the batch's transaction rolled back and its later statements were skipped.
+                _failedBatches?.Add(1, Refused);
                 LogBatchRefused(_logger, e, batch.Count, e.SqlState);
+                await RunEachAloneAsync(connection, batch).ConfigureAwait(false);
+                return;
             }
 
-            foreach (var statement in batch)
+            for (var i = 0; i < batch.Count; i++)
             {
-                try
-                {
-                    statement.TrySetResult((await ExecuteAsync(connection, [statement]).ConfigureAwait(false))[0]);
-                }
-                catch (Exception e)
-                {
-                    statement.TrySetException(e);
-                }
+                batch[i].TrySetResult(rows[i]);
             }
         }
         catch (Exception e)
         {
-            // The server is away or the connection broke mid-batch (committed or not is unknown): every caller hears so.
+            // A statement alone that the server refused, or the server is away or the connection broke mid-batch
+            // (committed or not is unknown): every caller hears so.
+            _failedBatches?.Add(1, e is PostgresException && connection?.FullState == ConnectionState.Open ? Refused : Broken);
             foreach (var statement in batch)
+            {
+                statement.TrySetException(e);
+            }
+        }
+        finally
+        {
+            if (connection is not null)
+            {
+                try
+                {
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    // Its callers are answered; the lane goes on, and the pool drops a connection it could not close.
+                    LogNotClosed(_logger, e);
+                }
+            }
+        }
+    }
+
+    /// <summary>Sends each statement of a refused batch again in a round trip of its own, so each is answered on its own.</summary>
+    private static async Task RunEachAloneAsync(NpgsqlConnection connection, List<Statement> batch)
+    {
+        foreach (var statement in batch)
+        {
+            try
+            {
+                statement.TrySetResult((await ExecuteAsync(connection, [statement]).ConfigureAwait(false))[0]);
+            }
+            catch (Exception e)
             {
                 statement.TrySetException(e);
             }
@@ -182,6 +230,9 @@ public sealed partial class PostgresStatementBatcher : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "PostgreSQL refused a batch of {Count} grain-storage statements (SQLSTATE {SqlState}): sending each alone")]
     private static partial void LogBatchRefused(ILogger logger, Exception exception, int count, string sqlState);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A grain-storage connection to PostgreSQL could not be closed after its batch")]
+    private static partial void LogNotClosed(ILogger logger, Exception exception);
 
     private sealed class Statement(NpgsqlBatchCommand command) : TaskCompletionSource<StoredRow>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
