@@ -32,12 +32,12 @@ public sealed partial class PostgresStatementBatcher : IAsyncDisposable
     /// <summary>The batcher's meter: batch sizes, failed batches by kind, statements waiting for a lane.</summary>
     public const string MeterName = "Builtiful.Storage";
 
+    private static readonly KeyValuePair<string, object?> Refused = new("kind", "refused");
+    private static readonly KeyValuePair<string, object?> Broken = new("kind", "broken");
     private readonly NpgsqlDataSource _database;
     private readonly ILogger _logger;
     private readonly Channel<Statement> _waiting = Channel.CreateUnbounded<Statement>(new UnboundedChannelOptions { SingleWriter = false, SingleReader = false });
     private readonly Task[] _lanes;
-    private static readonly KeyValuePair<string, object?> Refused = new("kind", "refused");
-    private static readonly KeyValuePair<string, object?> Broken = new("kind", "broken");
     private readonly Histogram<int>? _batchSizes;
     private readonly Counter<long>? _failedBatches;
 
@@ -58,7 +58,7 @@ public sealed partial class PostgresStatementBatcher : IAsyncDisposable
                 tags: null, advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64] });
             _failedBatches = meter.CreateCounter<long>(
                 "builtiful.storage.failed_batches", "{batch}",
-                "Batches that did not all succeed, by kind: refused (the server refused a statement; in a batch of several, each was then sent again alone) or broken (no connection, or it broke: every statement of the batch failed).");
+                "Batches that did not all succeed, by kind: refused (the server refused a statement; in a batch of several, each was then sent again alone) or broken (no connection, or it broke or timed out: every statement of the batch failed).");
             meter.CreateObservableGauge(
                 "builtiful.storage.statements_waiting", () => _waiting.Reader.Count, "{statement}", "Grain-state statements waiting for a lane.");
         }
