@@ -66,6 +66,83 @@ public sealed class PostgresStatementBatcherTests(PostgresServer postgres) : ICl
         Assert.Equal(["refused", "refused"], meter.Kinds("builtiful.storage.failed_batches"));
     }
 
+    /// <summary>
+    /// Two silos' batches lock the same two rows in opposite orders (as duplicate activations of two grains on two silos
+    /// could): the server aborts one as a deadlock, and its statements are sent again alone, so every statement is
+    /// answered and every update is on the server once. Advisory locks the test holds order the four updates.
+    /// </summary>
+    [Fact]
+    public async Task A_batch_aborted_as_a_deadlock_is_sent_again_statement_by_statement()
+    {
+        var database = await postgres.CreateDatabaseAsync("batch_deadlock");
+        await ExecuteAsync(database, "CREATE TABLE probe (id integer PRIMARY KEY, v integer NOT NULL); INSERT INTO probe VALUES (1, 0), (2, 0)");
+        using var meterA = new StorageMeter();
+        using var meterB = new StorageMeter();
+        await using var siloA = Batcher(database, connections: 1, meterA.Factory);
+        await using var siloB = Batcher(database, connections: 1, meterB.Factory);
+        await using var locks = await TestLocks.TakeAsync(database, Lanes, First, Second);
+
+        // Both lanes wait on the test's lock, so that each silo's next batch holds its statements together.
+        var holders = new[] { siloA.RunAsync(WaitFor(Lanes)), siloB.RunAsync(WaitFor(Lanes)) };
+        await locks.UntilWaitingAsync("advisory", 2, "both lanes wait");
+        var a = new[] { siloA.RunAsync(Bump(1)), siloA.RunAsync(WaitFor(First)), siloA.RunAsync(Bump(2)) };
+        var b = new[] { siloB.RunAsync(Bump(2)), siloB.RunAsync(WaitFor(Second)), siloB.RunAsync(Bump(1)) };
+        await locks.ReleaseAsync(Lanes);
+        await Task.WhenAll(holders);
+
+        // A holds row 1 and waits; B holds row 2 and waits; then B asks for row 1 (A's), then A for row 2 (B's).
+        await locks.UntilWaitingAsync("advisory", 2, "each silo holds one row and waits for the test");
+        await locks.ReleaseAsync(Second);
+        await locks.UntilWaitingAsync("transactionid", 1, "silo B waits for silo A's row");
+        await locks.ReleaseAsync(First);
+
+        var answered = await Task.WhenAll(a.Concat(b)).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.All(answered, row => Assert.NotNull(row.Version));
+        Assert.Equal(2L, await ScalarAsync<long>(database, "SELECT sum(v) FILTER (WHERE id = 1) FROM probe"));
+        Assert.Equal(2L, await ScalarAsync<long>(database, "SELECT sum(v) FILTER (WHERE id = 2) FROM probe"));
+        Assert.Equal(["refused"], meterA.Kinds("builtiful.storage.failed_batches").Concat(meterB.Kinds("builtiful.storage.failed_batches")));
+    }
+
+    private const long Lanes = 4_242_101;
+    private const long First = 4_242_102;
+    private const long Second = 4_242_103;
+
+    private static NpgsqlBatchCommand WaitFor(long advisoryLock) => new($"SELECT 1 FROM pg_advisory_xact_lock({advisoryLock})");
+
+    private static NpgsqlBatchCommand Bump(int id) => new("UPDATE probe SET v = v + 1 WHERE id = $1 RETURNING v")
+    {
+        Parameters = { new NpgsqlParameter<int> { TypedValue = id } },
+    };
+
+    /// <summary>Advisory locks a connection of the test's own holds, and what the server says is waiting (<c>pg_locks</c>).</summary>
+    private sealed class TestLocks(string database, NpgsqlConnection connection) : IAsyncDisposable
+    {
+        public static async Task<TestLocks> TakeAsync(string database, params long[] locks)
+        {
+            var connection = new NpgsqlConnection(database);
+            await connection.OpenAsync();
+            foreach (var advisoryLock in locks)
+            {
+                await using var take = new NpgsqlCommand($"SELECT pg_advisory_lock({advisoryLock})", connection);
+                await take.ExecuteNonQueryAsync();
+            }
+
+            return new TestLocks(database, connection);
+        }
+
+        public async Task ReleaseAsync(long advisoryLock)
+        {
+            await using var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({advisoryLock})", connection);
+            Assert.Equal(true, await release.ExecuteScalarAsync());
+        }
+
+        /// <summary>Until the server has this many sessions waiting for a lock of this type (advisory, or transactionid: a row another transaction holds).</summary>
+        public Task<long> UntilWaitingAsync(string lockType, long waiting, string what) => Eventually.Until(
+            () => ScalarAsync<long>(database, $"SELECT count(*) FROM pg_locks WHERE locktype = '{lockType}' AND NOT granted"), n => n == waiting, what);
+
+        public ValueTask DisposeAsync() => connection.DisposeAsync();
+    }
+
     [Fact]
     public async Task A_busy_silo_uses_no_more_server_connections_than_its_lanes()
     {
