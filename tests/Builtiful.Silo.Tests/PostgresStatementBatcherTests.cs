@@ -329,36 +329,23 @@ public sealed class PostgresStatementBatcherTests(PostgresServer postgres) : ICl
     /// </summary>
     private static async Task<LaneHolder> HoldLaneAsync(string database, PostgresStatementBatcher batcher)
     {
-        var connection = new NpgsqlConnection(database);
-        await connection.OpenAsync();
-        await using (var take = new NpgsqlCommand($"SELECT pg_advisory_lock({LaneLock})", connection))
-        {
-            await take.ExecuteNonQueryAsync();
-        }
-
+        var locks = await TestLocks.TakeAsync(database, LaneLock);
         var held = batcher.RunAsync(new NpgsqlBatchCommand($"SELECT txid_current()::integer FROM pg_advisory_xact_lock({LaneLock})"));
-        await Eventually.Until(
-            () => ScalarAsync<long>(database, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"),
-            waiting => waiting == 1,
-            "the batcher's lane waits for the test's advisory lock");
-        return new LaneHolder(connection, held);
+        await locks.UntilWaitingAsync("advisory", 1, "the batcher's lane waits for the test's advisory lock");
+        return new LaneHolder(locks, held);
     }
 
-    private sealed class LaneHolder(NpgsqlConnection connection, Task<StoredRow> held) : IAsyncDisposable
+    private sealed class LaneHolder(TestLocks locks, Task<StoredRow> held) : IAsyncDisposable
     {
         public int? Transaction { get; private set; }
 
         public async Task ReleaseAsync()
         {
-            await using (var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({LaneLock})", connection))
-            {
-                await release.ExecuteNonQueryAsync();
-            }
-
+            await locks.ReleaseAsync(LaneLock);
             Transaction = (await held).Version;
         }
 
-        public ValueTask DisposeAsync() => connection.DisposeAsync();
+        public ValueTask DisposeAsync() => locks.DisposeAsync();
     }
 
     private static async Task ServesAgainAsync(PostgresStatementBatcher batcher, CancellationToken deadline)

@@ -10,7 +10,7 @@ namespace Builtiful.Silo.Storage;
 /// Sends the grain storage's statements to PostgreSQL in batches, over a few server connections of its own.
 /// </summary>
 /// <remarks>
-/// <para>Each statement waits in one line; each of <see cref="Connections"/> lanes takes every statement waiting (up to
+/// <para>Each statement waits in one line; each of its lanes (one per server connection it may open) takes every statement waiting (up to
 /// <see cref="MaxBatch"/>), sends them in one round trip on its connection, and answers their callers when the server has
 /// answered them all. A quiet silo sends each statement alone, as soon as it comes; under load a lane's next batch is
 /// whatever arrived during its last round trip. The server then runs a silo's grain-state reads and writes on as many
@@ -50,7 +50,6 @@ public sealed partial class PostgresStatementBatcher : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(connections, 1);
         _database = PostgresDatabase.CreateBatchingDataSource(connectionString, connections);
         _logger = logger;
-        Connections = connections;
         if (meters?.Create(MeterName) is { } meter)
         {
             _batchSizes = meter.CreateHistogram(
@@ -65,9 +64,6 @@ public sealed partial class PostgresStatementBatcher : IAsyncDisposable
 
         _lanes = [.. Enumerable.Range(0, connections).Select(_ => Task.Run(RunLaneAsync))];
     }
-
-    /// <summary>How many lanes, and server connections at most, the batcher uses.</summary>
-    public int Connections { get; }
 
     /// <summary>
     /// Runs a statement that answers at most one row: either (payload <c>bytea</c>, version <c>integer</c>) or (version
