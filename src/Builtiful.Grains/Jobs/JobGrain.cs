@@ -9,11 +9,14 @@ using Microsoft.Extensions.Logging;
 namespace Builtiful.Jobs;
 
 public sealed partial class JobGrain(
-    [PersistentState("job", StorageNames.Grains)] IPersistentState<JobState> state,
+    IGrainContext context,
     MachineCatalogue catalogue,
     [FromKeyedServices(BuiltifulClock.Key)] TimeProvider time,
     ILogger<JobGrain> logger) : Grain, IJobGrain
 {
+    /// <summary>The job's record, read when the activation starts (<see cref="OnActivateAsync"/>).</summary>
+    private readonly StoredState<JobState> state = new("job", context, logger);
+
     private JobState Job => state.State;
 
     /// <summary>The state holds an in_progress that was not written on its own (<see cref="Storing"/>): the next write stores it.</summary>
@@ -145,6 +148,8 @@ public sealed partial class JobGrain(
     /// </summary>
     internal static JobWrite Storing(bool firstSeen, JobStatus action) =>
         action == JobStatus.InProgress && !firstSeen ? JobWrite.Defer : JobWrite.Now;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken) => state.ReadStateAsync();
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {

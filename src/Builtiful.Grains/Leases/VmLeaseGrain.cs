@@ -13,7 +13,7 @@ namespace Builtiful.Leases;
 /// Launch retries and termination polling run on the lease's own timers between checks.
 /// </summary>
 public sealed partial class VmLeaseGrain(
-    [PersistentState("lease", StorageNames.Grains)] IPersistentState<LeaseState> state,
+    IGrainContext context,
     IComputeProvider compute,
     IRunnerConfigSource runners,
     IOptions<LeaseOptions> options,
@@ -25,6 +25,9 @@ public sealed partial class VmLeaseGrain(
     ILogger<VmLeaseGrain> logger) : Grain, IVmLeaseGrain, IVmLeaseLaunch
 {
     private readonly LeaseMachine _machine = new(options.Value);
+
+    /// <summary>The lease's record, read first when the activation starts (<see cref="OnActivateAsync"/>).</summary>
+    private readonly StoredState<LeaseState> state = new("lease", context, logger);
 
     /// <summary>A later launch attempt (a retry's backoff, a launch budget's wait): a timer.</summary>
     private IGrainTimer? _launchTimer;
@@ -63,6 +66,7 @@ public sealed partial class VmLeaseGrain(
     /// <summary>A lease deactivated by a failed call may have stored its order but not launched: any activation resumes the launch.</summary>
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        await state.ReadStateAsync();
         _storedInstanceId = Lease.InstanceId;
         try
         {
