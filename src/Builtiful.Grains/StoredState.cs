@@ -5,17 +5,17 @@ using Orleans.Storage;
 namespace Builtiful;
 
 /// <summary>
-/// A grain's stored record, for the grains that live once per job (job and lease): the same contract as Orleans'
-/// <c>[PersistentState]</c> (<see cref="IPersistentState{TState}"/>: one state, its version tag, read, write and clear through
-/// the configured <see cref="IGrainStorage"/>, a failure logged and thrown to the caller), without what Orleans' facet
-/// adds to every activation and every operation. The facet joins the activation's lifecycle and its migration
-/// participants (about 400 bytes per activation, two activations per live VM), formats its own type name per activation,
-/// and sends every read, write and clear through a queue that yields to the scheduler first (one more turn per write).
-/// Here the grain reads the record itself when it activates (<see cref="ReadStateAsync"/> in its <c>OnActivateAsync</c>),
-/// and an operation runs on the caller's turn unless another of this record's operations is still in flight, in which
-/// case it runs after that one (never two at once, so a write never races the version tag of the one before).
-/// A grain moved to another silo reads its record there again instead of carrying it: every decision is stored before it
-/// is acted on, so the stored record is the whole state.
+/// A grain's stored record, for the grains on every job's path (job, lease, organisation, usage and retention hours):
+/// the contract of Orleans' <c>[PersistentState]</c> (<see cref="IPersistentState{TState}"/>: one state and its version
+/// tag, read, written and cleared through the configured <see cref="IGrainStorage"/>, a failure logged and thrown to the
+/// caller), without what Orleans' facet adds to every activation and every operation. The facet joins the activation's
+/// lifecycle and its migration participants and formats its own type name on every activation, and it sends every
+/// read, write and clear through a queue that first yields to the scheduler: one more turn of the activation per
+/// write. Here the grain reads its record itself, first thing in its <c>OnActivateAsync</c>, and an operation runs on
+/// the caller's turn unless another of this record's operations is still in flight, in which case it runs after that
+/// one: never two at once, so a write never races the version tag of the one before.
+/// A grain that Orleans moves to another silo is deactivated first (anything it deferred is written then) and reads its
+/// record again where it lands, instead of carrying it along.
 /// </summary>
 public sealed partial class StoredState<TState> : IPersistentState<TState>
     where TState : new()
