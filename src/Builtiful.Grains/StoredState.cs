@@ -5,8 +5,8 @@ using Orleans.Storage;
 namespace Builtiful;
 
 /// <summary>
-/// A grain's stored record, for the grains on every job's path (job, lease, organisation, usage and retention hours):
-/// the contract of Orleans' <c>[PersistentState]</c> (<see cref="IPersistentState{TState}"/>: one state and its version
+/// A grain's stored record, for the grains that live once per job (job and lease, two activations per live VM): the
+/// contract of Orleans' <c>[PersistentState]</c> (<see cref="IPersistentState{TState}"/>: one state and its version
 /// tag, read, written and cleared through the configured <see cref="IGrainStorage"/>, a failure logged and thrown to the
 /// caller), without what Orleans' facet adds to every activation and every operation. The facet joins the activation's
 /// lifecycle and its migration participants and formats its own type name on every activation, and it sends every

@@ -11,14 +11,11 @@ namespace Builtiful.Organisations;
 /// the decision's commands and feeds what they learn back as events. Every admission decision lives in the machine.
 /// </summary>
 public sealed partial class OrganisationGrain(
-    IGrainContext context,
+    [PersistentState("organisation", StorageNames.Grains)] IPersistentState<OrganisationState> state,
     IOptions<OrganisationOptions> defaults,
     IOptions<LeaseOptions> leaseOptions,
     ILogger<OrganisationGrain> logger) : Grain, IOrganisationGrain
 {
-    /// <summary>The organisation's own record (the header of its pages), read first when the activation starts.</summary>
-    private readonly StoredState<OrganisationState> state = new("organisation", context, logger);
-
     private AdmissionMachine? _machine;
 
     private OrganisationState Org => state.State;
@@ -38,7 +35,6 @@ public sealed partial class OrganisationGrain(
     /// </summary>
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        await state.ReadStateAsync();
         await LoadPagesAsync();
         if (Org.Leases.Count > 0)
         {

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.Extensions.Logging;
 
 namespace Builtiful.Retention;
 
@@ -9,20 +8,14 @@ namespace Builtiful.Retention;
 /// grain type, which only ever holds that page), so the bytes a write stores do not grow with the hour's jobs.
 /// </summary>
 public sealed class RetentionHourGrain(
-    IGrainContext context,
-    ILogger<RetentionHourGrain> logger) : Grain, IRetentionHourGrain
+    [PersistentState("retention-hour", StorageNames.Grains)] IPersistentState<RetentionHourState> state) : Grain, IRetentionHourGrain
 {
-    /// <summary>The hour's record (its open page), read when the activation starts (<see cref="OnActivateAsync"/>).</summary>
-    private readonly StoredState<RetentionHourState> state = new("retention-hour", context, logger);
-
     private readonly GroupCommit _commit = new();
 
     /// <summary>This activation's notice to the sweeper: sent by the first add, again after a failure.</summary>
     private Task? _tracking;
 
     private RetentionHourState Hour => state.State;
-
-    public override Task OnActivateAsync(CancellationToken cancellationToken) => state.ReadStateAsync();
 
     private int Open => Hour.Jobs.Count + Hour.Leases.Count;
 

@@ -18,13 +18,10 @@ namespace Builtiful.Usage;
 /// them and any counted since. An activation reads the sealed pages once for their job ids and totals.
 /// </remarks>
 public sealed partial class UsageHourGrain(
-    IGrainContext context,
+    [PersistentState("usage-hour", StorageNames.Grains)] IPersistentState<UsageHourState> state,
     IOptions<UsageOptions> options,
     ILogger<UsageHourGrain> logger) : Grain, IUsageHourGrain
 {
-    /// <summary>The shard's record (its open page), read first when the activation starts.</summary>
-    private readonly StoredState<UsageHourState> state = new("usage-hour", context, logger);
-
     /// <summary>Pages read at once when an activation or a listing reads sealed pages.</summary>
     private const int PageReadsInFlight = 8;
 
@@ -58,7 +55,6 @@ public sealed partial class UsageHourGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        await state.ReadStateAsync();
         var pages = await ReadPagesAsync(Enumerable.Range(0, Hour.Pages.Count).ToList());
         foreach (var (page, jobs) in pages)
         {
