@@ -23,13 +23,14 @@ internal static class BenchCommand
         host.AcceptOnlyFromAmong("r2r", "jit");
         var hold = new Option<int?>("--hold") { Description = "Keep the host alive S seconds after the memory fill (to attach dotnet-gcdump)." };
         var holdBeforeFill = new Option<int?>("--hold-before-fill") { Description = "Keep the host alive S seconds before the memory fill (what completed jobs left behind)." };
+        var allocations = new Option<bool>("--allocations") { Description = "Sample the host's allocations by type during the memory fill (the runtime's allocation ticks) and report the largest." };
 
         var serve = new Command("serve", "The host child process the bench starts (not for people).") { TreatUnmatchedTokensAsErrors = false };
         serve.SetAction((parse, _) => BenchHost.ServeAsync([.. parse.UnmatchedTokens]));
         var root = new RootCommand("Builtiful benchmarks (issue 6). Writes bench/results/latest.json and prints a table.\n"
             + "  dotnet run -c Release --project bench/Builtiful.Bench -- [--quick] [options]")
         {
-            quick, only, connections, installations, output, warmup, measure, host, hold, holdBeforeFill,
+            quick, only, connections, installations, output, warmup, measure, host, hold, holdBeforeFill, allocations,
         };
         root.Subcommands.Add(serve);
         root.SetAction((parse, _) =>
@@ -47,6 +48,7 @@ internal static class BenchCommand
                 HostReadyToRunOption = parse.GetValue(host) switch { "r2r" => true, "jit" => false, _ => defaults.HostReadyToRunOption },
                 HoldSeconds = parse.GetValue(hold) ?? defaults.HoldSeconds,
                 HoldBeforeFillSeconds = parse.GetValue(holdBeforeFill) ?? defaults.HoldBeforeFillSeconds,
+                AllocationSamples = parse.GetValue(allocations),
             };
             return BenchRun.RunAsync(options);
         });

@@ -38,6 +38,9 @@ public sealed record BenchOptions
 
     /// <summary>Seconds to keep the host alive before the memory fill: the heap then holds what completed jobs left.</summary>
     public int HoldBeforeFillSeconds { get; init; }
+
+    /// <summary>--allocations: sample the host's allocations by type during the memory fill and report the largest.</summary>
+    public bool AllocationSamples { get; init; }
     public string? Output { get; init; }
 
     public TimeSpan? WarmupOverride { get; init; }
@@ -329,9 +332,15 @@ public sealed class Scenarios(BenchOptions options, Deliveries deliveries, HostB
             await Task.Delay(TimeSpan.FromSeconds(options.HoldBeforeFillSeconds));
         }
 
+        if (options.AllocationSamples)
+        {
+            await host.StartAllocationSamplesAsync();
+        }
+
         var statsBefore = await host.StatsAsync();
         var liveBefore = statsBefore.Launches - statsBefore.Terminations;
         var fill = await session.Driver.FillAsync(options.Leases, statsBefore.Launches + options.Leases, TimeSpan.FromSeconds(120));
+        var samples = options.AllocationSamples ? await host.AllocationSamplesAsync() : (System.Text.Json.JsonElement?)null;
         // The last launches' state writes (phase Booting) land just after the launch call.
         await Task.Delay(1000);
         var after = await host.LiveManagedBytesAsync();
@@ -362,7 +371,27 @@ public sealed class Scenarios(BenchOptions options, Deliveries deliveries, HostB
             ["retained_bytes_per_completed_job_uncorrected"] = completed > 0 ? (before - session.BaselineBytes) / completed : null,
             ["installations"] = options.Installations,
             ["storage"] = "in-memory grain storage and reminders: the stored copies of job, lease and organisation state are in this heap too",
+            ["allocation_samples_during_fill"] = samples is { } s ? AllocationJson(s, options.Leases) : null,
         };
+    }
+
+    /// <summary>The host's sampled allocations by type, as bytes per lease of the fill (estimates: one sample per ~100 KB).</summary>
+    private static JsonObject AllocationJson(System.Text.Json.JsonElement samples, int leases)
+    {
+        var total = samples.GetProperty("totalSampledBytes").GetInt64();
+        var top = new JsonArray();
+        foreach (var entry in samples.GetProperty("top").EnumerateArray())
+        {
+            var bytes = entry.GetProperty("bytes").GetInt64();
+            top.Add(new JsonObject
+            {
+                ["type"] = entry.GetProperty("type").GetString(),
+                ["bytes_per_lease"] = bytes / leases,
+                ["share"] = total > 0 ? R(100.0 * bytes / total, 1) : null,
+            });
+        }
+
+        return new JsonObject { ["sampled_bytes_per_lease"] = total / leases, ["by_type"] = top };
     }
 
     public static JsonObject Latency(Summary s) => new()

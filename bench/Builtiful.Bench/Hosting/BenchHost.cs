@@ -107,6 +107,9 @@ public static class BenchHost
         };
     }
 
+    /// <summary>Created on the first request for it, so a host that is never asked listens to no runtime events.</summary>
+    private static readonly Lazy<AllocationSampler> Allocations = new(() => new AllocationSampler());
+
     private static async Task ServeBenchEndpointAsync(HttpContext context, BenchProbe probe)
     {
         switch (context.Request.Path.Value)
@@ -124,6 +127,13 @@ public static class BenchHost
                 break;
             case "/__bench/launches":
                 await StreamLaunchesAsync(context, probe);
+                break;
+            case "/__bench/allocations/start":
+                Allocations.Value.Start();
+                break;
+            case "/__bench/allocations":
+                var (top, total) = Allocations.Value.Read(25);
+                await WriteJsonAsync(context, new { totalSampledBytes = total, top = top.Select(t => new { type = t.Type, bytes = t.Bytes }) });
                 break;
             case "/__bench/unsubscribe":
                 probe.Unsubscribe();

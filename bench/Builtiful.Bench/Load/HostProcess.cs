@@ -125,6 +125,17 @@ public sealed class HostProcess : IAsyncDisposable
     public async Task<HostStats> StatsAsync() =>
         (await _control.GetFromJsonAsync<HostStats>("/__bench/stats"))!;
 
+    /// <summary>Starts adding up the host's allocation samples by type (<see cref="Hosting.AllocationSampler"/>).</summary>
+    public async Task StartAllocationSamplesAsync()
+    {
+        using var response = await _control.PostAsync("/__bench/allocations/start", null);
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>The host's allocation samples since <see cref="StartAllocationSamplesAsync"/>: total and the largest types.</summary>
+    public async Task<System.Text.Json.JsonElement> AllocationSamplesAsync() =>
+        await _control.GetFromJsonAsync<System.Text.Json.JsonElement>("/__bench/allocations");
+
     /// <summary>Managed bytes that survive two full, compacting collections in the host.</summary>
     public async Task<long> LiveManagedBytesAsync()
     {
