@@ -30,11 +30,7 @@ public sealed class StoredStateTests
     [Fact]
     public async Task Writes_issued_together_run_one_after_another_each_on_the_version_the_last_one_stored()
     {
-        var storage = new HeldStorage();
-        var state = new StoredState<Counter>("counter", Grain, storage, NullLogger.Instance);
-        var read = state.ReadStateAsync();
-        storage.AnswerNext();
-        await read;
+        var (storage, state) = await ReadAsync();
 
         state.State.Value = 1;
         var first = state.WriteStateAsync();
@@ -63,11 +59,7 @@ public sealed class StoredStateTests
     [Fact]
     public async Task A_storage_failure_reaches_the_caller_with_its_reason_and_the_next_operation_still_runs()
     {
-        var storage = new HeldStorage();
-        var state = new StoredState<Counter>("counter", Grain, storage, NullLogger.Instance);
-        var read = state.ReadStateAsync();
-        storage.AnswerNext();
-        await read;
+        var (storage, state) = await ReadAsync();
 
         var failing = state.WriteStateAsync();
         var next = state.WriteStateAsync();
@@ -87,11 +79,7 @@ public sealed class StoredStateTests
     [Fact]
     public async Task A_stale_version_is_refused_as_the_storage_refused_it()
     {
-        var storage = new HeldStorage();
-        var state = new StoredState<Counter>("counter", Grain, storage, NullLogger.Instance);
-        var read = state.ReadStateAsync();
-        storage.AnswerNext();
-        await read;
+        var (storage, state) = await ReadAsync();
         storage.Version = 5; // another activation wrote meanwhile
 
         var write = state.WriteStateAsync();
@@ -108,6 +96,17 @@ public sealed class StoredStateTests
 
         var error = Assert.Throws<InvalidOperationException>(() => state.RecordExists);
         Assert.Contains("has not been read", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A record over a fresh store, read (no record yet).</summary>
+    private static async Task<(HeldStorage Storage, StoredState<Counter> State)> ReadAsync()
+    {
+        var storage = new HeldStorage();
+        var state = new StoredState<Counter>("counter", Grain, storage, NullLogger.Instance);
+        var read = state.ReadStateAsync();
+        storage.AnswerNext();
+        await read;
+        return (storage, state);
     }
 
     public sealed class Counter
