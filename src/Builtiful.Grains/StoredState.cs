@@ -25,7 +25,9 @@ public sealed partial class StoredState<TState> : IPersistentState<TState>
     private readonly IGrainStorage _storage;
     private readonly ILogger _logger;
     private readonly GrainState<TState> _record = new(new TState());
-    private Task? _inFlight;
+
+    /// <summary>One operation at a time: it starts on the caller's turn when none is in flight, else after the last one.</summary>
+    private readonly GroupCommit _operations = new();
     private bool _loaded;
 
     /// <param name="name">The record's state name in the grain storage.</param>
@@ -63,25 +65,11 @@ public sealed partial class StoredState<TState> : IPersistentState<TState>
         ? _record.RecordExists
         : throw new InvalidOperationException($"The stored record '{_name}' of {_grainId} has not been read yet.");
 
-    public Task ReadStateAsync() => Run(Operation.Read);
+    public Task ReadStateAsync() => _operations.ExclusiveAsync(() => RunAsync(Operation.Read));
 
-    public Task WriteStateAsync() => Run(Operation.Write);
+    public Task WriteStateAsync() => _operations.ExclusiveAsync(() => RunAsync(Operation.Write));
 
-    public Task ClearStateAsync() => Run(Operation.Clear);
-
-    private Task Run(Operation operation)
-    {
-        var task = _inFlight is { IsCompleted: false } previous ? AfterAsync(previous, operation) : RunAsync(operation);
-        _inFlight = task;
-        return task;
-    }
-
-    private async Task AfterAsync(Task previous, Operation operation)
-    {
-        // The earlier operation's caller sees its failure; this one starts from whatever it left.
-        await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
-        await RunAsync(operation);
-    }
+    public Task ClearStateAsync() => _operations.ExclusiveAsync(() => RunAsync(Operation.Clear));
 
     private async Task RunAsync(Operation operation)
     {
