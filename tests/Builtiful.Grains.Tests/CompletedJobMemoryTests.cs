@@ -4,9 +4,10 @@ using Builtiful.Leases;
 namespace Builtiful.Grains.Tests;
 
 /// <summary>
-/// What a finished job leaves in a silo's memory. Job and VmLease grains are the per-job activations (about 5 KB of
-/// Orleans bookkeeping each): once the job has completed and its VM is gone, neither may stay activated until Orleans'
-/// idle collection (15 minutes by default), and the lease's deadline reminder must be gone with its VM.
+/// What a job leaves in a silo's memory. Job and VmLease grains are the per-job activations (about 2 KB of Orleans
+/// bookkeeping each): once the job has completed and its VM is gone, neither may stay activated until Orleans' idle
+/// collection (15 minutes by default), and the lease's deadline reminder must be gone with its VM. While the job waits
+/// for its VM or an approval, only the lease stays activated: the job's record is stored and its next delivery reads it.
 /// </summary>
 public sealed class CompletedJobMemoryTests(LifecycleCluster world) : IClassFixture<LifecycleCluster>
 {
@@ -38,5 +39,38 @@ public sealed class CompletedJobMemoryTests(LifecycleCluster world) : IClassFixt
         // Their records stay in storage: the job answers from it when asked again.
         Assert.Equal(JobStatus.Completed, (await world.Job(jobId).GetView())!.Status);
         Assert.Equal(LeasePhase.Terminated, (await world.Lease(leaseId).GetView())!.Phase);
+    }
+
+    [Fact]
+    public async Task A_job_waiting_for_its_vm_or_an_approval_keeps_no_activation_and_its_next_delivery_reads_it_back()
+    {
+        var installationId = await world.InstallAsync();
+        var management = world.Client.GetGrain<IManagementGrain>(0);
+        var jobId = LifecycleCluster.NewJobId();
+        var job = ((GrainReference)world.Job(jobId)).GrainId;
+
+        // Behind an environment's approval: stored, no VM, no activation.
+        Assert.Equal(JobEventOutcome.Applied, await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.Waiting)));
+        await Eventually.Until(async () => await management.GetActiveGrains(job.Type), active => !active.Contains(job), $"job {jobId} deactivated while it awaits approval");
+
+        // Approved: its VM boots, watched through the lease (asking the job would activate it); the job's activation is gone.
+        var leaseId = await world.QueueAsync(jobId, installationId);
+        await world.LeaseReaches(leaseId, LeasePhase.Booting);
+        var lease = ((GrainReference)world.Lease(leaseId)).GrainId;
+        var active = await Eventually.Until(
+            async () => (Jobs: await management.GetActiveGrains(job.Type), Leases: await management.GetActiveGrains(lease.Type)),
+            a => !a.Jobs.Contains(job),
+            $"job {jobId} deactivated while its VM boots");
+        Assert.Contains(lease, active.Leases);
+
+        // The runner's in_progress reads the record back and binds the lease; the activation then holds the in_progress that
+        // is not written on its own, so it stays until the job completes.
+        var runner = RunnerNames.ForLease(leaseId);
+        Assert.Equal(JobEventOutcome.Applied, await world.Job(jobId).Apply(LifecycleCluster.JobEvent(jobId, installationId, JobStatus.InProgress, runnerName: runner)));
+        Assert.Equal(jobId, (await world.Lease(leaseId).GetView())!.JobId);
+        Assert.Contains(job, await management.GetActiveGrains(job.Type));
+        var view = (await world.Job(jobId).GetView())!;
+        Assert.Equal((JobStatus.InProgress, leaseId, installationId), (view.Status, view.LeaseId, view.InstallationId));
+        Assert.NotNull(view.QueuedAt);
     }
 }

@@ -11,6 +11,6 @@ public sealed partial class JobGrain
         }
 
         Job.WaitingReason = reason;
-        await WriteAsync();
+        await WriteAndRestAsync();
     }
 }

@@ -25,9 +25,10 @@ public sealed partial class JobGrain(
     public async Task<JobEventOutcome> Apply(WorkflowJobEvent jobEvent)
     {
         ArgumentNullException.ThrowIfNull(jobEvent);
+        JobEventOutcome outcome;
         try
         {
-            return await ApplyAsync(jobEvent);
+            outcome = await ApplyAsync(jobEvent);
         }
         catch
         {
@@ -37,6 +38,18 @@ public sealed partial class JobGrain(
             DeactivateOnIdle();
             throw;
         }
+
+        if (!_unwritten)
+        {
+            // The activation stays only while it holds an in_progress that is not stored (Storing). Otherwise the record says
+            // everything, and what the job waits for next comes from outside, seconds to hours later: an approval, its VM's
+            // boot and runner (GitHub's in_progress), a place in the organisation's line, or nothing once it completed or was
+            // refused. The next delivery reads the record back (one read); kept activated meanwhile, a job waiting for its
+            // VM would hold about 2 KB of the silo's memory for nothing.
+            DeactivateOnIdle();
+        }
+
+        return outcome;
     }
 
     private async Task<JobEventOutcome> ApplyAsync(WorkflowJobEvent jobEvent)
@@ -107,12 +120,6 @@ public sealed partial class JobGrain(
             await WriteAsync();
         }
 
-        if (Job.Status == JobStatus.Completed)
-        {
-            // Nothing more will happen to this job: free its memory now instead of after the idle timeout.
-            DeactivateOnIdle();
-        }
-
         return outcome;
     }
 
@@ -124,7 +131,7 @@ public sealed partial class JobGrain(
         }
 
         Reject(RejectionCode.ProvisioningFailed, reason);
-        await WriteAsync();
+        await WriteAndRestAsync();
     }
 
     public async Task Refused(RejectionCode code, string reason)
@@ -135,7 +142,7 @@ public sealed partial class JobGrain(
         }
 
         Reject(code, reason);
-        await WriteAsync();
+        await WriteAndRestAsync();
     }
 
     /// <summary>
@@ -186,6 +193,13 @@ public sealed partial class JobGrain(
     {
         await state.WriteStateAsync();
         _unwritten = false;
+    }
+
+    /// <summary>Writes the record of a job that waits for something outside, and lets the activation go (as after a delivery).</summary>
+    private async Task WriteAndRestAsync()
+    {
+        await WriteAsync();
+        DeactivateOnIdle();
     }
 
     public async Task<RetentionOutcome> Forget(DateTimeOffset abandonedBefore)
