@@ -218,8 +218,13 @@ public class LifecycleCluster : IAsyncLifetime
     public async Task<Guid> QueueAsync(long jobId, long installationId)
     {
         Assert.Equal(JobEventOutcome.Applied, await Job(jobId).Apply(JobEvent(jobId, installationId, JobStatus.Queued)));
-        var organisation = await Organisation(installationId).GetView();
-        foreach (var leaseId in organisation.LeaseIds)
+        return await LeaseLaunchedForAsync(jobId, installationId) ?? throw new InvalidOperationException($"No lease was started for job {jobId}.");
+    }
+
+    /// <summary>The organisation's live lease launched for the job, if there is one.</summary>
+    public async Task<Guid?> LeaseLaunchedForAsync(long jobId, long installationId)
+    {
+        foreach (var leaseId in (await Organisation(installationId).GetView()).LeaseIds)
         {
             if ((await Lease(leaseId).GetView())?.LaunchedForJobId == jobId)
             {
@@ -227,7 +232,7 @@ public class LifecycleCluster : IAsyncLifetime
             }
         }
 
-        throw new InvalidOperationException($"No lease was started for job {jobId}.");
+        return null;
     }
 
     /// <summary>Plays GitHub for a job run on the lease's runner: <c>in_progress</c>, then <c>completed</c> with success.</summary>

@@ -22,6 +22,9 @@ public sealed partial class JobGrain(
     /// <summary>The state holds an in_progress that was not written on its own (<see cref="Storing"/>): the next write stores it.</summary>
     private bool _unwritten;
 
+    /// <summary>This activation's request started a lease for the job: its runner's in_progress comes within the VM's boot.</summary>
+    private bool _vmStarted;
+
     public async Task<JobEventOutcome> Apply(WorkflowJobEvent jobEvent)
     {
         ArgumentNullException.ThrowIfNull(jobEvent);
@@ -39,13 +42,8 @@ public sealed partial class JobGrain(
             throw;
         }
 
-        if (!_unwritten)
+        if (!Stays(Job, _unwritten, _vmStarted))
         {
-            // The activation stays only while it holds an in_progress that is not stored (Storing). Otherwise the record says
-            // everything, and what the job waits for next comes from outside, seconds to hours later: an approval, its VM's
-            // boot and runner (GitHub's in_progress), a place in the organisation's line, or nothing once it completed or was
-            // refused. The next delivery reads the record back (one read); kept activated meanwhile, a job waiting for its
-            // VM would hold about 2 KB of the silo's memory for nothing.
             DeactivateOnIdle();
         }
 
@@ -156,6 +154,17 @@ public sealed partial class JobGrain(
     internal static JobWrite Storing(bool firstSeen, JobStatus action) =>
         action == JobStatus.InProgress && !firstSeen ? JobWrite.Defer : JobWrite.Now;
 
+    /// <summary>
+    /// Whether the activation stays once a delivery is answered. It stays while it holds an in_progress that is not stored
+    /// on its own (<see cref="Storing"/>), and while a VM started for the job boots: the runner's in_progress comes within
+    /// the boot, and reading the record back then would cost a read per job on the hot path (docs/performance.md, "A job
+    /// waiting for approval or in line keeps no activation"). Otherwise what the job waits for comes minutes or hours later,
+    /// or never: an approval, a place in the organisation's line, its installation, nothing once it completed or was
+    /// refused. Its record is stored, so the activation goes and the next delivery reads it back.
+    /// </summary>
+    internal static bool Stays(JobState job, bool unwritten, bool vmStarted) =>
+        unwritten || (vmStarted && job.Status == JobStatus.Queued && job.RejectionReason is null);
+
     public override Task OnActivateAsync(CancellationToken cancellationToken) => state.ReadStateAsync();
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -195,7 +204,7 @@ public sealed partial class JobGrain(
         _unwritten = false;
     }
 
-    /// <summary>Writes the record of a job that waits for something outside, and lets the activation go (as after a delivery).</summary>
+    /// <summary>Writes the record of a job that now waits longer than a boot (a launch that keeps failing, a refusal), and lets the activation go.</summary>
     private async Task WriteAndRestAsync()
     {
         await WriteAsync();
@@ -331,6 +340,7 @@ public sealed partial class JobGrain(
         }
 
         Job.RunnerRequested = true;
+        _vmStarted = admission.Kind == AdmissionKind.Started;
         LogAdmitted(logger, this.GetPrimaryKeyLong(), Job.InstallationId, admission.Kind, admission.LeaseId);
         return admission.Kind == AdmissionKind.Parked ? JobEventOutcome.Parked : JobEventOutcome.Applied;
     }
