@@ -46,11 +46,12 @@ public sealed class CompletedJobMemoryTests(LifecycleCluster world) : IClassFixt
     {
         var installationId = await world.InstallAsync();
         var management = world.Client.GetGrain<IManagementGrain>(0);
-        async Task<List<GrainId>> ActiveJobs() => await management.GetActiveGrains(((GrainReference)world.Job(0)).GrainId.Type);
         GrainId Of(long jobId) => ((GrainReference)world.Job(jobId)).GrainId;
 
         // Behind an environment's approval: stored, no VM, no activation.
         var approval = LifecycleCluster.NewJobId();
+        var jobType = Of(approval).Type;
+        async Task<List<GrainId>> ActiveJobs() => await management.GetActiveGrains(jobType);
         Assert.Equal(JobEventOutcome.Applied, await world.Job(approval).Apply(LifecycleCluster.JobEvent(approval, installationId, JobStatus.Waiting)));
         await Eventually.Until(ActiveJobs, active => !active.Contains(Of(approval)), $"job {approval} deactivated while it awaits approval");
 
