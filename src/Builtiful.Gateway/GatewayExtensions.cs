@@ -28,7 +28,6 @@ public static class GatewayExtensions
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GitHubOptions>, WebhookSecretValidation>());
         builder.Services.AddOptions<GatewayOptions>().Bind(builder.Configuration.GetSection(GatewayOptions.Section));
         builder.Services.AddOptions<AdminOptions>().Bind(builder.Configuration.GetSection(AdminOptions.Section));
-        builder.Services.AddSingleton<GatewayGrains>();
         builder.Services.AddOptions<Claims.RunnerClaimOptions>().Bind(builder.Configuration.GetSection(Claims.RunnerClaimOptions.Section));
         builder.Services.AddSingleton<Claims.IdentityDocuments>();
         builder.Services.AddScoped<BuiltifulWebhookProcessor>();

@@ -78,9 +78,9 @@ public static class BuiltifulServices
     {
         ArgumentNullException.ThrowIfNull(silo);
         silo.AddIncomingGrainCallFilter<FailedCallDeactivation>();
-        silo.AddStartupTask((services, _) => services.GetRequiredService<IGrainFactory>().GetGrain<IDeliveryRecoveryGrain>(0).Start());
+        silo.AddStartupTask((services, _) => services.GetRequiredService<IGrainFactory>().Reference<IDeliveryRecoveryGrain>(0).Start());
         silo.AddStartupTask((services, _) => services.GetRequiredService<IGrainFactory>()
-            .GetGrain<IReconcilerGrain>(services.GetRequiredService<IComputeProvider>().Name).Start());
+            .Reference<IReconcilerGrain>(services.GetRequiredService<IComputeProvider>().Name).Start());
         silo.AddStartupTask((services, cancellationToken) => Pools.PoolStartup.StartAll(services, cancellationToken));
         var checkPeriod = configuration.GetSection(LeaseOptions.Section).Get<LeaseOptions>()?.CheckPeriod ?? new LeaseOptions().CheckPeriod;
         var sweepPeriod = configuration.GetSection(ReconcilerOptions.Section).Get<ReconcilerOptions>()?.Period ?? new ReconcilerOptions().Period;

@@ -31,24 +31,24 @@ public static class AdminApi
 
     public static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetJobAsync(long jobId, IGrainFactory grains)
     {
-        if (await grains.GetGrain<IJobGrain>(jobId).GetView() is not { } job)
+        if (await grains.Reference<IJobGrain>(jobId).GetView() is not { } job)
         {
             return NotFound("Job not found", $"No delivery for job {jobId} has reached Builtiful.");
         }
 
         // The VM that ran (or runs) the job, as its lease knows it: what an operator looks up in the cloud console.
-        var lease = job.LeaseId is { } leaseId ? await grains.GetGrain<IVmLeaseGrain>(leaseId).GetView() : null;
+        var lease = job.LeaseId is { } leaseId ? await grains.Reference<IVmLeaseGrain>(leaseId).GetView() : null;
         return TypedResults.Ok(JobResponse.From(job) with { InstanceId = lease?.InstanceId, RunnerName = lease?.RunnerName });
     }
 
     public static async Task<Results<Ok<LeaseResponse>, ProblemHttpResult>> GetLeaseAsync(Guid leaseId, IGrainFactory grains) =>
-        await grains.GetGrain<IVmLeaseGrain>(leaseId).GetView() is { } lease
+        await grains.Reference<IVmLeaseGrain>(leaseId).GetView() is { } lease
             ? TypedResults.Ok(LeaseResponse.From(lease))
             : NotFound("Lease not found", $"There is no lease {leaseId}.");
 
     public static async Task<Results<Ok<OrganisationResponse>, ProblemHttpResult>> GetOrganisationAsync(long installationId, IGrainFactory grains)
     {
-        var organisation = await grains.GetGrain<IOrganisationGrain>(installationId).GetView();
+        var organisation = await grains.Reference<IOrganisationGrain>(installationId).GetView();
         return organisation.Status == OrganisationStatus.Unknown && organisation.LiveLeases == 0 && organisation.Login is null
             ? NotFound("Organisation not found", $"Installation {installationId} has never been seen.")
             : TypedResults.Ok(OrganisationResponse.From(organisation));

@@ -59,11 +59,11 @@ public static class OperatorApi
             wanted = parsed;
         }
 
-        var page = await grains.GetGrain<IOrganisationDirectoryGrain>(IOrganisationDirectoryGrain.Key).List(wanted, skip, take);
+        var page = await grains.Reference<IOrganisationDirectoryGrain>(IOrganisationDirectoryGrain.Key).List(wanted, skip, take);
         var items = await Task.WhenAll(page.Items.Select(async entry =>
         {
-            var view = await grains.GetGrain<IOrganisationGrain>(entry.InstallationId).GetView();
-            var suspension = await grains.GetGrain<IOrganisationOperations>(entry.InstallationId).GetSuspension();
+            var view = await grains.Reference<IOrganisationGrain>(entry.InstallationId).GetView();
+            var suspension = await grains.Reference<IOrganisationOperations>(entry.InstallationId).GetSuspension();
             return OrganisationSummaryResponse.From(view, suspension);
         }));
         return TypedResults.Ok(PageResponse.Of(items, skip, take, page.Total));
@@ -105,9 +105,9 @@ public static class OperatorApi
         var active = new List<JobView>();
         if (wanted is not JobStatus.Completed)
         {
-            var tracked = await grains.GetGrain<IOrganisationOperations>(installationId).GetJobs();
+            var tracked = await grains.Reference<IOrganisationOperations>(installationId).GetJobs();
             var ids = tracked.Running.Concat(tracked.Pending.Select(p => p.JobId)).Distinct();
-            var views = await Task.WhenAll(ids.Select(id => grains.GetGrain<IJobGrain>(id).GetView()));
+            var views = await Task.WhenAll(ids.Select(id => grains.Reference<IJobGrain>(id).GetView()));
             active.AddRange(views.OfType<JobView>()
                 .Where(v => v.Status != JobStatus.Completed && (wanted is null || v.Status == wanted))
                 .OrderBy(v => v.QueuedAt).ThenBy(v => v.Id));
@@ -117,9 +117,9 @@ public static class OperatorApi
         var total = active.Count;
         if (wanted is null or JobStatus.Completed)
         {
-            var usage = grains.GetGrain<IUsageGrain>(UsageMonth.Key(installationId, usageMonth));
+            var usage = grains.Reference<IUsageGrain>(UsageMonth.Key(installationId, usageMonth));
             var runs = await usage.GetRuns(Math.Max(0, skip - active.Count), take - items.Count);
-            var views = await Task.WhenAll(runs.Items.Select(r => grains.GetGrain<IJobGrain>(r.JobId).GetView()));
+            var views = await Task.WhenAll(runs.Items.Select(r => grains.Reference<IJobGrain>(r.JobId).GetView()));
             items.AddRange(views.OfType<JobView>().Select(JobResponse.From));
             total += runs.Total;
         }
@@ -154,10 +154,10 @@ public static class OperatorApi
         {
             IEnumerable<long> organisations = installationId is { } one
                 ? [one]
-                : (await grains.GetGrain<IOrganisationDirectoryGrain>(IOrganisationDirectoryGrain.Key).List(null, 0, int.MaxValue)).Items.Select(e => e.InstallationId);
-            var leaseIds = (await Task.WhenAll(organisations.Select(id => grains.GetGrain<IOrganisationGrain>(id).GetView())))
+                : (await grains.Reference<IOrganisationDirectoryGrain>(IOrganisationDirectoryGrain.Key).List(null, 0, int.MaxValue)).Items.Select(e => e.InstallationId);
+            var leaseIds = (await Task.WhenAll(organisations.Select(id => grains.Reference<IOrganisationGrain>(id).GetView())))
                 .SelectMany(o => o.LeaseIds).Distinct();
-            var views = await Task.WhenAll(leaseIds.Select(id => grains.GetGrain<IVmLeaseGrain>(id).GetView()));
+            var views = await Task.WhenAll(leaseIds.Select(id => grains.Reference<IVmLeaseGrain>(id).GetView()));
             live.AddRange(views.OfType<LeaseView>()
                 .Where(v => !v.Phase.IsFinal() && (wanted is null || v.Phase == wanted))
                 .OrderByDescending(v => v.RequestedAt).ThenBy(v => v.Id));
@@ -166,13 +166,13 @@ public static class OperatorApi
         var ended = new List<EndedLease>();
         if (wanted is not { } endedPhase || endedPhase.IsFinal())
         {
-            var recent = await grains.GetGrain<ILeaseHistoryGrain>(ILeaseHistoryGrain.Key).Recent();
+            var recent = await grains.Reference<ILeaseHistoryGrain>(ILeaseHistoryGrain.Key).Recent();
             ended.AddRange(recent.Where(l => (installationId is null || l.InstallationId == installationId) && (wanted is null || l.Phase == wanted)));
         }
 
         var items = live.Skip(skip).Take(take).Select(LeaseResponse.From).ToList();
         var endedPage = ended.Skip(Math.Max(0, skip - live.Count)).Take(take - items.Count);
-        var endedViews = await Task.WhenAll(endedPage.Select(l => grains.GetGrain<IVmLeaseGrain>(l.LeaseId).GetView()));
+        var endedViews = await Task.WhenAll(endedPage.Select(l => grains.Reference<IVmLeaseGrain>(l.LeaseId).GetView()));
         items.AddRange(endedViews.OfType<LeaseView>().Select(LeaseResponse.From));
         return TypedResults.Ok(PageResponse.Of(items, skip, take, live.Count + ended.Count));
     }
@@ -220,7 +220,7 @@ public static class OperatorApi
             MaxJobLifetime = request.MaxJobLifetime ?? current.Limits.MaxJobLifetime,
             RunnerGroupId = request.RunnerGroupId ?? current.Limits.RunnerGroupId,
         };
-        return await grains.GetGrain<IOrganisationOperations>(installationId).SetLimits(limits) is { } view
+        return await grains.Reference<IOrganisationOperations>(installationId).SetLimits(limits) is { } view
             ? TypedResults.Ok(OrganisationResponse.From(view))
             : OrganisationNotFound(installationId);
     }
@@ -228,7 +228,7 @@ public static class OperatorApi
     public static async Task<Results<Ok<RepositoryPolicyResponse>, ProblemHttpResult>> GetRepositoryPolicyAsync(long installationId, IGrainFactory grains) =>
         await FindOrganisationAsync(grains, installationId) is null
             ? OrganisationNotFound(installationId)
-            : TypedResults.Ok(RepositoryPolicyResponse.From(installationId, await grains.GetGrain<IOrganisationOperations>(installationId).GetRepositoryPolicy()));
+            : TypedResults.Ok(RepositoryPolicyResponse.From(installationId, await grains.Reference<IOrganisationOperations>(installationId).GetRepositoryPolicy()));
 
     /// <summary>Which repositories may start VMs: an allow-list (empty: all) and the opt-in to public repositories.</summary>
     public static async Task<Results<Ok<RepositoryPolicyResponse>, ProblemHttpResult>> SetRepositoryPolicyAsync(
@@ -256,7 +256,7 @@ public static class OperatorApi
             return OrganisationNotFound(installationId);
         }
 
-        var organisation = grains.GetGrain<IOrganisationOperations>(installationId);
+        var organisation = grains.Reference<IOrganisationOperations>(installationId);
         var current = await organisation.GetRepositoryPolicy();
         var policy = new RepositoryPolicy
         {
@@ -273,19 +273,19 @@ public static class OperatorApi
 
     public static async Task<Results<Ok<OperatorSuspensionResponse>, ProblemHttpResult>> SuspendAsync(
         long installationId, ReasonRequest? request, IGrainFactory grains) =>
-        await grains.GetGrain<IOrganisationOperations>(installationId).Suspend(request?.Reason ?? "") is { } suspension
+        await grains.Reference<IOrganisationOperations>(installationId).Suspend(request?.Reason ?? "") is { } suspension
             ? TypedResults.Ok(new OperatorSuspensionResponse(installationId, true, suspension.Reason, suspension.Since))
             : OrganisationNotFound(installationId);
 
     public static async Task<Results<Ok<OperatorSuspensionResponse>, ProblemHttpResult>> ResumeAsync(long installationId, IGrainFactory grains) =>
-        await grains.GetGrain<IOrganisationOperations>(installationId).Resume()
+        await grains.Reference<IOrganisationOperations>(installationId).Resume()
             ? TypedResults.Ok(new OperatorSuspensionResponse(installationId, false, null, null))
             : OrganisationNotFound(installationId);
 
     public static async Task<Results<Accepted<LeaseResponse>, ProblemHttpResult>> TerminateLeaseAsync(
         Guid leaseId, ReasonRequest? request, IGrainFactory grains)
     {
-        var lease = grains.GetGrain<IVmLeaseGrain>(leaseId);
+        var lease = grains.Reference<IVmLeaseGrain>(leaseId);
         if (await lease.GetView() is not { } before)
         {
             return NotFound("Lease not found", $"There is no lease {leaseId}.");
@@ -307,13 +307,13 @@ public static class OperatorApi
     public static async Task<Ok<SweepResponse>> SweepAsync(string? provider, IGrainFactory grains, IConfiguration configuration)
     {
         var name = string.IsNullOrWhiteSpace(provider) ? configuration["Compute:Provider"] ?? "Simulated" : provider;
-        var report = await grains.GetGrain<IReconcilerGrain>(name).Sweep();
+        var report = await grains.Reference<IReconcilerGrain>(name).Sweep();
         return TypedResults.Ok(SweepResponse.From(name, report));
     }
 
     internal static async Task<OrganisationView?> FindOrganisationAsync(IGrainFactory grains, long installationId)
     {
-        var view = await grains.GetGrain<IOrganisationGrain>(installationId).GetView();
+        var view = await grains.Reference<IOrganisationGrain>(installationId).GetView();
         return view.Status == OrganisationStatus.Unknown && view.LiveLeases == 0 && view.Login is null ? null : view;
     }
 

@@ -25,11 +25,11 @@ public static class PoolsApi
     }
 
     public static async Task<Ok<PoolView[]>> ListAsync(IGrainFactory grains, IConfiguration configuration) =>
-        TypedResults.Ok(await Task.WhenAll(Names(configuration).Select(n => grains.GetGrain<IPoolGrain>(n).GetView())));
+        TypedResults.Ok(await Task.WhenAll(Names(configuration).Select(n => grains.Reference<IPoolGrain>(n).GetView())));
 
     public static async Task<Results<Ok<PoolView>, ProblemHttpResult>> GetAsync(string name, IGrainFactory grains, IConfiguration configuration) =>
         Names(configuration).Contains(name, StringComparer.Ordinal)
-            ? TypedResults.Ok(await grains.GetGrain<IPoolGrain>(name).GetView())
+            ? TypedResults.Ok(await grains.Reference<IPoolGrain>(name).GetView())
             : NotFound(name, configuration);
 
     public static async Task<Results<Ok<PoolView>, ProblemHttpResult>> SetAsync(string name, PoolRequest request, IGrainFactory grains, IConfiguration configuration)
@@ -45,7 +45,7 @@ public static class PoolsApi
             return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Nothing to set", detail: "Send minIdle, maxIdle or both, e.g. {\"minIdle\": 2, \"maxIdle\": 5}.");
         }
 
-        var answer = await grains.GetGrain<IPoolGrain>(name).Set(request.MinIdle, request.MaxIdle);
+        var answer = await grains.Reference<IPoolGrain>(name).Set(request.MinIdle, request.MaxIdle);
         return answer.View is { } view
             ? TypedResults.Ok(view)
             : TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid pool bounds", detail: answer.Error);

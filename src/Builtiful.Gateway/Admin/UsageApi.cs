@@ -33,7 +33,7 @@ public static class UsageApi
             return OperatorApi.OrganisationNotFound(installationId);
         }
 
-        var usage = await grains.GetGrain<IUsageGrain>(UsageMonth.Key(installationId, usageMonth)).GetView();
+        var usage = await grains.Reference<IUsageGrain>(UsageMonth.Key(installationId, usageMonth)).GetView();
         return WantsCsv(context.Request)
             ? TypedResults.Text(Csv(usage), CsvMediaType + "; charset=utf-8", Encoding.UTF8)
             : TypedResults.Ok(UsageResponse.From(usage));

@@ -54,7 +54,7 @@ public static class ClaimEndpoint
         if (!string.IsNullOrEmpty(body.Pool))
         {
             // A pool VM: it holds until a lease takes it, then claims from that lease like any VM (the lease checks it all again).
-            var pooled = await grains.GetGrain<IPoolGrain>(body.Pool).Claim(body.LeaseId, identity.InstanceId, body.Token, options.CurrentValue.PoolWait);
+            var pooled = await grains.Reference<IPoolGrain>(body.Pool).Claim(body.LeaseId, identity.InstanceId, body.Token, options.CurrentValue.PoolWait);
             if (pooled.Outcome == PoolClaimOutcome.Wait)
             {
                 context.Response.Headers.RetryAfter = "1";
@@ -69,7 +69,7 @@ public static class ClaimEndpoint
             leaseId = taker;
         }
 
-        var answer = await grains.GetGrain<IVmLeaseGrain>(leaseId).Claim(new ClaimRequest { InstanceId = identity.InstanceId, Token = body.Token });
+        var answer = await grains.Reference<IVmLeaseGrain>(leaseId).Claim(new ClaimRequest { InstanceId = identity.InstanceId, Token = body.Token });
         if (answer.Outcome == ClaimOutcome.Granted)
         {
             Record(context, audit, StatusCodes.Status200OK, "granted", identity.InstanceId, leaseId);

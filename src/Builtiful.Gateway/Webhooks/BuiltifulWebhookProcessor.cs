@@ -14,7 +14,7 @@ namespace Builtiful.Gateway.Webhooks;
 /// Only the fields Builtiful promises to keep leave this class. <c>workflow_job</c> comes through
 /// <see cref="ProcessWorkflowJobAsync"/>; installation events through Octokit's processor.
 /// </summary>
-public sealed class BuiltifulWebhookProcessor(GatewayGrains jobs, WebhookMetrics metrics) : WebhookEventProcessor
+public sealed class BuiltifulWebhookProcessor(IGrainFactory grains, WebhookMetrics metrics) : WebhookEventProcessor
 {
     public DeliveryOutcome? Outcome { get; private set; }
 
@@ -50,7 +50,7 @@ public sealed class BuiltifulWebhookProcessor(GatewayGrains jobs, WebhookMetrics
             throw new MalformedDeliveryException("workflow_job.id is missing");
         }
 
-        var job = jobs.Job(id);
+        var job = grains.Reference<IJobGrain>(id);
         var result = await job.Apply(new Jobs.WorkflowJobEvent
         {
             JobId = id,
@@ -108,7 +108,7 @@ public sealed class BuiltifulWebhookProcessor(GatewayGrains jobs, WebhookMetrics
             return;
         }
 
-        await jobs.Factory.GetGrain<IOrganisationGrain>(installation.Id).ApplyInstallation(new InstallationChange
+        await grains.Reference<IOrganisationGrain>(installation.Id).ApplyInstallation(new InstallationChange
         {
             Action = kind,
             AccountLogin = installation.Account?.Login,
@@ -126,7 +126,7 @@ public sealed class BuiltifulWebhookProcessor(GatewayGrains jobs, WebhookMetrics
     {
         var installation = installationRepositoriesEvent.Installation
             ?? throw new MalformedDeliveryException("installation_repositories delivery without an installation object");
-        await jobs.Factory.GetGrain<IOrganisationGrain>(installation.Id).ApplyRepositories(new RepositoriesChange
+        await grains.Reference<IOrganisationGrain>(installation.Id).ApplyRepositories(new RepositoriesChange
         {
             Added = installationRepositoriesEvent.RepositoriesAdded?.Count ?? 0,
             Removed = installationRepositoriesEvent.RepositoriesRemoved?.Count ?? 0,

@@ -69,7 +69,7 @@ public sealed partial class JobGrain(
         // Indexed for retention before the job's record is first written (below), so no record of this job can escape
         // deletion; the index's shared write runs while the job asks for its runner.
         var indexed = firstSeen
-            ? GrainFactory.GetGrain<IRetentionHourGrain>(RetentionKeys.Current(Job.InstallationId, Job.RecordedAt!.Value)).AddJob(this.GetPrimaryKeyLong())
+            ? GrainFactory.Reference<IRetentionHourGrain>(RetentionKeys.Current(Job.InstallationId, Job.RecordedAt!.Value)).AddJob(this.GetPrimaryKeyLong())
             : Task.CompletedTask;
         var outcome = JobEventOutcome.Applied;
         try
@@ -228,13 +228,13 @@ public sealed partial class JobGrain(
         if (!finished && Job.InstallationId != 0 && Job.RunnerRequested)
         {
             // GitHub gave up on this job long ago and its completion never reached us: the organisation lets it go too.
-            await GrainFactory.GetGrain<IOrganisationGrain>(Job.InstallationId).JobFinished(jobId);
+            await GrainFactory.Reference<IOrganisationGrain>(Job.InstallationId).JobFinished(jobId);
         }
 
         if (Job is { InstallationId: not 0, LeaseId: not null, CompletedAt: { } completed })
         {
             // Billed minutes stay; the repository they were billed for does not.
-            await GrainFactory.GetGrain<IUsageHourGrain>(UsageHour.Key(Job.InstallationId, completed)).ForgetRepository(jobId);
+            await GrainFactory.Reference<IUsageHourGrain>(UsageHour.Key(Job.InstallationId, completed)).ForgetRepository(jobId);
         }
 
         await state.ClearStateAsync();
@@ -319,7 +319,7 @@ public sealed partial class JobGrain(
             return Reject(RejectionCode.NoInstallation, "the delivery named no GitHub App installation");
         }
 
-        var admission = await GrainFactory.GetGrain<IOrganisationGrain>(Job.InstallationId).RequestRunner(new RunnerRequest
+        var admission = await GrainFactory.Reference<IOrganisationGrain>(Job.InstallationId).RequestRunner(new RunnerRequest
         {
             JobId = this.GetPrimaryKeyLong(),
             MachineType = machineType,
@@ -360,13 +360,13 @@ public sealed partial class JobGrain(
             if (Job.InstallationId != 0 && Job.RunnerRequested)
             {
                 // Our job ran on a runner that is not ours: it no longer needs the VM we launched for it.
-                await GrainFactory.GetGrain<IOrganisationGrain>(Job.InstallationId).JobStarted(this.GetPrimaryKeyLong(), null);
+                await GrainFactory.Reference<IOrganisationGrain>(Job.InstallationId).JobStarted(this.GetPrimaryKeyLong(), null);
             }
 
             return;
         }
 
-        var outcome = await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).BindJob(this.GetPrimaryKeyLong());
+        var outcome = await GrainFactory.Reference<IVmLeaseGrain>(leaseId).BindJob(this.GetPrimaryKeyLong());
         if (outcome is BindOutcome.Bound or BindOutcome.AlreadyBound or BindOutcome.RanAfterEnd)
         {
             Job.LeaseId = leaseId;
@@ -378,7 +378,7 @@ public sealed partial class JobGrain(
 
         if (Job.InstallationId != 0)
         {
-            await GrainFactory.GetGrain<IOrganisationGrain>(Job.InstallationId).JobStarted(this.GetPrimaryKeyLong(), Job.LeaseId);
+            await GrainFactory.Reference<IOrganisationGrain>(Job.InstallationId).JobStarted(this.GetPrimaryKeyLong(), Job.LeaseId);
         }
     }
 
@@ -386,12 +386,12 @@ public sealed partial class JobGrain(
     {
         if (Job.LeaseId is { } leaseId)
         {
-            await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).JobCompleted(this.GetPrimaryKeyLong());
+            await GrainFactory.Reference<IVmLeaseGrain>(leaseId).JobCompleted(this.GetPrimaryKeyLong());
         }
 
         if (Job.InstallationId != 0 && Job.RunnerRequested)
         {
-            await GrainFactory.GetGrain<IOrganisationGrain>(Job.InstallationId).JobFinished(this.GetPrimaryKeyLong());
+            await GrainFactory.Reference<IOrganisationGrain>(Job.InstallationId).JobFinished(this.GetPrimaryKeyLong());
         }
     }
 

@@ -8,7 +8,7 @@ public sealed class ClusterLaunchBudget(IGrainFactory grains) : ILaunchBudget
     public async ValueTask AcquireAsync(LaunchBudgetKey budget, long installationId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(budget);
-        var grain = grains.GetGrain<ILaunchBudgetGrain>(budget.Name);
+        var grain = grains.Reference<ILaunchBudgetGrain>(budget.Name);
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();

@@ -13,7 +13,7 @@ public sealed partial class VmLeaseGrain
         switch (command)
         {
             case JoinRetention join:
-                await GrainFactory.GetGrain<Retention.IRetentionHourGrain>(Retention.RetentionKeys.Current(join.InstallationId, join.At)).AddLease(LeaseId);
+                await GrainFactory.Reference<Retention.IRetentionHourGrain>(Retention.RetentionKeys.Current(join.InstallationId, join.At)).AddLease(LeaseId);
                 return new RetentionJoined(LeaseId, join.Order, join.At);
             case ScheduleLaunch launch:
                 ScheduleLaunch(launch.Delay);
@@ -46,16 +46,16 @@ public sealed partial class VmLeaseGrain
                 _terminationTimer = null;
                 return null;
             case AppendHistory history:
-                await GrainFactory.GetGrain<ILeaseHistoryGrain>(ILeaseHistoryGrain.Key).Ended(new EndedLease(LeaseId, history.InstallationId, history.Phase, history.EndedAt));
+                await GrainFactory.Reference<ILeaseHistoryGrain>(ILeaseHistoryGrain.Key).Ended(new EndedLease(LeaseId, history.InstallationId, history.Phase, history.EndedAt));
                 return null;
             case ReportEnded { Awaited: true } ended:
-                await GrainFactory.GetGrain<IOrganisationGrain>(ended.InstallationId).LeaseEnded(LeaseId);
+                await GrainFactory.Reference<IOrganisationGrain>(ended.InstallationId).LeaseEnded(LeaseId);
                 return null;
             case ReportEnded ended:
-                GrainFactory.GetGrain<IOrganisationGrain>(ended.InstallationId).LeaseEnded(LeaseId).Ignore();
+                GrainFactory.Reference<IOrganisationGrain>(ended.InstallationId).LeaseEnded(LeaseId).Ignore();
                 return null;
             case ReportWaiting waiting:
-                GrainFactory.GetGrain<Jobs.IJobGrain>(waiting.JobId).LaunchWaiting(waiting.Reason).Ignore();
+                GrainFactory.Reference<Jobs.IJobGrain>(waiting.JobId).LaunchWaiting(waiting.Reason).Ignore();
                 return null;
             case Deactivate:
                 DeactivateOnIdle();

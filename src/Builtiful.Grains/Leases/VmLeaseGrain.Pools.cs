@@ -24,7 +24,7 @@ public sealed partial class VmLeaseGrain
 
         try
         {
-            var taken = await GrainFactory.GetGrain<Pools.IPoolGrain>(pool.Name).Take(LeaseId).WaitAsync(Min(Options.CallTimeout, TakeTimeout), time);
+            var taken = await GrainFactory.Reference<Pools.IPoolGrain>(pool.Name).Take(LeaseId).WaitAsync(Min(Options.CallTimeout, TakeTimeout), time);
             if (taken is null)
             {
                 return new PoolMissed();

@@ -261,7 +261,7 @@ public sealed partial class VmLeaseGrain(
         if (delay <= TimeSpan.Zero)
         {
             _launchQueued = true;
-            GrainFactory.GetGrain<IVmLeaseLaunch>(LeaseId).LaunchDue().Ignore();
+            GrainFactory.Reference<IVmLeaseLaunch>(LeaseId).LaunchDue().Ignore();
             return;
         }
 

@@ -63,21 +63,21 @@ public sealed partial class OrganisationGrain
                 break;
             case RefuseJob refuse:
                 LogDropped(logger, InstallationId, refuse.JobId, refuse.Code.ToWire(), refuse.Reason);
-                await GrainFactory.GetGrain<IJobGrain>(refuse.JobId).Refused(refuse.Code, refuse.Reason);
+                await GrainFactory.Reference<IJobGrain>(refuse.JobId).Refused(refuse.Code, refuse.Reason);
                 break;
             case FailProvisioning failed:
-                await GrainFactory.GetGrain<IJobGrain>(failed.JobId).ProvisioningFailed(failed.Reason);
+                await GrainFactory.Reference<IJobGrain>(failed.JobId).ProvisioningFailed(failed.Reason);
                 break;
             case CheckRunnerPolicy check:
                 // The job is mid-call into this grain; its view is a read that interleaves, so asking it back cannot deadlock.
-                var job = await GrainFactory.GetGrain<IJobGrain>(check.JobId).GetView();
+                var job = await GrainFactory.Reference<IJobGrain>(check.JobId).GetView();
                 await ApplyAsync(new RunnerRunning(check.LeaseId, check.JobId, job));
                 break;
             case ReportVmGone gone:
                 await ReportVmGoneAsync(gone);
                 break;
             case UpdateDirectory:
-                await GrainFactory.GetGrain<IOrganisationDirectoryGrain>(IOrganisationDirectoryGrain.Key)
+                await GrainFactory.Reference<IOrganisationDirectoryGrain>(IOrganisationDirectoryGrain.Key)
                     .Register(new DirectoryEntry(InstallationId, Org.Login, Org.Status, Org.OperatorSuspension is not null));
                 break;
             case Drive:
@@ -94,7 +94,7 @@ public sealed partial class OrganisationGrain
         }
     }
 
-    private IVmLeaseGrain Lease(Guid leaseId) => GrainFactory.GetGrain<IVmLeaseGrain>(leaseId);
+    private IVmLeaseGrain Lease(Guid leaseId) => GrainFactory.Reference<IVmLeaseGrain>(leaseId);
 
     private async Task ReportVmGoneAsync(ReportVmGone gone)
     {

@@ -200,7 +200,7 @@ public sealed partial class OrganisationGrain : IRemindable
                 try
                 {
                     await AfterOrderAsync(leaseId);
-                    var lease = GrainFactory.GetGrain<IVmLeaseGrain>(leaseId);
+                    var lease = GrainFactory.Reference<IVmLeaseGrain>(leaseId);
                     var check = await lease.Check();
                     if (check == LeaseCheck.Unknown)
                     {

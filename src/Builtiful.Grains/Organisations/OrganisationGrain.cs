@@ -45,7 +45,7 @@ public sealed partial class OrganisationGrain(
         {
             try
             {
-                if (await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).GetView() is null)
+                if (await GrainFactory.Reference<IVmLeaseGrain>(leaseId).GetView() is null)
                 {
                     await ApplyAsync(new LeaseUnknown(leaseId));
                 }
@@ -122,7 +122,7 @@ public sealed partial class OrganisationGrain(
 
         // Read before the lease is asked: an interleaved start may take the slot's job meanwhile.
         var jobId = slot.ForJob!.JobId;
-        var ended = known ?? await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).GetView();
+        var ended = known ?? await GrainFactory.Reference<IVmLeaseGrain>(leaseId).GetView();
         LogLeaseEndedUnused(logger, InstallationId, leaseId, jobId, ended?.EndReason ?? "the lease is unknown");
         return new GoneLease(leaseId, ended);
     }
@@ -199,7 +199,7 @@ public sealed partial class OrganisationGrain(
     {
         var registered = Org.Leases.GetValueOrDefault(leaseId);
         await EnsureDrivingAsync();
-        await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).Request(new LeaseOrder
+        await GrainFactory.Reference<IVmLeaseGrain>(leaseId).Request(new LeaseOrder
         {
             InstallationId = InstallationId,
             ForJobId = job.JobId,

@@ -155,7 +155,7 @@ public sealed partial class PoolGrain
         {
             try
             {
-                return (Vm: vm, Known: true, Lease: await GrainFactory.GetGrain<IVmLeaseGrain>(vm.TakenBy!.Value).GetView().WaitAsync(TakerCheckTimeout, time));
+                return (Vm: vm, Known: true, Lease: await GrainFactory.Reference<IVmLeaseGrain>(vm.TakenBy!.Value).GetView().WaitAsync(TakerCheckTimeout, time));
             }
             catch (Exception ex) when (ex is TimeoutException or OrleansException)
             {

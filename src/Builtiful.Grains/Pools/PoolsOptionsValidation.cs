@@ -73,7 +73,7 @@ public static class PoolStartup
             return;
         }
 
-        await Task.WhenAll(pools.Pools.Select(p => grains.GetGrain<IPoolGrain>(p.Name).Start()));
+        await Task.WhenAll(pools.Pools.Select(p => grains.Reference<IPoolGrain>(p.Name).Start()));
         var stopping = services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         var time = services.GetRequiredKeyedService<TimeProvider>(BuiltifulClock.Key);
         var period = services.GetRequiredService<IOptions<Leases.LeaseOptions>>().Value.CheckPeriod;
@@ -92,7 +92,7 @@ public static class PoolStartup
                 {
                     try
                     {
-                        await grains.GetGrain<IPoolGrain>(pool.Name).Wake();
+                        await grains.Reference<IPoolGrain>(pool.Name).Wake();
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException)
                     {

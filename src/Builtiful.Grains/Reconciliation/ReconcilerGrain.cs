@@ -110,7 +110,7 @@ public sealed partial class ReconcilerGrain(
         DirectoryPage directory;
         try
         {
-            directory = await GrainFactory.GetGrain<IOrganisationDirectoryGrain>(IOrganisationDirectoryGrain.Key).List(null, 0, int.MaxValue);
+            directory = await GrainFactory.Reference<IOrganisationDirectoryGrain>(IOrganisationDirectoryGrain.Key).List(null, 0, int.MaxValue);
         }
         catch (Exception ex)
         {
@@ -132,7 +132,7 @@ public sealed partial class ReconcilerGrain(
     {
         try
         {
-            return await GrainFactory.GetGrain<IOrganisationGrain>(installationId).Reconcile().WaitAsync(options.Value.OrganisationTimeout, time);
+            return await GrainFactory.Reference<IOrganisationGrain>(installationId).Reconcile().WaitAsync(options.Value.OrganisationTimeout, time);
         }
         catch (Exception ex)
         {
@@ -162,7 +162,7 @@ public sealed partial class ReconcilerGrain(
         if (instance.Tags.TryGetValue(InstanceTags.Pool, out var pool))
         {
             // A pool VM is its pool's until a lease takes it; from then on the lease's deadlines govern it, not its tag.
-            var location = await GrainFactory.GetGrain<Pools.IPoolGrain>(pool).Locate(instance.InstanceId).WaitAsync(options.Value.LeaseCheckTimeout, time);
+            var location = await GrainFactory.Reference<Pools.IPoolGrain>(pool).Locate(instance.InstanceId).WaitAsync(options.Value.LeaseCheckTimeout, time);
             if (location is { Owned: false, TakenBy: null })
             {
                 return $"pool {pool} does not own it";
@@ -193,7 +193,7 @@ public sealed partial class ReconcilerGrain(
             return "it carries this cluster's tag but no lease";
         }
 
-        var lease = await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).GetView().WaitAsync(options.Value.LeaseCheckTimeout, time);
+        var lease = await GrainFactory.Reference<IVmLeaseGrain>(leaseId).GetView().WaitAsync(options.Value.LeaseCheckTimeout, time);
         return lease switch
         {
             null => $"lease {leaseId} does not exist",

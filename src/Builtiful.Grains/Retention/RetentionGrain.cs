@@ -84,7 +84,7 @@ public sealed partial class RetentionGrain(
             var taken = 0;
             for (var shard = 0; shard < RetentionKeys.Shards; shard++)
             {
-                var hour = GrainFactory.GetGrain<IRetentionHourGrain>(RetentionKeys.Hour(installationId, Hours[0], shard));
+                var hour = GrainFactory.Reference<IRetentionHourGrain>(RetentionKeys.Hour(installationId, Hours[0], shard));
                 while (true)
                 {
                     if (budget <= 0)
@@ -103,7 +103,7 @@ public sealed partial class RetentionGrain(
 
                     foreach (var jobId in batch.Jobs)
                     {
-                        switch (await GrainFactory.GetGrain<IJobGrain>(jobId).Forget(abandonedBefore))
+                        switch (await GrainFactory.Reference<IJobGrain>(jobId).Forget(abandonedBefore))
                         {
                             case RetentionOutcome.Deleted: jobsDeleted++; break;
                             case RetentionOutcome.Kept: keptJobs.Add(jobId); break;
@@ -112,7 +112,7 @@ public sealed partial class RetentionGrain(
 
                     foreach (var leaseId in batch.Leases)
                     {
-                        switch (await GrainFactory.GetGrain<IVmLeaseGrain>(leaseId).Forget())
+                        switch (await GrainFactory.Reference<IVmLeaseGrain>(leaseId).Forget())
                         {
                             case RetentionOutcome.Deleted: leasesDeleted++; break;
                             case RetentionOutcome.Kept: keptLeases.Add(leaseId); break;
@@ -151,12 +151,12 @@ public sealed partial class RetentionGrain(
             // Still live: moved to the current hour, looked at again once that hour is due.
             foreach (var jobId in keptJobs)
             {
-                await GrainFactory.GetGrain<IRetentionHourGrain>(RetentionKeys.Current(installationId, now)).AddJob(jobId);
+                await GrainFactory.Reference<IRetentionHourGrain>(RetentionKeys.Current(installationId, now)).AddJob(jobId);
             }
 
             foreach (var leaseId in keptLeases)
             {
-                await GrainFactory.GetGrain<IRetentionHourGrain>(RetentionKeys.Current(installationId, now)).AddLease(leaseId);
+                await GrainFactory.Reference<IRetentionHourGrain>(RetentionKeys.Current(installationId, now)).AddLease(leaseId);
             }
 
             var hourNow = RetentionKeys.HourOf(now);

@@ -157,7 +157,7 @@ public sealed class RetentionHourGrain(
         DeactivateOnIdle();
     }
 
-    private IRetentionHourGrain PageGrain(int page) => GrainFactory.GetGrain<IRetentionHourGrain>(RetentionKeys.Page(this.GetPrimaryKeyString(), page));
+    private IRetentionHourGrain PageGrain(int page) => GrainFactory.Reference<IRetentionHourGrain>(RetentionKeys.Page(this.GetPrimaryKeyString(), page));
 
     /// <summary>
     /// Tells the installation's sweeper once per activation (one-way: the sweeper calls hours, never the reverse), so an
@@ -181,6 +181,6 @@ public sealed class RetentionHourGrain(
         var shardColon = key.LastIndexOf(':');
         var installationId = long.Parse(key.AsSpan(0, colon), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
         var hour = DateTimeOffset.ParseExact(key[(colon + 1)..shardColon], "yyyy-MM-ddTHH", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
-        return GrainFactory.GetGrain<IRetentionGrain>(installationId).Track(hour);
+        return GrainFactory.Reference<IRetentionGrain>(installationId).Track(hour);
     }
 }

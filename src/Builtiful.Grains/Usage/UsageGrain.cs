@@ -156,7 +156,7 @@ public sealed class UsageGrain : Grain, IUsageGrain
                 continue;
             }
 
-            var page = await GrainFactory.GetGrain<IUsageHourGrain>(UsageHour.Key(installationId, month, hourIndex)).GetRuns(skip, wanted);
+            var page = await GrainFactory.Reference<IUsageHourGrain>(UsageHour.Key(installationId, month, hourIndex)).GetRuns(skip, wanted);
             items.AddRange(page.Items);
             wanted -= page.Items.Count;
             skip = 0;
@@ -183,7 +183,7 @@ public sealed class UsageGrain : Grain, IUsageGrain
         foreach (var chunk in open.Chunk(ShardReadsInFlight))
         {
             var answers = await Task.WhenAll(chunk.Select(hourIndex =>
-                GrainFactory.GetGrain<IUsageHourGrain>(UsageHour.Key(installationId, month, hourIndex)).GetTotals()));
+                GrainFactory.Reference<IUsageHourGrain>(UsageHour.Key(installationId, month, hourIndex)).GetTotals()));
             foreach (var (hourIndex, totals) in chunk.Zip(answers))
             {
                 var day = days[hourIndex / 24];

@@ -49,7 +49,7 @@ public sealed partial class UsageHourGrain(
 
     private (long InstallationId, string Month, int HourIndex) Key => parsedKey ??= UsageHour.ParseKey(this.GetPrimaryKeyString());
 
-    private IUsageGrain Month => GrainFactory.GetGrain<IUsageGrain>(UsageMonth.Key(Key.InstallationId, Key.Month));
+    private IUsageGrain Month => GrainFactory.Reference<IUsageGrain>(UsageMonth.Key(Key.InstallationId, Key.Month));
 
     private int PageSize => Math.Max(1, options.Value.HourPageSize);
 
@@ -259,7 +259,7 @@ public sealed partial class UsageHourGrain(
 
     private bool IsCounted(long jobId) => Hour.Jobs.ContainsKey(jobId) || sealedJobs.ContainsKey(jobId);
 
-    private IUsagePageGrain Page(int page) => GrainFactory.GetGrain<IUsagePageGrain>(UsagePage.Key(this.GetPrimaryKeyString(), page));
+    private IUsagePageGrain Page(int page) => GrainFactory.Reference<IUsagePageGrain>(UsagePage.Key(this.GetPrimaryKeyString(), page));
 
     private async Task<List<(int Page, IReadOnlyList<CountedJob> Jobs)>> ReadPagesAsync(List<int> pages)
     {

@@ -16,13 +16,13 @@ internal static class UsageRecording
         }
 
         // A job whose queued delivery was lost never asked for a machine type; the VM it ran on knows what was billed.
-        var machineType = job.MachineType ?? (await grains.GetGrain<IVmLeaseGrain>(leaseId).GetView())?.MachineType;
+        var machineType = job.MachineType ?? (await grains.Reference<IVmLeaseGrain>(leaseId).GetView())?.MachineType;
         if (machineType is null)
         {
             return;
         }
 
-        await grains.GetGrain<IUsageHourGrain>(UsageHour.Key(job.InstallationId, done)).Record(new JobRun
+        await grains.Reference<IUsageHourGrain>(UsageHour.Key(job.InstallationId, done)).Record(new JobRun
         {
             JobId = jobId,
             MachineType = machineType,
