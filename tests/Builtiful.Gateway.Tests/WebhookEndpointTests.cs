@@ -218,6 +218,29 @@ public sealed class WebhookEndpointTests(WebhookEndpointTests.Host builtiful) : 
         Assert.Contains("pong", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Answers_are_the_outcome_as_json_with_every_field_named_once_encoded_or_not()
+    {
+        // The answers are encoded once per distinct outcome: the first and a repeated delivery get the same bytes, which
+        // are exactly the outcome in ASP.NET Core's web JSON (camelCase, a missing action as null), as application/json.
+        var installationId = NewId();
+        var bodies = new List<string>();
+        for (var i = 0; i < 2; i++)
+        {
+            using var installed = await builtiful.DeliverAsync("installation", Payloads.Installation("installation.created.1.json", installationId));
+            Assert.Equal(HttpStatusCode.OK, installed.StatusCode);
+            Assert.Equal("application/json; charset=utf-8", installed.Content.Headers.ContentType?.ToString());
+            Assert.Equal(installed.Content.Headers.ContentLength, (await installed.Content.ReadAsByteArrayAsync()).Length);
+            bodies.Add(await installed.Content.ReadAsStringAsync());
+        }
+
+        Assert.Equal("""{"event":"installation","action":"created","outcome":"applied"}""", bodies[0]);
+        Assert.Equal(bodies[0], bodies[1]);
+
+        using var ping = await builtiful.DeliverAsync("ping", Payloads.Read("ping.event.0.json"));
+        Assert.Equal("""{"event":"ping","action":null,"outcome":"pong"}""", await ping.Content.ReadAsStringAsync());
+    }
+
     public static TheoryData<string> HandledFixtures() =>
         [.. Payloads.All().Where(f => f.Split('.')[0] is "workflow_job" or "installation" or "installation_repositories" or "ping")];
 

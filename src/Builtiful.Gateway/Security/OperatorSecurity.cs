@@ -4,6 +4,7 @@ using Builtiful.Gateway.Logging;
 using Builtiful.Gateway.Webhooks;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -39,14 +40,28 @@ public static class OperatorSecurity
         return builder;
     }
 
-    /// <summary>Audit around authentication, so refused operator attempts are recorded as well as allowed ones.</summary>
+    /// <summary>
+    /// Audit around authentication, so refused operator attempts are recorded as well as allowed ones. Operators are
+    /// authenticated only where an identity is asked for: an endpoint with an authorization policy or an audited one, or a
+    /// request no endpoint matched (middleware such as the dashboard's). GitHub's deliveries and the VMs' claims prove
+    /// themselves (signature, identity document) and carry no operator token, so they skip the admin token handler.
+    /// </summary>
     public static IApplicationBuilder UseBuiltifulSecurity(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
         app.UseOperatorAudit();
-        app.UseAuthentication();
+        app.UseWhen(AsksForIdentity, authenticated => authenticated.UseAuthentication());
         app.UseAuthorization();
         return app;
+    }
+
+    /// <summary>Whether a request needs the operator's identity: anything but an endpoint that neither authorizes nor audits.</summary>
+    public static bool AsksForIdentity(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.GetEndpoint() is not { } endpoint
+            || endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Authorization.IAuthorizeData>() is not null
+            || OperatorAudit.IsAudited(endpoint);
     }
 
     /// <summary>Requires role operator; the endpoint's requests are then audited.</summary>

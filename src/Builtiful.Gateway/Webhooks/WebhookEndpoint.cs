@@ -117,7 +117,7 @@ public static partial class WebhookEndpoint
             // GitHub's check that the endpoint is alive. Its hook object varies across GitHub versions and Builtiful needs
             // none of it, so a ping is only checked to be JSON rather than held to the strict model of the parser.
             return IsJson(body.Memory)
-                ? TypedResults.Ok(new DeliveryOutcome("ping", null, "pong"))
+                ? DeliveryAnswer.For(new DeliveryOutcome("ping", null, "pong"))
                 : Problem(StatusCodes.Status400BadRequest, "Malformed payload", "The ping payload is not valid JSON.");
         }
 
@@ -191,7 +191,7 @@ public static partial class WebhookEndpoint
                 $"The {eventName} delivery may not have been applied ({cause}). GitHub records it as failed and Builtiful's delivery recovery asks for it again; applying it twice changes nothing.");
         }
 
-        return TypedResults.Ok(processor.Outcome ?? new DeliveryOutcome(eventName, null, "ignored"));
+        return DeliveryAnswer.For(processor.Outcome ?? new DeliveryOutcome(eventName, null, "ignored"));
     }
 
     private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult Malformed(string eventName, string delivery, string error, WebhookMetrics metrics, ILogger logger)
