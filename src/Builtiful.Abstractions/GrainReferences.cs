@@ -16,29 +16,33 @@ namespace Builtiful;
 /// </remarks>
 public static class GrainReferences
 {
-    public static T Reference<T>(this IGrainFactory grains, long key) where T : IGrainWithIntegerKey =>
-        Known<T>.Types is { } types
+    public static T Reference<T>(this IGrainFactory grains, long key) where T : IGrainWithIntegerKey
+    {
+        ArgumentNullException.ThrowIfNull(grains);
+        return Known<T>.Types is { } types
             ? Create<T>(grains, types, GrainIdKeyExtensions.CreateIntegerKey(key))
             : Learn(grains.GetGrain<T>(key));
+    }
 
-    public static T Reference<T>(this IGrainFactory grains, Guid key) where T : IGrainWithGuidKey =>
-        Known<T>.Types is { } types
+    public static T Reference<T>(this IGrainFactory grains, Guid key) where T : IGrainWithGuidKey
+    {
+        ArgumentNullException.ThrowIfNull(grains);
+        return Known<T>.Types is { } types
             ? Create<T>(grains, types, GrainIdKeyExtensions.CreateGuidKey(key))
             : Learn(grains.GetGrain<T>(key));
+    }
 
     public static T Reference<T>(this IGrainFactory grains, string key) where T : IGrainWithStringKey
     {
+        ArgumentNullException.ThrowIfNull(grains);
         ArgumentNullException.ThrowIfNull(key);
         return Known<T>.Types is { } types
             ? Create<T>(grains, types, IdSpan.Create(key))
             : Learn(grains.GetGrain<T>(key));
     }
 
-    private static T Create<T>(IGrainFactory grains, GrainTypes types, IdSpan key)
-    {
-        ArgumentNullException.ThrowIfNull(grains);
-        return (T)grains.GetGrain(GrainId.Create(types.Grain, key), types.Interface);
-    }
+    private static T Create<T>(IGrainFactory grains, GrainTypes types, IdSpan key) =>
+        (T)grains.GetGrain(GrainId.Create(types.Grain, key), types.Interface);
 
     /// <summary>The first reference of an interface comes from Orleans itself and teaches the types of every later one.</summary>
     private static T Learn<T>(T first)

@@ -48,8 +48,17 @@ public sealed class GrainReferencesTests(LifecycleCluster world) : IClassFixture
     }
 
     [Fact]
-    public void A_missing_string_key_is_refused_as_orleans_refuses_it() =>
-        Assert.Throws<ArgumentNullException>(() => world.Client.Reference<IUsageGrain>(null!));
+    public void A_missing_string_key_or_factory_is_refused_on_the_first_call_and_the_cached_ones()
+    {
+        for (var call = 0; call < 2; call++)
+        {
+            Assert.Throws<ArgumentNullException>(() => world.Client.Reference<IUsageGrain>(null!));
+            Assert.Throws<ArgumentNullException>(() => ((IGrainFactory)null!).Reference<IUsageGrain>("x"));
+            Assert.Throws<ArgumentNullException>(() => ((IGrainFactory)null!).Reference<IJobGrain>(1));
+            Assert.Throws<ArgumentNullException>(() => ((IGrainFactory)null!).Reference<IVmLeaseGrain>(Guid.NewGuid()));
+            world.Client.Reference<IUsageGrain>("x");
+        }
+    }
 
     private static void SameAs(IAddressable expected, IAddressable actual)
     {
